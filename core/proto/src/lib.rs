@@ -1,0 +1,30 @@
+//! # nomq-proto
+//!
+//! The sans-IO protocol core of nomq: it never touches a socket, a clock or a random number
+//! generator. Callers pass in time and random bytes and own every buffer, so the same code runs
+//! under tokio, Python's asyncio, a MicroPython loop or an ESP32 firmware (DESIGN.md).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`frame`] | NoMQ v1 (reference byte-compatible) and v2 packet sealing and opening |
+//! | [`config`] | the v1 encrypted config file (nomq-v1.md §19) |
+//! | [`keys`] | the group key pair and the v2 key derivation |
+//! | [`error`] | typed errors, one `Copy` enum per category |
+//!
+//! `#![no_std]` with `alloc`; the default `std` feature adds nothing the core depends on.
+#![no_std]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod config;
+mod crypto;
+pub mod error;
+pub mod frame;
+pub mod keys;
+
+pub use error::Error;
+pub use keys::Keys;
