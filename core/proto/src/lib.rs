@@ -28,3 +28,8 @@ pub mod keys;
 
 pub use error::Error;
 pub use keys::Keys;
+
+/// The README's Rust snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: installs what it needs (Python packages in
+# .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
+# Rust tests, the no_std build, the Python tests against the installed wheel, the CLI self-check
+# and a bounded fuzz run. `.ci/run` calls this script; the README names it.
+#
+#   NOMQ_FUZZ_SECONDS=30   seconds per fuzz target (0 skips fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FUZZ_SECONDS=${NOMQ_FUZZ_SECONDS:-30}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python environment (.venv): pytest, cryptography, maturin"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+PY=$ROOT/.venv/bin/python
+"$PY" -m pip install --quiet --upgrade pip
+"$PY" -m pip install --quiet -r tests/python/requirements.txt
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace --locked
+
+step "no_std build of nomq-proto (canary with its own panic handler)"
+cargo build --locked --manifest-path core/proto/nostd-check/Cargo.toml --release
+
+step "pip install . (the wheel) and the Python tests"
+"$PY" -m pip install --quiet .
+"$PY" -m pytest -q tests/python
+
+step "nomq selfcheck (the README's main job)"
+cargo run --release --locked -p nomq-cli -- selfcheck --iterations 20000
+
+if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    step "fuzz: ${FUZZ_SECONDS}s per target (nightly found)"
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked --quiet
+    fi
+    for target in open roundtrip; do
+        (cd core/proto/fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 2>&1 | tail -n 1)
+    done
+else
+    step "fuzz: skipped (no nightly toolchain, or NOMQ_FUZZ_SECONDS=0)"
+fi
+
+step "all checks passed"
