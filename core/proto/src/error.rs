@@ -70,6 +70,20 @@ pub enum InvalidInput {
     /// The body kind does not belong to this version or packet type (for example a v1
     /// inner PUBLISH body on a v2 codec, or a v2 ACK with a payload).
     BodyMismatch,
+    /// A v1 message must be UTF-8 text: reference receivers decode it as a string (v1 §10).
+    NotText,
+}
+
+/// A bounded table of an endpoint or session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Table {
+    /// Publishes awaiting confirmation.
+    Pending,
+    /// Local subscriptions.
+    Subscriptions,
+    /// Queued outgoing datagrams.
+    Transmits,
 }
 
 /// A resource limit was hit; nothing was written.
@@ -81,6 +95,8 @@ pub enum ResourceError {
         /// Bytes the operation needs.
         needed: usize,
     },
+    /// A bounded table is full; retry after something completes or raise the limit.
+    Full(Table),
 }
 
 /// Every error the protocol core can return.
@@ -185,6 +201,7 @@ impl fmt::Display for InvalidInput {
             InvalidInput::BodyMismatch => {
                 f.write_str("body kind does not fit this protocol version or packet type")
             }
+            InvalidInput::NotText => f.write_str("a NoMQ v1 message must be UTF-8 text"),
         }
     }
 }
@@ -194,6 +211,15 @@ impl fmt::Display for ResourceError {
         match self {
             ResourceError::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: {needed} bytes needed")
+            }
+            ResourceError::Full(Table::Pending) => {
+                f.write_str("too many publishes awaiting confirmation (max_pending)")
+            }
+            ResourceError::Full(Table::Subscriptions) => {
+                f.write_str("too many subscriptions (max_subscriptions)")
+            }
+            ResourceError::Full(Table::Transmits) => {
+                f.write_str("outgoing queue full (max_transmits): poll_transmit first")
             }
         }
     }

@@ -7,6 +7,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`frame`] | NoMQ v1 (reference byte-compatible) and v2 packet sealing and opening |
+//! | [`endpoint`] | the NoMQ node: QoS 0/1/2, retransmission, duplicate suppression, heartbeats, retain |
 //! | [`config`] | the v1 encrypted config file (nomq-v1.md §19) |
 //! | [`keys`] | the group key pair and the v2 key derivation |
 //! | [`error`] | typed errors, one `Copy` enum per category |
@@ -22,6 +23,7 @@ extern crate std;
 
 pub mod config;
 mod crypto;
+pub mod endpoint;
 pub mod error;
 pub mod frame;
 pub mod keys;

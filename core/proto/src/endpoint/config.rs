@@ -1,0 +1,88 @@
+//! Endpoint settings: protocol version, timers and the bound of every table (issue: "every
+//! table bounded ... with configurable limits").
+
+use crate::frame::{DEFAULT_WINDOW_MS, InnerLayout, Version};
+
+/// Largest v1 message text a reference node can receive: its 2048-byte receive buffer minus the
+/// framing (nomq-v1 §17, §22.15).
+pub const V1_MAX_TEXT: usize = 1919;
+
+/// Largest v2 payload: one UDP datagram over IPv4 (65,507 bytes) minus the 89-byte overhead and
+/// one padding block.
+pub const V2_MAX_PAYLOAD: usize = 65_507 - 89 - 16;
+
+/// How an [`Endpoint`](super::Endpoint) behaves. `EndpointConfig::new(version)` gives sensible
+/// defaults; every field may be changed before the endpoint is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// Wire version (v1 talks to existing devices; v2 is the secure successor).
+    pub version: Version,
+    /// Timestamp acceptance window, ± milliseconds (v1 §9.1: 30 s).
+    pub window_ms: u64,
+    /// First retransmission delay of an unconfirmed PUBLISH or PUBREL.
+    pub initial_retry_ms: u64,
+    /// Cap of the exponential backoff. Kept below the window so a receiver still remembers the
+    /// packet id of a retransmission (duplicate suppression).
+    pub max_retry_ms: u64,
+    /// Largest payload accepted by `publish` (v1: bytes of UTF-8 text).
+    pub max_payload: usize,
+    /// QoS 1/2 publishes awaiting confirmation; `publish` fails beyond it.
+    pub max_pending: usize,
+    /// Remembered (session id, packet id) pairs of received PUBLISH packets, for duplicate and
+    /// replay suppression. When full, new PUBLISH packets are refused unanswered (the sender
+    /// retries) rather than forgetting an entry, which would reopen the replay hole (§22.9).
+    pub max_inbound: usize,
+    /// Local channel subscriptions.
+    pub max_subscriptions: usize,
+    /// Retained messages kept per channel (oldest evicted with an event).
+    pub max_retained_per_channel: usize,
+    /// Channels with retained messages (the oldest channel is evicted with an event).
+    pub max_retained_channels: usize,
+    /// Peers tracked for liveness and heartbeat rate limiting (least recently heard evicted).
+    pub max_peers: usize,
+    /// Undelivered events. When full, new PUBLISH packets are refused unanswered, so the
+    /// application's slowness turns into retransmissions, never into lost messages.
+    pub max_events: usize,
+    /// Queued outgoing datagrams; replies beyond it are dropped (the peer retransmits).
+    pub max_transmits: usize,
+    /// A heartbeat from a peer is answered at most once per interval (v1 §22.4, v2 "Exchanges").
+    pub heartbeat_interval_ms: u64,
+    /// A peer not heard from for this long is reported lost.
+    pub peer_timeout_ms: u64,
+    /// v1 only: where PUBLISH texts sit (§22.1). `ReferenceListener` lets unmodified reference
+    /// listeners deliver our messages; every nomq receiver accepts both.
+    pub inner_layout: InnerLayout,
+}
+
+impl EndpointConfig {
+    /// Defaults for `version`.
+    pub fn new(version: Version) -> Self {
+        EndpointConfig {
+            version,
+            window_ms: DEFAULT_WINDOW_MS,
+            initial_retry_ms: 200,
+            max_retry_ms: 8_000,
+            max_payload: match version {
+                Version::V1 => V1_MAX_TEXT,
+                Version::V2 => V2_MAX_PAYLOAD,
+            },
+            max_pending: 1024,
+            max_inbound: 16_384,
+            max_subscriptions: 256,
+            max_retained_per_channel: 5,
+            max_retained_channels: 64,
+            max_peers: 1024,
+            max_events: 4096,
+            max_transmits: 4096,
+            heartbeat_interval_ms: 30_000,
+            peer_timeout_ms: 90_000,
+            inner_layout: InnerLayout::Standard,
+        }
+    }
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig::new(Version::V1)
+    }
+}

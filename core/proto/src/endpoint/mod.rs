@@ -1,0 +1,439 @@
+//! The NoMQ endpoint: a sans-IO node that subscribes, publishes at QoS 0/1/2, retransmits,
+//! suppresses duplicates and replays, answers heartbeats and replays retained messages, on the
+//! v1 wire (byte-compatible with the reference) or v2.
+//!
+//! The driver feeds it datagrams and time and sends what it produces:
+//!
+//! ```text
+//! loop {
+//!     endpoint.handle_datagram(now, from, &datagram);   // when one arrives
+//!     endpoint.handle_timeout(now);                     // when poll_timeout() is reached
+//!     while let Some(t) = endpoint.poll_transmit(now, &mut buf)? { socket.send_to(&buf[..t.len], t.to) }
+//!     while let Some(event) = endpoint.poll_event() { ... }
+//! }
+//! ```
+//!
+//! Time is Unix milliseconds (packets carry wall-clock timestamps); randomness comes from the
+//! caller's [`Random`].
+
+mod config;
+mod event;
+mod inbound;
+mod outbound;
+mod peers;
+mod random;
+mod receive;
+mod retained;
+mod send;
+mod stats;
+mod timers;
+mod transmit;
+
+pub use config::{EndpointConfig, V1_MAX_TEXT, V2_MAX_PAYLOAD};
+pub use event::{Dropped, Event, Message, PublishId, PublishOutcome};
+pub use random::{Random, SeededRandom};
+pub use stats::Stats;
+pub use transmit::Transmit;
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::{IpAddr, SocketAddr};
+
+use crate::error::{Error, InvalidInput, ResourceError, Table};
+use crate::frame::{
+    ChannelId, DEFAULT_TTL, Flags, FrameCodec, OpenOptions, PacketType, Qos, Version,
+};
+use crate::keys::Keys;
+use inbound::Inbound;
+use outbound::{Outbound, Pending, Stage, retry_delay};
+use peers::Peers;
+use retained::Retained;
+use transmit::{OutMessage, Outgoing};
+
+/// A channel name with its id, computed once (v1 §2, v2 invariant 4). Get one from
+/// [`Endpoint::channel`] and keep it for every publish on that channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Channel {
+    name: String,
+    id: ChannelId,
+}
+
+impl Channel {
+    /// The channel name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The channel id in headers.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+}
+
+/// How to publish one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishOptions {
+    /// Quality of service (the reference's default is 1).
+    pub qos: Qos,
+    /// Keep the message and replay it to new subscribers that announce themselves.
+    pub retain: bool,
+    /// Priority 0..=15 (clamped), carried in the flags; receivers may use it.
+    pub priority: u8,
+    /// Seconds the message stays valid: retransmissions stop and retained copies expire after.
+    pub ttl: u16,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        PublishOptions {
+            qos: Qos::AtLeastOnce,
+            retain: false,
+            priority: 0,
+            ttl: DEFAULT_TTL,
+        }
+    }
+}
+
+/// A NoMQ node, sans-IO. See the module documentation for the driving loop.
+pub struct Endpoint {
+    config: EndpointConfig,
+    codec: FrameCodec,
+    random: Box<dyn Random + Send>,
+    session_id: u32,
+    /// v2 packet ids are a per-session counter (v2 layout).
+    next_packet_id: u32,
+    next_publish_id: u64,
+    subscriptions: BTreeMap<ChannelId, String>,
+    outbound: Outbound,
+    inbound: Inbound,
+    peers: Peers,
+    retained: Retained,
+    transmits: VecDeque<Outgoing>,
+    events: VecDeque<Event>,
+    /// Decryption buffer for `handle_datagram`, allocated once.
+    scratch: Vec<u8>,
+    stats: Stats,
+    /// Refusals and transmit drops not yet reported by a `Dropped` event.
+    unreported_refusals: u64,
+    unreported_transmit_drops: u64,
+    next_housekeeping: u64,
+}
+
+impl Endpoint {
+    /// A node speaking `config.version` under `keys`. `now` is Unix milliseconds.
+    pub fn new(
+        config: EndpointConfig,
+        keys: &Keys,
+        mut random: Box<dyn Random + Send>,
+        now: u64,
+    ) -> Self {
+        let codec = FrameCodec::new(keys, config.version).with_options(OpenOptions {
+            window_ms: config.window_ms,
+            strict_iv: false,
+        });
+        let session_id = random.next_u32();
+        Endpoint {
+            scratch: vec![0u8; u16::MAX as usize + 1],
+            codec,
+            random,
+            session_id,
+            next_packet_id: 1,
+            next_publish_id: 1,
+            subscriptions: BTreeMap::new(),
+            outbound: Outbound::default(),
+            inbound: Inbound::default(),
+            peers: Peers::default(),
+            retained: Retained::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            unreported_refusals: 0,
+            unreported_transmit_drops: 0,
+            next_housekeeping: now.saturating_add(HOUSEKEEPING_MS),
+            config,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// This node's session id (random per endpoint).
+    pub fn session_id(&self) -> u32 {
+        self.session_id
+    }
+
+    /// Counters since creation.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// QoS 1/2 publishes still awaiting confirmation.
+    pub fn pending(&self) -> usize {
+        self.outbound.entries.len()
+    }
+
+    /// The channel `name` with its id for this endpoint's version.
+    pub fn channel(&self, name: &str) -> Channel {
+        Channel {
+            name: String::from(name),
+            id: self.codec.channel_id(name),
+        }
+    }
+
+    /// The largest datagram this endpoint can produce; `poll_transmit` buffers of this size
+    /// never fall short.
+    pub fn max_datagram_len(&self) -> usize {
+        self.codec
+            .sealed_len(PacketType::Publish, self.max_body_len())
+    }
+
+    /// Starts delivering messages of `channel`. Local only: nothing is sent (see
+    /// [`Endpoint::announce`]).
+    pub fn subscribe(&mut self, channel: &Channel) -> Result<(), Error> {
+        if !self.subscriptions.contains_key(&channel.id)
+            && self.subscriptions.len() >= self.config.max_subscriptions
+        {
+            return Err(ResourceError::Full(Table::Subscriptions).into());
+        }
+        self.subscriptions.insert(channel.id, channel.name.clone());
+        Ok(())
+    }
+
+    /// Stops delivering messages of `channel`; false when it was not subscribed.
+    pub fn unsubscribe(&mut self, channel: &Channel) -> bool {
+        self.subscriptions.remove(&channel.id).is_some()
+    }
+
+    /// True when `channel` is subscribed.
+    pub fn is_subscribed(&self, channel: &Channel) -> bool {
+        self.subscriptions.contains_key(&channel.id)
+    }
+
+    /// Sends a SUBSCRIBE (or, with `subscribe == false`, UNSUBSCRIBE) for `channel` to `to`, as
+    /// the reference does (flags carry the priority in the low nibble in v1, §22.20). nomq
+    /// nodes answer a SUBSCRIBE with their retained messages for the channel.
+    pub fn announce(
+        &mut self,
+        to: SocketAddr,
+        channel: &Channel,
+        subscribe: bool,
+        priority: u8,
+    ) -> Result<(), Error> {
+        let kind = if subscribe {
+            PacketType::Subscribe
+        } else {
+            PacketType::Unsubscribe
+        };
+        let flags = match (self.config.version, subscribe) {
+            (Version::V1, true) => Flags::v1_subscribe(priority),
+            _ => Flags(0),
+        };
+        self.queue_app(Outgoing::Announce {
+            to: canonical(to),
+            kind,
+            name: channel.name.clone(),
+            flags,
+        })
+    }
+
+    /// Sends a HEARTBEAT to `to`. Peers answer at most once per heartbeat interval.
+    pub fn heartbeat(&mut self, to: SocketAddr) -> Result<(), Error> {
+        self.queue_app(Outgoing::Heartbeat {
+            to: canonical(to),
+            answer: false,
+        })
+    }
+
+    /// Publishes `payload` on `channel` to `to` (unicast, broadcast or multicast). Returns the id
+    /// that the final [`Event::PublishDone`] carries. In v1 the payload must be UTF-8 text (the
+    /// reference's receivers decode it as a string).
+    pub fn publish(
+        &mut self,
+        now: u64,
+        to: SocketAddr,
+        channel: &Channel,
+        payload: &[u8],
+        options: PublishOptions,
+    ) -> Result<PublishId, Error> {
+        if payload.len() > self.max_body_len() {
+            return Err(InvalidInput::PayloadTooLarge.into());
+        }
+        if self.config.version == Version::V1 && core::str::from_utf8(payload).is_err() {
+            return Err(InvalidInput::NotText.into());
+        }
+        if self.transmits.len() >= self.config.max_transmits {
+            return Err(ResourceError::Full(Table::Transmits).into());
+        }
+        let tracked = options.qos != Qos::AtMostOnce;
+        if tracked && self.outbound.entries.len() >= self.config.max_pending {
+            return Err(ResourceError::Full(Table::Pending).into());
+        }
+        let to = canonical(to);
+        let id = PublishId(self.next_publish_id);
+        self.next_publish_id += 1;
+        let packet_id = self.new_packet_id();
+        let msg = OutMessage {
+            channel: channel.id,
+            flags: Flags::publish(options.qos, options.retain, options.priority),
+            ttl: options.ttl,
+            nonce: self.random.next_u32(),
+            payload: payload.to_vec(),
+        };
+        let expires_at = now.saturating_add(u64::from(options.ttl) * 1000);
+        if options.retain {
+            let limits = (
+                self.config.max_retained_per_channel,
+                self.config.max_retained_channels,
+            );
+            let mut retained_msg = msg.clone();
+            retained_msg.flags = Flags::publish(Qos::AtMostOnce, true, options.priority);
+            let events = &mut self.events;
+            self.retained.store(
+                &channel.name,
+                retained_msg,
+                now,
+                expires_at,
+                limits,
+                &mut |d| {
+                    events.push_back(Event::Dropped(d));
+                },
+            );
+        }
+        self.stats.published += 1;
+        if tracked {
+            let stage = if options.qos == Qos::AtLeastOnce {
+                Stage::Ack
+            } else {
+                Stage::Rec
+            };
+            let first_retry = now.saturating_add(self.retry_delay(0));
+            self.outbound.entries.insert(
+                packet_id,
+                Pending {
+                    id,
+                    to,
+                    group: is_group(to.ip()),
+                    peer: None,
+                    msg,
+                    stage,
+                    expires_at,
+                    next_retry: first_retry,
+                    retries: 0,
+                },
+            );
+            self.transmits.push_back(Outgoing::Tracked { packet_id });
+        } else {
+            self.transmits.push_back(Outgoing::Publish {
+                to,
+                packet_id,
+                msg,
+                done: Some(id),
+            });
+        }
+        Ok(id)
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Largest plaintext body: the configured payload limit, plus the v1 inner header.
+    fn max_body_len(&self) -> usize {
+        match self.config.version {
+            Version::V1 => self.config.max_payload + crate::frame::V1_INNER_HEADER_LEN + 4,
+            Version::V2 => self.config.max_payload,
+        }
+    }
+
+    /// A packet id for a new exchange: random in v1 (as the reference, §2) and distinct from
+    /// every pending one; a per-session counter in v2, with a new session on wrap-around.
+    fn new_packet_id(&mut self) -> u32 {
+        match self.config.version {
+            Version::V1 => loop {
+                let id = self.random.next_u32();
+                if !self.outbound.entries.contains_key(&id) {
+                    return id;
+                }
+            },
+            Version::V2 => {
+                let id = self.next_packet_id;
+                self.next_packet_id = self.next_packet_id.wrapping_add(1);
+                if self.next_packet_id == 0 {
+                    self.session_id = self.random.next_u32();
+                    self.next_packet_id = 1;
+                }
+                id
+            }
+        }
+    }
+
+    fn retry_delay(&mut self, retries: u32) -> u64 {
+        let r = self.random.next_u32();
+        retry_delay(
+            self.config.initial_retry_ms,
+            self.config.max_retry_ms,
+            retries,
+            r,
+        )
+    }
+
+    /// Queues a datagram the application asked for, refusing when the queue is full.
+    fn queue_app(&mut self, item: Outgoing) -> Result<(), Error> {
+        if self.transmits.len() >= self.config.max_transmits {
+            return Err(ResourceError::Full(Table::Transmits).into());
+        }
+        self.transmits.push_back(item);
+        Ok(())
+    }
+
+    /// Queues a protocol reply; when the queue is full it is dropped (the peer retransmits).
+    fn queue_reply(&mut self, item: Outgoing) {
+        if self.transmits.len() >= self.config.max_transmits {
+            self.unreported_transmit_drops += 1;
+            return;
+        }
+        self.transmits.push_back(item);
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("version", &self.config.version)
+            .field("session_id", &self.session_id)
+            .field("subscriptions", &self.subscriptions.len())
+            .field("pending", &self.outbound.entries.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Interval of table housekeeping (duplicate cache, retained expiry, peer liveness).
+const HOUSEKEEPING_MS: u64 = 1000;
+
+/// Broadcast and multicast destinations may be confirmed by any peer. Subnet broadcasts cannot
+/// be told from unicast without the netmask; an IPv4 address ending in .255 is taken as one.
+fn is_group(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.octets()[3] == 255,
+        IpAddr::V6(v6) => v6.is_multicast(),
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (from dual-stack sockets) compare as their IPv4 form.
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+            None => addr,
+        },
+        SocketAddr::V4(_) => addr,
+    }
+}

@@ -1,0 +1,244 @@
+//! `handle_datagram`: authenticate, then dispatch by packet type (nomq-v1 §9.2 and §11 with the
+//! §22 defects fixed; nomq-v2 "Receiving" and "Exchanges").
+
+use core::net::SocketAddr;
+
+use super::event::{Dropped, Event, Message, PublishOutcome};
+use super::inbound::{Entry, Seen};
+use super::outbound::Stage;
+use super::transmit::Outgoing;
+use super::{Endpoint, canonical};
+use crate::error::{Error, FrameError};
+use crate::frame::{Header, PacketType, Qos, V1Publish, Version};
+
+impl Endpoint {
+    /// Feeds one received datagram from `from` at `now` (Unix ms). Bad datagrams are counted
+    /// in [`Stats`](super::Stats) and otherwise ignored; nothing here can fail or panic.
+    pub fn handle_datagram(&mut self, now: u64, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_in += 1;
+        let from = canonical(from);
+        // The plaintext borrows the scratch buffer while `self` is updated.
+        let mut scratch = core::mem::take(&mut self.scratch);
+        match self.codec.open(datagram, now, &mut scratch) {
+            Ok(opened) => self.dispatch(now, from, opened.header, opened.plaintext),
+            Err(e) => self.count_rejection(e),
+        }
+        self.scratch = scratch;
+    }
+
+    fn count_rejection(&mut self, e: Error) {
+        let s = &mut self.stats;
+        match e {
+            Error::Frame(FrameError::AuthFailed) => s.rejected_auth += 1,
+            Error::Frame(FrameError::Stale) => s.rejected_stale += 1,
+            Error::Frame(FrameError::UnsupportedVersion(_)) => s.rejected_version += 1,
+            _ => s.rejected_malformed += 1,
+        }
+    }
+
+    fn dispatch(&mut self, now: u64, from: SocketAddr, h: Header, plaintext: &[u8]) {
+        let heard = self
+            .peers
+            .heard(from, h.session_id, now, self.config.max_peers);
+        if let Some(addr) = heard.evicted {
+            self.events
+                .push_back(Event::Dropped(Dropped::Peer { addr }));
+        }
+        if heard.alive {
+            self.events.push_back(Event::PeerAlive {
+                addr: from,
+                session_id: h.session_id,
+            });
+        }
+        match h.kind {
+            PacketType::Publish => self.on_publish(now, from, &h, plaintext),
+            PacketType::Ack => self.on_ack(from, &h),
+            PacketType::PubRec => self.on_pubrec(now, from, &h),
+            PacketType::PubRel => self.on_pubrel(now, from, &h),
+            PacketType::PubComp => self.on_pubcomp(from, &h),
+            PacketType::Subscribe => self.on_subscribe(now, from, &h, plaintext),
+            PacketType::Heartbeat => self.on_heartbeat(now, from, &h),
+            // Nothing to do: subscriptions are local in NoMQ (v1 §12).
+            PacketType::Unsubscribe => {}
+        }
+    }
+
+    fn on_publish(&mut self, now: u64, from: SocketAddr, h: &Header, plaintext: &[u8]) {
+        // QoS 3 is invalid (v1 §22.19): dropped, not answered.
+        let Some(qos) = h.flags.qos() else {
+            self.stats.invalid += 1;
+            return;
+        };
+        // Unsubscribed channels are dropped silently, as by the reference (§9.2 step 1).
+        let Some(channel) = self.subscriptions.get(&h.channel) else {
+            self.stats.unknown_channel += 1;
+            return;
+        };
+        let payload = match self.config.version {
+            Version::V1 => match V1Publish::decode(plaintext) {
+                Ok(p) => p.text.as_bytes(),
+                Err(_) => {
+                    self.stats.invalid += 1;
+                    return;
+                }
+            },
+            Version::V2 => plaintext,
+        };
+        if let Some(seen) = self.inbound.get_mut(h.session_id, h.packet_id) {
+            // A retransmission (our answer was lost) or a replay: never delivered twice, but
+            // answered again so the sender can stop (v2 "Receiving" 4).
+            seen.last_seen = now;
+            let state = seen.state;
+            self.stats.duplicates += 1;
+            match (qos, state) {
+                (Qos::AtLeastOnce, _) => self.reply(from, PacketType::Ack, h),
+                (Qos::ExactlyOnce, Seen::AwaitRel) => self.reply(from, PacketType::PubRec, h),
+                _ => {}
+            }
+            return;
+        }
+        if self.events.len() >= self.config.max_events
+            || self.inbound.len() >= self.config.max_inbound
+        {
+            // Refuse without an answer: the sender retransmits later, nothing is lost and no
+            // remembered id is forgotten.
+            self.stats.refused_full += 1;
+            self.unreported_refusals += 1;
+            return;
+        }
+        let state = if qos == Qos::ExactlyOnce {
+            Seen::AwaitRel
+        } else {
+            Seen::Delivered
+        };
+        self.inbound.insert(
+            h.session_id,
+            h.packet_id,
+            Entry {
+                state,
+                last_seen: now,
+            },
+        );
+        self.stats.delivered += 1;
+        self.events.push_back(Event::Message(Message {
+            from,
+            channel: channel.clone(),
+            payload: payload.to_vec(),
+            qos,
+            retain: h.flags.retain(),
+            priority: h.flags.priority(),
+            session_id: h.session_id,
+            packet_id: h.packet_id,
+            timestamp_ms: h.timestamp_ms,
+        }));
+        match qos {
+            Qos::AtMostOnce => {}
+            Qos::AtLeastOnce => self.reply(from, PacketType::Ack, h),
+            Qos::ExactlyOnce => self.reply(from, PacketType::PubRec, h),
+        }
+    }
+
+    fn on_ack(&mut self, from: SocketAddr, h: &Header) {
+        match self.outbound.entries.get(&h.packet_id) {
+            Some(p) if p.stage == Stage::Ack && p.accepts_from(from) => self.confirm(h.packet_id),
+            _ => self.stats.unmatched_replies += 1,
+        }
+    }
+
+    fn on_pubrec(&mut self, now: u64, from: SocketAddr, h: &Header) {
+        let first_retry = now.saturating_add(self.retry_delay(0));
+        let Some(p) = self.outbound.entries.get_mut(&h.packet_id) else {
+            self.stats.unmatched_replies += 1;
+            return;
+        };
+        match p.stage {
+            Stage::Rec if p.accepts_from(from) => {
+                p.stage = Stage::Comp;
+                p.peer = Some(from);
+                p.retries = 0;
+                p.next_retry = first_retry;
+            }
+            // Our PUBLISH was retransmitted and answered again: repeat the PUBREL.
+            Stage::Comp if p.accepts_from(from) => {}
+            _ => {
+                self.stats.unmatched_replies += 1;
+                return;
+            }
+        }
+        self.transmits.push_back(Outgoing::Tracked {
+            packet_id: h.packet_id,
+        });
+    }
+
+    fn on_pubrel(&mut self, now: u64, from: SocketAddr, h: &Header) {
+        if let Some(seen) = self.inbound.get_mut(h.session_id, h.packet_id) {
+            seen.state = Seen::Delivered;
+            seen.last_seen = now;
+        }
+        // Always answered, duplicates included: the PUBCOMP may have been lost (v1 §22.5).
+        self.reply(from, PacketType::PubComp, h);
+    }
+
+    fn on_pubcomp(&mut self, from: SocketAddr, h: &Header) {
+        match self.outbound.entries.get(&h.packet_id) {
+            Some(p) if p.stage == Stage::Comp && p.accepts_from(from) => self.confirm(h.packet_id),
+            _ => self.stats.unmatched_replies += 1,
+        }
+    }
+
+    fn on_subscribe(&mut self, now: u64, from: SocketAddr, h: &Header, plaintext: &[u8]) {
+        let Ok(name) = core::str::from_utf8(plaintext) else {
+            self.stats.invalid += 1;
+            return;
+        };
+        if self.codec.channel_id(name) != h.channel {
+            self.stats.invalid += 1;
+            return;
+        }
+        for msg in self.retained.messages(&h.channel, now) {
+            let packet_id = self.new_packet_id();
+            self.queue_reply(Outgoing::Publish {
+                to: from,
+                packet_id,
+                msg,
+                done: None,
+            });
+        }
+    }
+
+    fn on_heartbeat(&mut self, now: u64, from: SocketAddr, h: &Header) {
+        // A v2 answer is never answered; otherwise at most once per interval per peer, so two
+        // nodes cannot ping-pong (v1 §22.4).
+        let is_answer = self.config.version == Version::V2 && h.flags.is_answer();
+        if !is_answer
+            && self
+                .peers
+                .may_answer(from, now, self.config.heartbeat_interval_ms)
+        {
+            self.stats.heartbeats_answered += 1;
+            self.queue_reply(Outgoing::Heartbeat {
+                to: from,
+                answer: true,
+            });
+        }
+    }
+
+    fn reply(&mut self, to: SocketAddr, kind: PacketType, answered: &Header) {
+        self.queue_reply(Outgoing::Reply {
+            to,
+            kind,
+            packet_id: answered.packet_id,
+            channel: answered.channel,
+        });
+    }
+
+    fn confirm(&mut self, packet_id: u32) {
+        if let Some(p) = self.outbound.entries.remove(&packet_id) {
+            self.stats.confirmed += 1;
+            self.events.push_back(Event::PublishDone {
+                id: p.id,
+                outcome: PublishOutcome::Confirmed,
+            });
+        }
+    }
+}

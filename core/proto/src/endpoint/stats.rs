@@ -1,0 +1,40 @@
+//! Counters an endpoint keeps; read them at any time with `Endpoint::stats`.
+
+/// Endpoint counters since creation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams handed to `handle_datagram`.
+    pub datagrams_in: u64,
+    /// Datagrams produced by `poll_transmit`.
+    pub datagrams_out: u64,
+    /// Refused: not a well-formed packet.
+    pub rejected_malformed: u64,
+    /// Refused: another protocol version.
+    pub rejected_version: u64,
+    /// Refused: authentication or padding failure (wrong keys, tampering, corruption).
+    pub rejected_auth: u64,
+    /// Refused: timestamp outside the window (replay or clock skew).
+    pub rejected_stale: u64,
+    /// Authentic PUBLISH on a channel not subscribed here (dropped, not answered).
+    pub unknown_channel: u64,
+    /// Authentic but invalid content (QoS 3, bad inner header, bad channel name).
+    pub invalid: u64,
+    /// Duplicates and replays suppressed (answered again where QoS asks for it).
+    pub duplicates: u64,
+    /// Messages delivered to the application.
+    pub delivered: u64,
+    /// PUBLISH packets refused unanswered because a bound was reached.
+    pub refused_full: u64,
+    /// `publish` calls accepted.
+    pub published: u64,
+    /// Retransmissions of PUBLISH and PUBREL.
+    pub retransmitted: u64,
+    /// QoS 1/2 publishes confirmed.
+    pub confirmed: u64,
+    /// Publishes whose ttl ran out unconfirmed.
+    pub expired: u64,
+    /// Confirmations matching nothing pending (late duplicates, or for another node).
+    pub unmatched_replies: u64,
+    /// Heartbeats answered.
+    pub heartbeats_answered: u64,
+}

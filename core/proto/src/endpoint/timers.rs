@@ -1,0 +1,92 @@
+//! Timers: retransmission and expiry of tracked publishes, and table housekeeping.
+
+use super::event::{Dropped, Event, PublishOutcome};
+use super::transmit::Outgoing;
+use super::{Endpoint, HOUSEKEEPING_MS};
+
+impl Endpoint {
+    /// When `handle_timeout` should next be called (Unix ms), if anything is scheduled.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let housekeeping = (!self.inbound_is_idle()).then_some(self.next_housekeeping);
+        match (self.outbound.next_deadline(), housekeeping) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs what is due at `now`: retransmissions (exponential backoff with jitter), expiry of
+    /// publishes whose ttl ran out, and housekeeping of the bounded tables.
+    pub fn handle_timeout(&mut self, now: u64) {
+        let due: alloc::vec::Vec<u32> = self
+            .outbound
+            .entries
+            .iter()
+            .filter(|(_, p)| p.next_retry <= now || p.expires_at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for packet_id in due {
+            let delay_random = self.random.next_u32();
+            let Some(p) = self.outbound.entries.get_mut(&packet_id) else {
+                continue;
+            };
+            if p.expires_at <= now {
+                let id = p.id;
+                self.outbound.entries.remove(&packet_id);
+                self.stats.expired += 1;
+                self.events.push_back(Event::PublishDone {
+                    id,
+                    outcome: PublishOutcome::Expired,
+                });
+                continue;
+            }
+            p.retries += 1;
+            let delay = super::outbound::retry_delay(
+                self.config.initial_retry_ms,
+                self.config.max_retry_ms,
+                p.retries,
+                delay_random,
+            );
+            p.next_retry = now.saturating_add(delay);
+            self.stats.retransmitted += 1;
+            self.queue_reply(Outgoing::Tracked { packet_id });
+        }
+        if now >= self.next_housekeeping {
+            self.next_housekeeping = now.saturating_add(HOUSEKEEPING_MS);
+            self.housekeeping(now);
+        }
+        self.report_drops();
+    }
+
+    fn housekeeping(&mut self, now: u64) {
+        // Two windows after the last sighting a copy is stale anyway (see inbound.rs).
+        self.inbound
+            .prune(now, self.config.window_ms.saturating_mul(2));
+        self.retained.expire(now);
+        let events = &mut self.events;
+        self.peers.expire(now, self.config.peer_timeout_ms, |addr| {
+            events.push_back(Event::PeerLost { addr })
+        });
+    }
+
+    /// Turns refusal and drop counters into one event each.
+    pub(super) fn report_drops(&mut self) {
+        if self.unreported_refusals > 0 && self.events.len() < self.config.max_events {
+            let count = core::mem::take(&mut self.unreported_refusals);
+            self.events
+                .push_back(Event::Dropped(Dropped::Inbound { count }));
+        }
+        if self.unreported_transmit_drops > 0 {
+            let count = core::mem::take(&mut self.unreported_transmit_drops);
+            self.events
+                .push_back(Event::Dropped(Dropped::Transmits { count }));
+        }
+    }
+
+    fn inbound_is_idle(&self) -> bool {
+        self.inbound.len() == 0
+            && self.retained.is_empty()
+            && self.peers.is_empty()
+            && self.unreported_refusals == 0
+            && self.unreported_transmit_drops == 0
+    }
+}
