@@ -11,11 +11,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "nomq",
-    version,
-    about = "NoMQ and MQTT for IoT, on one Rust core"
-)]
+#[command(name = "nomq", version, about = "NoMQ and MQTT for IoT, on one Rust core")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,15 +13,11 @@ const V1_VECTORS: &str = include_str!("../../../tests/vectors/nomq-v1.json");
 const V2_VECTORS: &str = include_str!("../../../tests/vectors/nomq-v2.json");
 
 pub fn run(iterations: u32) -> ExitCode {
-    println!(
-        "nomq {} self-check: framing against the embedded vectors",
-        env!("CARGO_PKG_VERSION")
-    );
+    println!("nomq {} self-check: framing against the embedded vectors", env!("CARGO_PKG_VERSION"));
     let mut failures = Vec::new();
-    for (version, text, time_key, scale) in [
-        (Version::V1, V1_VECTORS, "receiver_time", 1000),
-        (Version::V2, V2_VECTORS, "receiver_time_ms", 1),
-    ] {
+    for (version, text, time_key, scale) in
+        [(Version::V1, V1_VECTORS, "receiver_time", 1000), (Version::V2, V2_VECTORS, "receiver_time_ms", 1)]
+    {
         match check_vectors(version, text, time_key, scale) {
             Ok(line) => println!("  {line}"),
             Err(e) => failures.push(e),
@@ -51,12 +47,7 @@ fn bytes(v: &Value) -> Result<Vec<u8>, String> {
     hex::decode(v.as_str().ok_or("expected a hex string")?).map_err(|e| e.to_string())
 }
 
-fn check_vectors(
-    version: Version,
-    text: &str,
-    time_key: &str,
-    scale: u64,
-) -> Result<String, String> {
+fn check_vectors(version: Version, text: &str, time_key: &str, scale: u64) -> Result<String, String> {
     let all: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let keys = Keys::from_hex(
         all["encryption_key"].as_str().unwrap_or_default(),
@@ -74,21 +65,15 @@ fn check_vectors(
         let name = v["name"].as_str().unwrap_or("?");
         let packet = bytes(&v["packet"])?;
         let now = v[time_key].as_u64().unwrap_or_default() * scale;
-        let opened = codec
-            .open(&packet, now, &mut plain)
-            .map_err(|e| format!("{version:?} {name}: {e}"))?;
+        let opened = codec.open(&packet, now, &mut plain).map_err(|e| format!("{version:?} {name}: {e}"))?;
         if opened.header.kind == PacketType::Publish && version == Version::V1 {
-            opened
-                .v1_publish()
-                .map_err(|e| format!("{version:?} {name}: {e}"))?;
+            opened.v1_publish().map_err(|e| format!("{version:?} {name}: {e}"))?;
         }
         let n = codec
             .seal(&opened.header, &Body::Bytes(opened.plaintext), &mut again)
             .map_err(|e| format!("{version:?} {name}: {e}"))?;
         if again[..n] != packet[..] {
-            return Err(format!(
-                "{version:?} {name}: re-sealed packet differs from the vector"
-            ));
+            return Err(format!("{version:?} {name}: re-sealed packet differs from the vector"));
         }
         rebuilt += 1;
     }
@@ -113,23 +98,14 @@ fn check_config() -> Result<String, String> {
     let c = &all["config_example"];
     let file_text = c["file_text"].as_str().unwrap_or_default();
     let iv: [u8; 16] = bytes(&c["iv"])?.try_into().map_err(|_| "iv length")?;
-    if seal_config_json(
-        c["json_plaintext"].as_str().unwrap_or_default().as_bytes(),
-        &iv,
-    ) != file_text
-    {
+    if seal_config_json(c["json_plaintext"].as_str().unwrap_or_default().as_bytes(), &iv) != file_text {
         return Err("config file example: written file differs from the reference's".into());
     }
     let cfg = Config::from_file_text(file_text).map_err(|e| e.to_string())?;
-    if hex::encode(cfg.keys.encryption_key())
-        != c["input"]["encryption_key"].as_str().unwrap_or_default()
-    {
+    if hex::encode(cfg.keys.encryption_key()) != c["input"]["encryption_key"].as_str().unwrap_or_default() {
         return Err("config file example: keys read back differ".into());
     }
-    Ok(format!(
-        "config file: reference example written and read back ({}:{})",
-        cfg.ip, cfg.port
-    ))
+    Ok(format!("config file: reference example written and read back ({}:{})", cfg.ip, cfg.port))
 }
 
 /// Seal+open rate of a 64-byte message on one core (informational; `cargo bench` has the
@@ -156,10 +132,7 @@ fn speed(version: Version, iterations: u32) -> String {
         let Ok(n) = codec.seal(&header, &Body::Bytes(&message), &mut packet) else {
             continue;
         };
-        if codec
-            .open(&packet[..n], header.timestamp_ms, &mut plain)
-            .is_ok()
-        {
+        if codec.open(&packet[..n], header.timestamp_ms, &mut plain).is_ok() {
             opened += 1;
         }
     }

@@ -8,9 +8,7 @@ use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit, bloc
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
 use nomq_proto::Keys;
-use nomq_proto::frame::{
-    Body, Flags, FrameCodec, Header, InnerLayout, PacketType, Qos, V1Publish, Version,
-};
+use nomq_proto::frame::{Body, Flags, FrameCodec, Header, InnerLayout, PacketType, Qos, V1Publish, Version};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
@@ -76,23 +74,11 @@ fn bench(c: &mut Criterion) {
 
             g.bench_with_input(BenchmarkId::new("seal", size), &size, |b, _| {
                 b.iter(|| {
-                    codec
-                        .seal(
-                            black_box(&h),
-                            &body_for(version, black_box(&message)),
-                            &mut out,
-                        )
-                        .unwrap()
+                    codec.seal(black_box(&h), &body_for(version, black_box(&message)), &mut out).unwrap()
                 })
             });
             g.bench_with_input(BenchmarkId::new("open", size), &size, |b, _| {
-                b.iter(|| {
-                    codec
-                        .open(black_box(&packet), NOW_MS, &mut plain)
-                        .unwrap()
-                        .plaintext
-                        .len()
-                })
+                b.iter(|| codec.open(black_box(&packet), NOW_MS, &mut plain).unwrap().plaintext.len())
             });
 
             // Floor: the same primitive work on buffers of the same sizes.
@@ -103,8 +89,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     out[ct_at..ct_at + plain_len].fill(b'x');
                     let mode = cbc::Encryptor::<&Aes256Enc>::inner_iv_init(&enc, (&iv).into());
-                    mode.encrypt_padded::<Pkcs7>(&mut out[ct_at..packet_len - 32], plain_len)
-                        .unwrap();
+                    mode.encrypt_padded::<Pkcs7>(&mut out[ct_at..packet_len - 32], plain_len).unwrap();
                     let t = mac(version, &hmac_key, &out[..packet_len - 32]);
                     out[packet_len - 32..packet_len].copy_from_slice(&t);
                 })

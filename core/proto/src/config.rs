@@ -20,8 +20,8 @@ use crate::keys::{KEY_LEN, Keys, parse_key_hex, write_hex};
 
 /// `SHA256(b"nomq_config_key")`, the fixed public key of the config format (v1 §19).
 pub const CONFIG_KEY: [u8; 32] = [
-    0x35, 0x14, 0x9d, 0x1a, 0xda, 0xa8, 0xee, 0x0d, 0x35, 0xa4, 0xd8, 0x44, 0x25, 0x12, 0x4f, 0x40,
-    0x8d, 0xdf, 0x41, 0xf0, 0x5c, 0x6c, 0x97, 0x00, 0xfd, 0x66, 0x08, 0x9b, 0xef, 0xc3, 0xea, 0x3e,
+    0x35, 0x14, 0x9d, 0x1a, 0xda, 0xa8, 0xee, 0x0d, 0x35, 0xa4, 0xd8, 0x44, 0x25, 0x12, 0x4f, 0x40, 0x8d,
+    0xdf, 0x41, 0xf0, 0x5c, 0x6c, 0x97, 0x00, 0xfd, 0x66, 0x08, 0x9b, 0xef, 0xc3, 0xea, 0x3e,
 ];
 
 /// Default bind address of a node (v1 §19).
@@ -45,12 +45,7 @@ pub struct Config {
 impl Config {
     /// A config with the reference defaults (`0.0.0.0:8888`, IPv4) and the given keys.
     pub fn new(keys: Keys) -> Self {
-        Config {
-            ip: String::from(DEFAULT_IP),
-            port: DEFAULT_PORT,
-            use_ipv6: false,
-            keys,
-        }
+        Config { ip: String::from(DEFAULT_IP), port: DEFAULT_PORT, use_ipv6: false, keys }
     }
 
     /// Reads either format: a JSON object (plain config) or the encrypted base64 file.
@@ -82,10 +77,9 @@ impl Config {
         };
         let port = match map.get("port") {
             None => DEFAULT_PORT,
-            Some(v) => v
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-                .ok_or(ConfigError::InvalidField("port"))?,
+            Some(v) => {
+                v.as_u64().and_then(|p| u16::try_from(p).ok()).ok_or(ConfigError::InvalidField("port"))?
+            }
         };
         let use_ipv6 = match map.get("use_ipv6") {
             None => false,
@@ -93,12 +87,7 @@ impl Config {
         };
         let encryption = take_key(&mut map, "encryption_key")?;
         let trailer = take_key(&mut map, "hmac_key")?;
-        Ok(Config {
-            ip,
-            port,
-            use_ipv6,
-            keys: Keys::new(*encryption, *trailer),
-        })
+        Ok(Config { ip, port, use_ipv6, keys: Keys::new(*encryption, *trailer) })
     }
 
     /// The JSON object, fields in a fixed order (the reference's order is hash order, and key
@@ -145,21 +134,15 @@ pub fn seal_config_json(json: &[u8], iv: &[u8; 16]) -> String {
 /// Decrypts a config file text to its JSON bytes (§19). Needs at least an IV and one block:
 /// the reference crashes on a 16-byte blob (v1 §22.16); this returns [`ConfigError::Length`].
 pub fn open_config_file(text: &str) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
-    let blob = Zeroizing::new(
-        BASE64
-            .decode(text.trim())
-            .map_err(|_| ConfigError::Base64)?,
-    );
+    let blob = Zeroizing::new(BASE64.decode(text.trim()).map_err(|_| ConfigError::Base64)?);
     if blob.len() < 2 * BLOCK || blob.len() % BLOCK != 0 {
         return Err(ConfigError::Length);
     }
     let (iv, ciphertext) = blob.split_at(BLOCK);
     let iv: &[u8; 16] = iv.try_into().map_err(|_| ConfigError::Length)?;
     let mut out = Zeroizing::new(vec![0u8; ciphertext.len()]);
-    let len = AesCbc::new(&CONFIG_KEY)
-        .decrypt_padded(iv, ciphertext, &mut out)
-        .ok_or(ConfigError::Padding)?
-        .len();
+    let len =
+        AesCbc::new(&CONFIG_KEY).decrypt_padded(iv, ciphertext, &mut out).ok_or(ConfigError::Padding)?.len();
     out.truncate(len);
     Ok(out)
 }

@@ -151,9 +151,7 @@ impl fmt::Display for Malformed {
             Malformed::BadMagic => f.write_str("bad magic (not a NoMQ packet)"),
             Malformed::BadLength => f.write_str("length field inconsistent with the packet"),
             Malformed::UnknownType(t) => write!(f, "unknown packet type 0x{t:02x}"),
-            Malformed::BadInnerPayload => {
-                f.write_str("PUBLISH inner header does not match its text")
-            }
+            Malformed::BadInnerPayload => f.write_str("PUBLISH inner header does not match its text"),
             Malformed::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
             Malformed::IvMismatch => f.write_str("the two IV copies differ (strict mode)"),
         }
@@ -168,9 +166,9 @@ impl fmt::Display for FrameError {
             FrameError::AuthFailed => {
                 f.write_str("authentication failed (wrong keys, tampered or corrupted packet)")
             }
-            FrameError::Stale => f.write_str(
-                "timestamp outside the acceptance window (stale or replayed, or clocks differ)",
-            ),
+            FrameError::Stale => {
+                f.write_str("timestamp outside the acceptance window (stale or replayed, or clocks differ)")
+            }
         }
     }
 }

@@ -21,10 +21,7 @@ pub struct Keys {
 impl Keys {
     /// Keys from raw bytes.
     pub fn new(encryption: [u8; KEY_LEN], trailer: [u8; KEY_LEN]) -> Self {
-        Keys {
-            encryption,
-            trailer,
-        }
+        Keys { encryption, trailer }
     }
 
     /// Keys from the 64-character hex strings of the config file (v1 §19).
@@ -127,10 +124,6 @@ mod tests {
         assert_ne!(k2.encryption_key(), k.encryption_key());
         assert_ne!(k2.trailer_key(), k.trailer_key());
         assert_eq!(k.derive_v2(), k2, "derivation is deterministic");
-        assert_eq!(
-            alloc::format!("{k:?}"),
-            "Keys { .. }",
-            "Debug never prints key bytes"
-        );
+        assert_eq!(alloc::format!("{k:?}"), "Keys { .. }", "Debug never prints key bytes");
     }
 }

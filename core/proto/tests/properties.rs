@@ -39,9 +39,7 @@ fn seal(codec: &FrameCodec, h: &Header, body: &Body<'_>) -> Vec<u8> {
 #[test]
 fn every_size_round_trips_in_both_versions() {
     let payload: Vec<u8> = (0..MAX_REFERENCE_TEXT).map(|i| (i * 7 + 3) as u8).collect();
-    let text: String = (0..MAX_REFERENCE_TEXT)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
+    let text: String = (0..MAX_REFERENCE_TEXT).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     for version in [Version::V1, Version::V2] {
         let codec = FrameCodec::new(&keys(), version);
         let h = header(PacketType::Publish, codec.channel_id("prop"), [9; 16]);
@@ -63,10 +61,7 @@ fn every_size_round_trips_in_both_versions() {
                     layout: InnerLayout::Standard,
                 };
                 let packet = seal(&codec, &h, &Body::V1Publish(body));
-                assert!(
-                    packet.len() <= 2048,
-                    "fits the reference receive buffer at {n}"
-                );
+                assert!(packet.len() <= 2048, "fits the reference receive buffer at {n}");
                 let opened = codec.open(&packet, NOW_MS, &mut plain).unwrap();
                 assert_eq!(opened.v1_publish().unwrap(), body);
             }
@@ -82,11 +77,7 @@ fn assert_every_bit_flip_refused(codec: &FrameCodec, packet: &[u8]) {
             let mut tampered = packet.to_vec();
             tampered[byte] ^= 1 << bit;
             let result = codec.open(&tampered, NOW_MS, &mut plain);
-            assert!(
-                result.is_err(),
-                "{:?}: flip of byte {byte} bit {bit} accepted",
-                codec.version()
-            );
+            assert!(result.is_err(), "{:?}: flip of byte {byte} bit {bit} accepted", codec.version());
         }
     }
 }
@@ -98,19 +89,11 @@ fn any_single_bit_flip_is_refused() {
         let ch = codec.channel_id("tamper");
         for n in [0usize, 5, 16, 64] {
             let payload = vec![0x5a; n];
-            let packet = seal(
-                &codec,
-                &header(PacketType::Publish, ch, [3; 16]),
-                &Body::Bytes(&payload),
-            );
+            let packet = seal(&codec, &header(PacketType::Publish, ch, [3; 16]), &Body::Bytes(&payload));
             assert_every_bit_flip_refused(&codec, &packet);
         }
         // Packets without a body in v2 (tag over the header alone), and v1 ACK bodies.
-        let ack_body = if version == Version::V1 {
-            Body::Acknowledges(0x0102_0304)
-        } else {
-            Body::Empty
-        };
+        let ack_body = if version == Version::V1 { Body::Acknowledges(0x0102_0304) } else { Body::Empty };
         let ack = seal(&codec, &header(PacketType::Ack, ch, [4; 16]), &ack_body);
         assert_every_bit_flip_refused(&codec, &ack);
     }
@@ -121,15 +104,9 @@ fn wrong_keys_and_cross_version_packets_are_refused() {
     let mut plain = vec![0u8; 4096];
     for version in [Version::V1, Version::V2] {
         let ours = FrameCodec::new(&keys(), version);
-        let packet = seal(
-            &ours,
-            &header(PacketType::Publish, ours.channel_id("k"), [1; 16]),
-            &Body::Bytes(b"secret"),
-        );
-        for other in [
-            Keys::new([0x11; 32], [0x23; 32]),
-            Keys::new([0x12; 32], [0x22; 32]),
-        ] {
+        let packet =
+            seal(&ours, &header(PacketType::Publish, ours.channel_id("k"), [1; 16]), &Body::Bytes(b"secret"));
+        for other in [Keys::new([0x11; 32], [0x23; 32]), Keys::new([0x12; 32], [0x22; 32])] {
             let theirs = FrameCodec::new(&other, version);
             // A wrong trailer key fails the tag. A wrong encryption key alone passes the tag and
             // then fails the padding (also AuthFailed), or at worst yields other bytes.
@@ -142,29 +119,11 @@ fn wrong_keys_and_cross_version_packets_are_refused() {
     }
     let v1 = FrameCodec::new(&keys(), Version::V1);
     let v2 = FrameCodec::new(&keys(), Version::V2);
-    let p1 = seal(
-        &v1,
-        &header(PacketType::Subscribe, v1.channel_id("x"), [0; 16]),
-        &Body::Bytes(b"x"),
-    );
-    let p2 = seal(
-        &v2,
-        &header(PacketType::Subscribe, v2.channel_id("x"), [0; 16]),
-        &Body::Bytes(b"x"),
-    );
-    assert_eq!(
-        v2.open(&p1, NOW_MS, &mut plain),
-        Err(Error::Frame(FrameError::UnsupportedVersion(1)))
-    );
-    assert_eq!(
-        v1.open(&p2, NOW_MS, &mut plain),
-        Err(Error::Frame(FrameError::UnsupportedVersion(2)))
-    );
-    assert_ne!(
-        v1.channel_id("x"),
-        v2.channel_id("x"),
-        "v2 channel ids are keyed"
-    );
+    let p1 = seal(&v1, &header(PacketType::Subscribe, v1.channel_id("x"), [0; 16]), &Body::Bytes(b"x"));
+    let p2 = seal(&v2, &header(PacketType::Subscribe, v2.channel_id("x"), [0; 16]), &Body::Bytes(b"x"));
+    assert_eq!(v2.open(&p1, NOW_MS, &mut plain), Err(Error::Frame(FrameError::UnsupportedVersion(1))));
+    assert_eq!(v1.open(&p2, NOW_MS, &mut plain), Err(Error::Frame(FrameError::UnsupportedVersion(2))));
+    assert_ne!(v1.channel_id("x"), v2.channel_id("x"), "v2 channel ids are keyed");
 }
 
 #[test]
@@ -177,9 +136,7 @@ fn buffers_and_arguments_give_clean_errors() {
         let mut short = vec![0u8; need - 1];
         assert_eq!(
             codec.seal(&h, &body, &mut short),
-            Err(Error::Resource(ResourceError::BufferTooSmall {
-                needed: need
-            }))
+            Err(Error::Resource(ResourceError::BufferTooSmall { needed: need }))
         );
         let packet = seal(&codec, &h, &body);
         let mut small = [0u8; 16];
@@ -198,17 +155,11 @@ fn buffers_and_arguments_give_clean_errors() {
     let mut h = header(PacketType::Publish, ChannelId::v1("t"), [0; 16]);
     h.timestamp_ms = (u64::from(u32::MAX) + 1) * 1000;
     let mut out = vec![0u8; 512];
-    assert_eq!(
-        v1.seal(&h, &Body::Empty, &mut out),
-        Err(Error::Invalid(InvalidInput::TimestampOutOfRange))
-    );
+    assert_eq!(v1.seal(&h, &Body::Empty, &mut out), Err(Error::Invalid(InvalidInput::TimestampOutOfRange)));
 
     let v2 = FrameCodec::new(&keys(), Version::V2);
     let ack = header(PacketType::Ack, ChannelId::HEARTBEAT, [0; 16]);
-    assert_eq!(
-        v2.seal(&ack, &Body::Bytes(b"x"), &mut out),
-        Err(Error::Invalid(InvalidInput::BodyMismatch))
-    );
+    assert_eq!(v2.seal(&ack, &Body::Bytes(b"x"), &mut out), Err(Error::Invalid(InvalidInput::BodyMismatch)));
     assert_eq!(
         v2.seal(&ack, &Body::Acknowledges(1), &mut out),
         Err(Error::Invalid(InvalidInput::BodyMismatch))
@@ -253,13 +204,8 @@ fn v2_type_and_length_must_agree_even_when_authentic() {
         Err(Error::Frame(FrameError::Malformed(Malformed::BadLength)))
     );
 
-    let n = v2
-        .seal(
-            &header(PacketType::Publish, v2.channel_id("a"), [0; 16]),
-            &Body::Empty,
-            &mut out,
-        )
-        .unwrap();
+    let n =
+        v2.seal(&header(PacketType::Publish, v2.channel_id("a"), [0; 16]), &Body::Empty, &mut out).unwrap();
     assert_eq!(n, 89 + 16, "an empty PUBLISH still has one padding block");
     let mut ack_with_body = out[..n].to_vec();
     ack_with_body[3] = PacketType::Ack as u8;
@@ -273,9 +219,7 @@ fn v2_type_and_length_must_agree_even_when_authentic() {
     resign_v2(&mut unknown);
     assert_eq!(
         v2.open(&unknown, NOW_MS, &mut [0u8; 64]),
-        Err(Error::Frame(FrameError::Malformed(Malformed::UnknownType(
-            9
-        ))))
+        Err(Error::Frame(FrameError::Malformed(Malformed::UnknownType(9))))
     );
 }
 

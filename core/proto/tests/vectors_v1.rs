@@ -11,12 +11,8 @@ use nomq_proto::frame::{
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/vectors/nomq-v1.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("vectors file"))
-        .expect("vectors JSON")
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/nomq-v1.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("vectors file")).expect("vectors JSON")
 }
 
 fn hex(v: &Value) -> Vec<u8> {
@@ -32,11 +28,8 @@ fn num(v: &Value) -> u64 {
 }
 
 fn codec(v: &Value) -> FrameCodec {
-    let keys = Keys::from_hex(
-        v["encryption_key"].as_str().unwrap(),
-        v["hmac_key"].as_str().unwrap(),
-    )
-    .unwrap();
+    let keys =
+        Keys::from_hex(v["encryption_key"].as_str().unwrap(), v["hmac_key"].as_str().unwrap()).unwrap();
     FrameCodec::new(&keys, Version::V1)
 }
 
@@ -70,29 +63,15 @@ fn positive_vectors_rebuild_byte_for_byte() {
             Some(ch) => assert_eq!(codec.channel_id(ch), header.channel, "{name}: channel id"),
             None => assert_eq!(header.channel, ChannelId::HEARTBEAT, "{name}"),
         }
-        assert_eq!(
-            codec.sealed_len(header.kind, plaintext.len()),
-            expected.len(),
-            "{name}: sealed_len"
-        );
+        assert_eq!(codec.sealed_len(header.kind, plaintext.len()), expected.len(), "{name}: sealed_len");
 
         let mut out = vec![0u8; 4096];
-        let n = codec
-            .seal(&header, &Body::Bytes(&plaintext), &mut out)
-            .unwrap();
-        assert_eq!(
-            hex::encode(&out[..n]),
-            hex::encode(&expected),
-            "{name}: packet"
-        );
+        let n = codec.seal(&header, &Body::Bytes(&plaintext), &mut out).unwrap();
+        assert_eq!(hex::encode(&out[..n]), hex::encode(&expected), "{name}: packet");
         assert_eq!(&out[..53], hex(&v["header"]), "{name}: header");
         assert_eq!(&out[n - 32..n], hex(&v["trailer"]), "{name}: trailer");
         assert_eq!(num(&v["payload_length"]) as usize, n - 85, "{name}: L");
-        assert_eq!(
-            &out[69..n - 32],
-            hex(&v["ciphertext"]),
-            "{name}: ciphertext"
-        );
+        assert_eq!(&out[69..n - 32], hex(&v["ciphertext"]), "{name}: ciphertext");
 
         // The typed bodies encode to the same plaintext.
         let typed = match header.kind {
@@ -102,11 +81,8 @@ fn positive_vectors_rebuild_byte_for_byte() {
                 assert_eq!(text, inner["message"].as_str().unwrap());
                 let args = &v["publish_args"];
                 let qos = Qos::from_u8(num(&args["qos"]) as u8).unwrap();
-                let flags = Flags::publish(
-                    qos,
-                    args["retain"].as_bool().unwrap(),
-                    num(&args["priority"]) as u8,
-                );
+                let flags =
+                    Flags::publish(qos, args["retain"].as_bool().unwrap(), num(&args["priority"]) as u8);
                 assert_eq!(flags, header.flags, "{name}: publish_args give flags");
                 assert_eq!(num(&args["ttl"]), u64::from(header.ttl), "{name}: ttl");
                 let body = V1Publish {
@@ -115,18 +91,14 @@ fn positive_vectors_rebuild_byte_for_byte() {
                     text: &text,
                     layout: InnerLayout::Standard,
                 };
-                let n = codec
-                    .seal(&header, &Body::V1Publish(body), &mut out)
-                    .unwrap();
+                let n = codec.seal(&header, &Body::V1Publish(body), &mut out).unwrap();
                 assert_eq!(&out[..n], &expected[..], "{name}: typed PUBLISH body");
                 true
             }
             kind if kind.is_ack_family() => {
                 let acked = num(&v["acknowledges_packet_id"]) as u32;
                 assert_eq!(acked, header.packet_id, "{name}: ack carries the acked id");
-                let n = codec
-                    .seal(&header, &Body::Acknowledges(acked), &mut out)
-                    .unwrap();
+                let n = codec.seal(&header, &Body::Acknowledges(acked), &mut out).unwrap();
                 assert_eq!(&out[..n], &expected[..], "{name}: typed ACK body");
                 true
             }
@@ -158,26 +130,17 @@ fn positive_vectors_open_within_the_window_only() {
         let receiver_ms = num(&v["receiver_time"]) * 1000;
         let mut out = vec![0u8; 4096];
         for now in [receiver_ms, ts_ms - 30_000, ts_ms + 30_000] {
-            let opened = codec
-                .open(&packet, now, &mut out)
-                .unwrap_or_else(|e| panic!("{name} at {now}: {e}"));
+            let opened =
+                codec.open(&packet, now, &mut out).unwrap_or_else(|e| panic!("{name} at {now}: {e}"));
             assert_eq!(opened.header, header_of(v), "{name}");
             assert_eq!(opened.plaintext, &hex(&v["plaintext"])[..], "{name}");
         }
         for now in [ts_ms - 31_000, ts_ms + 31_000] {
-            assert_eq!(
-                codec.open(&packet, now, &mut out),
-                Err(Error::Frame(FrameError::Stale)),
-                "{name}"
-            );
+            assert_eq!(codec.open(&packet, now, &mut out), Err(Error::Frame(FrameError::Stale)), "{name}");
         }
         let mut in_place = packet.clone();
         let opened = codec.open_in_place(&mut in_place, receiver_ms).unwrap();
-        assert_eq!(
-            opened.plaintext,
-            &hex(&v["plaintext"])[..],
-            "{name}: in place"
-        );
+        assert_eq!(opened.plaintext, &hex(&v["plaintext"])[..], "{name}: in place");
 
         if opened.header.kind == PacketType::Publish {
             let p = opened.v1_publish().unwrap();
@@ -216,11 +179,7 @@ fn negative_vectors_are_refused_with_the_right_kind() {
         let mut out = vec![0u8; 4096];
         assert_eq!(codec.open(&packet, now, &mut out), Err(want), "{name}");
         let mut copy = packet.clone();
-        assert_eq!(
-            codec.open_in_place(&mut copy, now),
-            Err(want),
-            "{name}: in place"
-        );
+        assert_eq!(codec.open_in_place(&mut copy, now), Err(want), "{name}: in place");
     }
 }
 
@@ -233,9 +192,7 @@ fn receiver_level_cases() {
         let codec = codec(v);
         let packet = hex(&v["packet"]);
         let now = num(&v["receiver_time"]) * 1000;
-        let opened = codec
-            .open(&packet, now, &mut out)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let opened = codec.open(&packet, now, &mut out).unwrap_or_else(|e| panic!("{name}: {e}"));
         let subscribed: Vec<ChannelId> = v["subscribed_channels"]
             .as_array()
             .unwrap()
@@ -259,10 +216,7 @@ fn receiver_level_cases() {
             }
             "upstream_listen_rejects_wellformed_publish" => {
                 assert!(subscribed.contains(&opened.header.channel));
-                assert!(
-                    !opened.v1_publish().unwrap().text.is_empty(),
-                    "a correct receiver delivers it"
-                );
+                assert!(!opened.v1_publish().unwrap().text.is_empty(), "a correct receiver delivers it");
             }
             other => panic!("unexpected receiver-level case {other}"),
         }
@@ -278,24 +232,15 @@ fn config_example_round_trips() {
 
     let iv: [u8; 16] = arr(&c["iv"]);
     let file_text = c["file_text"].as_str().unwrap();
-    assert_eq!(
-        seal_config_json(c["json_plaintext"].as_str().unwrap().as_bytes(), &iv),
-        file_text
-    );
+    assert_eq!(seal_config_json(c["json_plaintext"].as_str().unwrap().as_bytes(), &iv), file_text);
 
     let cfg = Config::from_file_text(file_text).unwrap();
     let input = &c["input"];
     assert_eq!(cfg.ip, input["ip"].as_str().unwrap());
     assert_eq!(u64::from(cfg.port), num(&input["port"]));
     assert_eq!(cfg.use_ipv6, input["use_ipv6"].as_bool().unwrap());
-    assert_eq!(
-        hex::encode(cfg.keys.encryption_key()),
-        input["encryption_key"].as_str().unwrap()
-    );
-    assert_eq!(
-        hex::encode(cfg.keys.trailer_key()),
-        input["hmac_key"].as_str().unwrap()
-    );
+    assert_eq!(hex::encode(cfg.keys.encryption_key()), input["encryption_key"].as_str().unwrap());
+    assert_eq!(hex::encode(cfg.keys.trailer_key()), input["hmac_key"].as_str().unwrap());
 
     // Our own writer's output reads back to the same config.
     let ours = cfg.to_file_text(&[0x42; 16]);

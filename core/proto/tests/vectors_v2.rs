@@ -13,10 +13,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 const TS: u64 = 1_750_000_000_123;
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/vectors/nomq-v2.json"
-);
+const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/nomq-v2.json");
 
 fn keys() -> Keys {
     // The same keys as the v1 vectors.
@@ -47,16 +44,7 @@ fn case(
     channel: Option<&'static str>,
     plaintext: &[u8],
 ) -> Case {
-    Case {
-        name,
-        description,
-        kind,
-        flags,
-        packet_id,
-        ttl: 3600,
-        channel,
-        plaintext: plaintext.to_vec(),
-    }
+    Case { name, description, kind, flags, packet_id, ttl: 3600, channel, plaintext: plaintext.to_vec() }
 }
 
 fn cases() -> Vec<Case> {
@@ -245,9 +233,7 @@ fn header_for(codec: &FrameCodec, i: usize, c: &Case) -> Header {
         session_id: 0x5eed_0001,
         ttl: c.ttl,
         timestamp_ms: TS + i as u64,
-        channel: c
-            .channel
-            .map_or(ChannelId::HEARTBEAT, |n| codec.channel_id(n)),
+        channel: c.channel.map_or(ChannelId::HEARTBEAT, |n| codec.channel_id(n)),
         iv: iv_for(i),
     }
 }
@@ -281,13 +267,7 @@ fn negatives(codec: &FrameCodec, base: &[u8], base_ts: u64) -> Vec<Value> {
         f(&mut p);
         p
     };
-    out.push(negative(
-        "too_short",
-        "88 bytes: below the 89-byte minimum",
-        &base[..88],
-        base_ts,
-        "malformed",
-    ));
+    out.push(negative("too_short", "88 bytes: below the 89-byte minimum", &base[..88], base_ts, "malformed"));
     out.push(negative(
         "bad_magic",
         "magic 'NN', tag recomputed",
@@ -420,10 +400,7 @@ fn negatives(codec: &FrameCodec, base: &[u8], base_ts: u64) -> Vec<Value> {
             let iv: [u8; 16] = p[39..55].try_into().unwrap();
             let l = p.len() - 89;
             let mut block = vec![0u8; l];
-            let mode = cbc::Encryptor::<Aes256Enc>::inner_iv_init(
-                Aes256Enc::new(&enc2.into()),
-                &iv.into(),
-            );
+            let mode = cbc::Encryptor::<Aes256Enc>::inner_iv_init(Aes256Enc::new(&enc2.into()), &iv.into());
             mode.encrypt_padded::<NoPadding>(&mut block, l).unwrap();
             p[57..57 + l].copy_from_slice(&block);
             resign(p, &mac2)
@@ -508,38 +485,18 @@ fn committed_v2_vectors_open_and_negatives_fail_for_their_reason() {
     let mut out = vec![0u8; 2048];
     for v in all["vectors"].as_array().unwrap() {
         let packet = hex::decode(v["packet"].as_str().unwrap()).unwrap();
-        let opened = codec
-            .open(&packet, v["receiver_time_ms"].as_u64().unwrap(), &mut out)
-            .unwrap();
-        assert_eq!(
-            hex::encode(opened.plaintext),
-            v["plaintext"].as_str().unwrap(),
-            "{}",
-            v["name"]
-        );
-        assert_eq!(
-            opened.header.packet_id as u64,
-            v["packet_id"].as_u64().unwrap()
-        );
+        let opened = codec.open(&packet, v["receiver_time_ms"].as_u64().unwrap(), &mut out).unwrap();
+        assert_eq!(hex::encode(opened.plaintext), v["plaintext"].as_str().unwrap(), "{}", v["name"]);
+        assert_eq!(opened.header.packet_id as u64, v["packet_id"].as_u64().unwrap());
     }
     let negatives = all["negative"].as_array().unwrap();
     assert!(negatives.len() >= 14);
     for v in negatives {
         let packet = hex::decode(v["packet"].as_str().unwrap()).unwrap();
-        let err = codec
-            .open(&packet, v["receiver_time_ms"].as_u64().unwrap(), &mut out)
-            .unwrap_err();
-        assert_eq!(
-            reason_of(err),
-            v["expected"]["reason"].as_str().unwrap(),
-            "{}",
-            v["name"]
-        );
+        let err = codec.open(&packet, v["receiver_time_ms"].as_u64().unwrap(), &mut out).unwrap_err();
+        assert_eq!(reason_of(err), v["expected"]["reason"].as_str().unwrap(), "{}", v["name"]);
         if v["name"] == "publish_without_body" || v["name"] == "ack_with_body" {
-            assert_eq!(
-                err,
-                Error::Frame(FrameError::Malformed(Malformed::BadLength))
-            );
+            assert_eq!(err, Error::Frame(FrameError::Malformed(Malformed::BadLength)));
         }
     }
 }

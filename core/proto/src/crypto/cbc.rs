@@ -24,24 +24,14 @@ pub(crate) const fn padded_len(len: usize) -> usize {
 
 impl AesCbc {
     pub(crate) fn new(key: &[u8; 32]) -> Self {
-        AesCbc {
-            enc: Aes256Enc::new(key.into()),
-            dec: Aes256Dec::new(key.into()),
-        }
+        AesCbc { enc: Aes256Enc::new(key.into()), dec: Aes256Dec::new(key.into()) }
     }
 
     /// Pads `buf[..msg_len]` and encrypts it in place. `buf` must hold `padded_len(msg_len)`
     /// bytes; the callers size it, so a short buffer is a bug and reports `None`.
-    pub(crate) fn encrypt_padded(
-        &self,
-        iv: &[u8; 16],
-        buf: &mut [u8],
-        msg_len: usize,
-    ) -> Option<usize> {
+    pub(crate) fn encrypt_padded(&self, iv: &[u8; 16], buf: &mut [u8], msg_len: usize) -> Option<usize> {
         let mode = cbc::Encryptor::<&Aes256Enc>::inner_iv_init(&self.enc, iv.into());
-        mode.encrypt_padded::<Pkcs7>(buf, msg_len)
-            .ok()
-            .map(<[u8]>::len)
+        mode.encrypt_padded::<Pkcs7>(buf, msg_len).ok().map(<[u8]>::len)
     }
 
     /// Decrypts `ciphertext` into `out` and strips PKCS#7; `None` on bad padding or length.
@@ -57,11 +47,7 @@ impl AesCbc {
     }
 
     /// In-place variant of [`AesCbc::decrypt_padded`].
-    pub(crate) fn decrypt_padded_in_place<'b>(
-        &self,
-        iv: &[u8; 16],
-        buf: &'b mut [u8],
-    ) -> Option<&'b [u8]> {
+    pub(crate) fn decrypt_padded_in_place<'b>(&self, iv: &[u8; 16], buf: &'b mut [u8]) -> Option<&'b [u8]> {
         let mode = cbc::Decryptor::<&Aes256Dec>::inner_iv_init(&self.dec, iv.into());
         mode.decrypt_padded::<Pkcs7>(buf).ok()
     }
@@ -98,16 +84,11 @@ mod tests {
         // Random bytes almost never decrypt to valid padding; this fixed block does not.
         let mut found_bad = false;
         for seed in 0u8..8 {
-            if c.decrypt_padded(&[seed; 16], &[seed; 16], &mut out)
-                .is_none()
-            {
+            if c.decrypt_padded(&[seed; 16], &[seed; 16], &mut out).is_none() {
                 found_bad = true;
             }
         }
         assert!(found_bad);
-        assert!(
-            c.decrypt_padded(&[0; 16], &[0; 15], &mut out).is_none(),
-            "not block aligned"
-        );
+        assert!(c.decrypt_padded(&[0; 16], &[0; 15], &mut out).is_none(), "not block aligned");
     }
 }

@@ -73,11 +73,7 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231_case_2() {
         let tag = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(
-            tag[..8],
-            [0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e],
-            "RFC 4231 test case 2"
-        );
+        assert_eq!(tag[..8], [0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e], "RFC 4231 test case 2");
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
         assert_eq!(HmacKey::new(&key).tag(&[b"x"]), hmac_sha256(&key, &[b"x"]));

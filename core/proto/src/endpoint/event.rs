@@ -52,10 +52,10 @@ pub enum Dropped {
         /// Its channel.
         channel: String,
     },
-    /// A peer was forgotten to make room in the peer table.
-    Peer {
-        /// Its address.
-        addr: SocketAddr,
+    /// Least recently heard peers were forgotten to make room in the peer table.
+    Peers {
+        /// Peers forgotten since the last report.
+        count: u64,
     },
     /// PUBLISH packets were refused, unanswered, because the event queue or the duplicate table
     /// was full; their senders retransmit. Reported once per burst.

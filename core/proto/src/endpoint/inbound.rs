@@ -44,7 +44,6 @@ impl Inbound {
 
     /// Forgets entries not seen for `horizon_ms`.
     pub(super) fn prune(&mut self, now: u64, horizon_ms: u64) {
-        self.entries
-            .retain(|_, e| now.saturating_sub(e.last_seen) <= horizon_ms);
+        self.entries.retain(|_, e| now.saturating_sub(e.last_seen) <= horizon_ms);
     }
 }

@@ -44,9 +44,7 @@ use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 use crate::error::{Error, InvalidInput, ResourceError, Table};
-use crate::frame::{
-    ChannelId, DEFAULT_TTL, Flags, FrameCodec, OpenOptions, PacketType, Qos, Version,
-};
+use crate::frame::{ChannelId, DEFAULT_TTL, Flags, FrameCodec, OpenOptions, PacketType, Qos, Version};
 use crate::keys::Keys;
 use inbound::Inbound;
 use outbound::{Outbound, Pending, Stage, retry_delay};
@@ -89,13 +87,27 @@ pub struct PublishOptions {
 
 impl Default for PublishOptions {
     fn default() -> Self {
-        PublishOptions {
-            qos: Qos::AtLeastOnce,
-            retain: false,
-            priority: 0,
-            ttl: DEFAULT_TTL,
-        }
+        PublishOptions { qos: Qos::AtLeastOnce, retain: false, priority: 0, ttl: DEFAULT_TTL }
     }
+}
+
+/// Entries in each bounded table of an endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// QoS 1/2 publishes awaiting confirmation (`max_pending`).
+    pub pending: usize,
+    /// Remembered received PUBLISH ids (`max_inbound`).
+    pub inbound: usize,
+    /// Tracked peers (`max_peers`).
+    pub peers: usize,
+    /// Channels with retained messages (`max_retained_channels`).
+    pub retained_channels: usize,
+    /// Local subscriptions (`max_subscriptions`).
+    pub subscriptions: usize,
+    /// Queued outgoing datagrams (`max_transmits`).
+    pub transmits: usize,
+    /// Undelivered events (`max_events` gates new inbound messages).
+    pub events: usize,
 }
 
 /// A NoMQ node, sans-IO. See the module documentation for the driving loop.
@@ -120,21 +132,15 @@ pub struct Endpoint {
     /// Refusals and transmit drops not yet reported by a `Dropped` event.
     unreported_refusals: u64,
     unreported_transmit_drops: u64,
+    unreported_peer_evictions: u64,
     next_housekeeping: u64,
 }
 
 impl Endpoint {
     /// A node speaking `config.version` under `keys`. `now` is Unix milliseconds.
-    pub fn new(
-        config: EndpointConfig,
-        keys: &Keys,
-        mut random: Box<dyn Random + Send>,
-        now: u64,
-    ) -> Self {
-        let codec = FrameCodec::new(keys, config.version).with_options(OpenOptions {
-            window_ms: config.window_ms,
-            strict_iv: false,
-        });
+    pub fn new(config: EndpointConfig, keys: &Keys, mut random: Box<dyn Random + Send>, now: u64) -> Self {
+        let codec = FrameCodec::new(keys, config.version)
+            .with_options(OpenOptions { window_ms: config.window_ms, strict_iv: false });
         let session_id = random.next_u32();
         Endpoint {
             scratch: vec![0u8; u16::MAX as usize + 1],
@@ -153,6 +159,7 @@ impl Endpoint {
             stats: Stats::default(),
             unreported_refusals: 0,
             unreported_transmit_drops: 0,
+            unreported_peer_evictions: 0,
             next_housekeeping: now.saturating_add(HOUSEKEEPING_MS),
             config,
         }
@@ -173,24 +180,28 @@ impl Endpoint {
         self.stats
     }
 
-    /// QoS 1/2 publishes still awaiting confirmation.
-    pub fn pending(&self) -> usize {
-        self.outbound.entries.len()
+    /// How full each bounded table is (for metrics, and for tests that memory stays bounded).
+    pub fn usage(&self) -> Usage {
+        Usage {
+            pending: self.outbound.entries.len(),
+            inbound: self.inbound.len(),
+            peers: self.peers.len(),
+            retained_channels: self.retained.channels(),
+            subscriptions: self.subscriptions.len(),
+            transmits: self.transmits.len(),
+            events: self.events.len(),
+        }
     }
 
     /// The channel `name` with its id for this endpoint's version.
     pub fn channel(&self, name: &str) -> Channel {
-        Channel {
-            name: String::from(name),
-            id: self.codec.channel_id(name),
-        }
+        Channel { name: String::from(name), id: self.codec.channel_id(name) }
     }
 
     /// The largest datagram this endpoint can produce; `poll_transmit` buffers of this size
     /// never fall short.
     pub fn max_datagram_len(&self) -> usize {
-        self.codec
-            .sealed_len(PacketType::Publish, self.max_body_len())
+        self.codec.sealed_len(PacketType::Publish, self.max_body_len())
     }
 
     /// Starts delivering messages of `channel`. Local only: nothing is sent (see
@@ -225,29 +236,17 @@ impl Endpoint {
         subscribe: bool,
         priority: u8,
     ) -> Result<(), Error> {
-        let kind = if subscribe {
-            PacketType::Subscribe
-        } else {
-            PacketType::Unsubscribe
-        };
+        let kind = if subscribe { PacketType::Subscribe } else { PacketType::Unsubscribe };
         let flags = match (self.config.version, subscribe) {
             (Version::V1, true) => Flags::v1_subscribe(priority),
             _ => Flags(0),
         };
-        self.queue_app(Outgoing::Announce {
-            to: canonical(to),
-            kind,
-            name: channel.name.clone(),
-            flags,
-        })
+        self.queue_app(Outgoing::Announce { to: canonical(to), kind, name: channel.name.clone(), flags })
     }
 
     /// Sends a HEARTBEAT to `to`. Peers answer at most once per heartbeat interval.
     pub fn heartbeat(&mut self, to: SocketAddr) -> Result<(), Error> {
-        self.queue_app(Outgoing::Heartbeat {
-            to: canonical(to),
-            answer: false,
-        })
+        self.queue_app(Outgoing::Heartbeat { to: canonical(to), answer: false })
     }
 
     /// Publishes `payload` on `channel` to `to` (unicast, broadcast or multicast). Returns the id
@@ -261,7 +260,7 @@ impl Endpoint {
         payload: &[u8],
         options: PublishOptions,
     ) -> Result<PublishId, Error> {
-        if payload.len() > self.max_body_len() {
+        if payload.len() > self.config.max_payload {
             return Err(InvalidInput::PayloadTooLarge.into());
         }
         if self.config.version == Version::V1 && core::str::from_utf8(payload).is_err() {
@@ -287,31 +286,17 @@ impl Endpoint {
         };
         let expires_at = now.saturating_add(u64::from(options.ttl) * 1000);
         if options.retain {
-            let limits = (
-                self.config.max_retained_per_channel,
-                self.config.max_retained_channels,
-            );
+            let limits = (self.config.max_retained_per_channel, self.config.max_retained_channels);
             let mut retained_msg = msg.clone();
             retained_msg.flags = Flags::publish(Qos::AtMostOnce, true, options.priority);
             let events = &mut self.events;
-            self.retained.store(
-                &channel.name,
-                retained_msg,
-                now,
-                expires_at,
-                limits,
-                &mut |d| {
-                    events.push_back(Event::Dropped(d));
-                },
-            );
+            self.retained.store(&channel.name, retained_msg, now, expires_at, limits, &mut |d| {
+                events.push_back(Event::Dropped(d));
+            });
         }
         self.stats.published += 1;
         if tracked {
-            let stage = if options.qos == Qos::AtLeastOnce {
-                Stage::Ack
-            } else {
-                Stage::Rec
-            };
+            let stage = if options.qos == Qos::AtLeastOnce { Stage::Ack } else { Stage::Rec };
             let first_retry = now.saturating_add(self.retry_delay(0));
             self.outbound.entries.insert(
                 packet_id,
@@ -329,12 +314,7 @@ impl Endpoint {
             );
             self.transmits.push_back(Outgoing::Tracked { packet_id });
         } else {
-            self.transmits.push_back(Outgoing::Publish {
-                to,
-                packet_id,
-                msg,
-                done: Some(id),
-            });
+            self.transmits.push_back(Outgoing::Publish { to, packet_id, msg, done: Some(id) });
         }
         Ok(id)
     }
@@ -376,12 +356,18 @@ impl Endpoint {
 
     fn retry_delay(&mut self, retries: u32) -> u64 {
         let r = self.random.next_u32();
-        retry_delay(
-            self.config.initial_retry_ms,
-            self.config.max_retry_ms,
-            retries,
-            r,
-        )
+        retry_delay(self.config.initial_retry_ms, self.config.max_retry_ms, retries, r)
+    }
+
+    /// Queues an informational event (peer liveness, evictions) when the queue has room;
+    /// otherwise it is only counted. Messages are gated by refusing the datagram instead, and
+    /// publish outcomes are always queued (bounded by the pending and transmit tables).
+    fn push_info(&mut self, event: Event) {
+        if self.events.len() < self.config.max_events {
+            self.events.push_back(event);
+        } else {
+            self.stats.events_discarded += 1;
+        }
     }
 
     /// Queues a datagram the application asked for, refusing when the queue is full.

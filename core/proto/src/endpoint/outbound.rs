@@ -62,20 +62,14 @@ pub(super) struct Outbound {
 impl Outbound {
     /// The earliest retransmission or expiry deadline.
     pub(super) fn next_deadline(&self) -> Option<u64> {
-        self.entries
-            .values()
-            .map(|p| p.next_retry.min(p.expires_at))
-            .min()
+        self.entries.values().map(|p| p.next_retry.min(p.expires_at)).min()
     }
 }
 
 /// Exponential backoff with "equal jitter": half the capped delay plus a random part of the
 /// other half, so synchronized senders spread out while progress stays guaranteed.
 pub(super) fn retry_delay(initial_ms: u64, max_ms: u64, retries: u32, random: u32) -> u64 {
-    let capped = initial_ms
-        .saturating_mul(1u64 << retries.min(32))
-        .min(max_ms)
-        .max(2);
+    let capped = initial_ms.saturating_mul(1u64 << retries.min(32)).min(max_ms).max(2);
     capped / 2 + u64::from(random) % (capped / 2 + 1)
 }
 
@@ -85,13 +79,9 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_caps() {
-        for (retries, lo, hi) in [
-            (0, 100, 200),
-            (1, 200, 400),
-            (2, 400, 800),
-            (10, 4000, 8000),
-            (60, 4000, 8000),
-        ] {
+        for (retries, lo, hi) in
+            [(0, 100, 200), (1, 200, 400), (2, 400, 800), (10, 4000, 8000), (60, 4000, 8000)]
+        {
             let low = retry_delay(200, 8000, retries, 0);
             let high = retry_delay(200, 8000, retries, u32::MAX - 1);
             assert!(low >= lo && high <= hi, "retries {retries}: {low}..{high}");

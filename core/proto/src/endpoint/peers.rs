@@ -25,46 +25,22 @@ pub(super) struct Peers {
 }
 
 impl Peers {
-    pub(super) fn heard(
-        &mut self,
-        addr: SocketAddr,
-        session_id: u32,
-        now: u64,
-        max: usize,
-    ) -> Heard {
+    pub(super) fn heard(&mut self, addr: SocketAddr, session_id: u32, now: u64, max: usize) -> Heard {
         if let Some(p) = self.map.get_mut(&addr) {
             let restarted = p.session_id != session_id;
             p.session_id = session_id;
             p.last_heard = now;
-            return Heard {
-                alive: restarted,
-                evicted: None,
-            };
+            return Heard { alive: restarted, evicted: None };
         }
         let mut evicted = None;
         if self.map.len() >= max.max(1) {
-            if let Some(oldest) = self
-                .map
-                .iter()
-                .min_by_key(|(_, p)| p.last_heard)
-                .map(|(a, _)| *a)
-            {
+            if let Some(oldest) = self.map.iter().min_by_key(|(_, p)| p.last_heard).map(|(a, _)| *a) {
                 self.map.remove(&oldest);
                 evicted = Some(oldest);
             }
         }
-        self.map.insert(
-            addr,
-            Peer {
-                session_id,
-                last_heard: now,
-                last_answer: None,
-            },
-        );
-        Heard {
-            alive: true,
-            evicted,
-        }
+        self.map.insert(addr, Peer { session_id, last_heard: now, last_answer: None });
+        Heard { alive: true, evicted }
     }
 
     /// True (and recorded) when a heartbeat from `addr` may be answered now: at most once per
@@ -73,9 +49,7 @@ impl Peers {
         let Some(p) = self.map.get_mut(&addr) else {
             return false;
         };
-        if p.last_answer
-            .is_some_and(|t| now.saturating_sub(t) < interval_ms)
-        {
+        if p.last_answer.is_some_and(|t| now.saturating_sub(t) < interval_ms) {
             return false;
         }
         p.last_answer = Some(now);
@@ -95,5 +69,9 @@ impl Peers {
 
     pub(super) fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
     }
 }

@@ -3,7 +3,7 @@
 
 use core::net::SocketAddr;
 
-use super::event::{Dropped, Event, Message, PublishOutcome};
+use super::event::{Event, Message, PublishOutcome};
 use super::inbound::{Entry, Seen};
 use super::outbound::Stage;
 use super::transmit::Outgoing;
@@ -37,18 +37,12 @@ impl Endpoint {
     }
 
     fn dispatch(&mut self, now: u64, from: SocketAddr, h: Header, plaintext: &[u8]) {
-        let heard = self
-            .peers
-            .heard(from, h.session_id, now, self.config.max_peers);
-        if let Some(addr) = heard.evicted {
-            self.events
-                .push_back(Event::Dropped(Dropped::Peer { addr }));
+        let heard = self.peers.heard(from, h.session_id, now, self.config.max_peers);
+        if heard.evicted.is_some() {
+            self.unreported_peer_evictions += 1;
         }
         if heard.alive {
-            self.events.push_back(Event::PeerAlive {
-                addr: from,
-                session_id: h.session_id,
-            });
+            self.push_info(Event::PeerAlive { addr: from, session_id: h.session_id });
         }
         match h.kind {
             PacketType::Publish => self.on_publish(now, from, &h, plaintext),
@@ -97,28 +91,15 @@ impl Endpoint {
             }
             return;
         }
-        if self.events.len() >= self.config.max_events
-            || self.inbound.len() >= self.config.max_inbound
-        {
+        if self.events.len() >= self.config.max_events || self.inbound.len() >= self.config.max_inbound {
             // Refuse without an answer: the sender retransmits later, nothing is lost and no
             // remembered id is forgotten.
             self.stats.refused_full += 1;
             self.unreported_refusals += 1;
             return;
         }
-        let state = if qos == Qos::ExactlyOnce {
-            Seen::AwaitRel
-        } else {
-            Seen::Delivered
-        };
-        self.inbound.insert(
-            h.session_id,
-            h.packet_id,
-            Entry {
-                state,
-                last_seen: now,
-            },
-        );
+        let state = if qos == Qos::ExactlyOnce { Seen::AwaitRel } else { Seen::Delivered };
+        self.inbound.insert(h.session_id, h.packet_id, Entry { state, last_seen: now });
         self.stats.delivered += 1;
         self.events.push_back(Event::Message(Message {
             from,
@@ -165,9 +146,7 @@ impl Endpoint {
                 return;
             }
         }
-        self.transmits.push_back(Outgoing::Tracked {
-            packet_id: h.packet_id,
-        });
+        self.transmits.push_back(Outgoing::Tracked { packet_id: h.packet_id });
     }
 
     fn on_pubrel(&mut self, now: u64, from: SocketAddr, h: &Header) {
@@ -197,12 +176,7 @@ impl Endpoint {
         }
         for msg in self.retained.messages(&h.channel, now) {
             let packet_id = self.new_packet_id();
-            self.queue_reply(Outgoing::Publish {
-                to: from,
-                packet_id,
-                msg,
-                done: None,
-            });
+            self.queue_reply(Outgoing::Publish { to: from, packet_id, msg, done: None });
         }
     }
 
@@ -210,16 +184,9 @@ impl Endpoint {
         // A v2 answer is never answered; otherwise at most once per interval per peer, so two
         // nodes cannot ping-pong (v1 §22.4).
         let is_answer = self.config.version == Version::V2 && h.flags.is_answer();
-        if !is_answer
-            && self
-                .peers
-                .may_answer(from, now, self.config.heartbeat_interval_ms)
-        {
+        if !is_answer && self.peers.may_answer(from, now, self.config.heartbeat_interval_ms) {
             self.stats.heartbeats_answered += 1;
-            self.queue_reply(Outgoing::Heartbeat {
-                to: from,
-                answer: true,
-            });
+            self.queue_reply(Outgoing::Heartbeat { to: from, answer: true });
         }
     }
 
@@ -235,10 +202,7 @@ impl Endpoint {
     fn confirm(&mut self, packet_id: u32) {
         if let Some(p) = self.outbound.entries.remove(&packet_id) {
             self.stats.confirmed += 1;
-            self.events.push_back(Event::PublishDone {
-                id: p.id,
-                outcome: PublishOutcome::Confirmed,
-            });
+            self.events.push_back(Event::PublishDone { id: p.id, outcome: PublishOutcome::Confirmed });
         }
     }
 }

@@ -42,35 +42,23 @@ impl Retained {
         dropped: &mut impl FnMut(Dropped),
     ) {
         if !self.channels.contains_key(&msg.channel) && self.channels.len() >= max_channels.max(1) {
-            if let Some(oldest) = self
-                .channels
-                .iter()
-                .min_by_key(|(_, c)| c.updated)
-                .map(|(id, _)| *id)
-            {
+            if let Some(oldest) = self.channels.iter().min_by_key(|(_, c)| c.updated).map(|(id, _)| *id) {
                 if let Some(gone) = self.channels.remove(&oldest) {
                     for _ in gone.messages {
-                        dropped(Dropped::Retained {
-                            channel: gone.name.clone(),
-                        });
+                        dropped(Dropped::Retained { channel: gone.name.clone() });
                     }
                 }
             }
         }
-        let store = self
-            .channels
-            .entry(msg.channel)
-            .or_insert_with(|| ChannelStore {
-                name: String::from(name),
-                messages: VecDeque::new(),
-                updated: now,
-            });
+        let store = self.channels.entry(msg.channel).or_insert_with(|| ChannelStore {
+            name: String::from(name),
+            messages: VecDeque::new(),
+            updated: now,
+        });
         store.updated = now;
         while store.messages.len() >= per_channel.max(1) {
             store.messages.pop_front();
-            dropped(Dropped::Retained {
-                channel: store.name.clone(),
-            });
+            dropped(Dropped::Retained { channel: store.name.clone() });
         }
         store.messages.push_back(Stored { msg, expires_at });
     }
@@ -94,5 +82,9 @@ impl Retained {
 
     pub(super) fn is_empty(&self) -> bool {
         self.channels.is_empty()
+    }
+
+    pub(super) fn channels(&self) -> usize {
+        self.channels.len()
     }
 }

@@ -20,10 +20,7 @@ impl Endpoint {
                 Ok(Some(t)) => {
                     self.stats.datagrams_out += 1;
                     if let Outgoing::Publish { done: Some(id), .. } = item {
-                        self.events.push_back(Event::PublishDone {
-                            id,
-                            outcome: PublishOutcome::Sent,
-                        });
+                        self.events.push_back(Event::PublishDone { id, outcome: PublishOutcome::Sent });
                     }
                     return Ok(Some(t));
                 }
@@ -38,16 +35,11 @@ impl Endpoint {
         Ok(None)
     }
 
-    fn seal(
-        &mut self,
-        now: u64,
-        item: &Outgoing,
-        buf: &mut [u8],
-    ) -> Result<Option<Transmit>, Error> {
+    fn seal(&mut self, now: u64, item: &Outgoing, buf: &mut [u8]) -> Result<Option<Transmit>, Error> {
         let (to, len) = match item {
-            Outgoing::Publish {
-                to, packet_id, msg, ..
-            } => (*to, self.seal_publish(now, *packet_id, msg, false, buf)?),
+            Outgoing::Publish { to, packet_id, msg, .. } => {
+                (*to, self.seal_publish(now, *packet_id, msg, false, buf)?)
+            }
             Outgoing::Tracked { packet_id } => {
                 let Some(p) = self.outbound.entries.get(packet_id) else {
                     return Ok(None);
@@ -63,26 +55,14 @@ impl Endpoint {
                 };
                 (to, len)
             }
-            Outgoing::Reply {
-                to,
-                kind,
-                packet_id,
-                channel,
-            } => (*to, self.seal_reply(now, *kind, *packet_id, *channel, buf)?),
-            Outgoing::Announce {
-                to,
-                kind,
-                name,
-                flags,
-            } => {
+            Outgoing::Reply { to, kind, packet_id, channel } => {
+                (*to, self.seal_reply(now, *kind, *packet_id, *channel, buf)?)
+            }
+            Outgoing::Announce { to, kind, name, flags } => {
                 let packet_id = self.new_packet_id();
                 let channel = self.codec.channel_id(name);
                 let header = self.header(now, *kind, *flags, packet_id, DEFAULT_TTL, channel);
-                (
-                    *to,
-                    self.codec
-                        .seal(&header, &Body::Bytes(name.as_bytes()), buf)?,
-                )
+                (*to, self.codec.seal(&header, &Body::Bytes(name.as_bytes()), buf)?)
             }
             Outgoing::Heartbeat { to, answer } => {
                 let packet_id = self.new_packet_id();
@@ -114,28 +94,14 @@ impl Endpoint {
         retransmission: bool,
         buf: &mut [u8],
     ) -> Result<usize, Error> {
-        let flags = msg
-            .flags
-            .with_dup(retransmission && self.config.version == Version::V2);
-        let header = self.header(
-            now,
-            PacketType::Publish,
-            flags,
-            packet_id,
-            msg.ttl,
-            msg.channel,
-        );
+        let flags = msg.flags.with_dup(retransmission && self.config.version == Version::V2);
+        let header = self.header(now, PacketType::Publish, flags, packet_id, msg.ttl, msg.channel);
         match self.config.version {
             Version::V1 => {
                 // Validated as UTF-8 by `publish`.
                 let text = core::str::from_utf8(&msg.payload).unwrap_or_default();
                 let layout: InnerLayout = self.config.inner_layout;
-                let body = V1Publish {
-                    timestamp_s: now / 1000,
-                    nonce: msg.nonce,
-                    text,
-                    layout,
-                };
+                let body = V1Publish { timestamp_s: now / 1000, nonce: msg.nonce, text, layout };
                 self.codec.seal(&header, &Body::V1Publish(body), buf)
             }
             Version::V2 => self.codec.seal(&header, &Body::Bytes(&msg.payload), buf),
@@ -152,11 +118,7 @@ impl Endpoint {
         channel: ChannelId,
         buf: &mut [u8],
     ) -> Result<usize, Error> {
-        let flags = if kind == PacketType::Ack {
-            Flags::V1_ACK
-        } else {
-            Flags(0)
-        };
+        let flags = if kind == PacketType::Ack { Flags::V1_ACK } else { Flags(0) };
         let header = self.header(now, kind, flags, packet_id, DEFAULT_TTL, channel);
         let body = match self.config.version {
             Version::V1 => Body::Acknowledges(packet_id),
@@ -176,15 +138,6 @@ impl Endpoint {
     ) -> Header {
         let mut iv = [0u8; 16];
         self.random.fill(&mut iv);
-        Header {
-            kind,
-            flags,
-            packet_id,
-            session_id: self.session_id,
-            ttl,
-            timestamp_ms: now,
-            channel,
-            iv,
-        }
+        Header { kind, flags, packet_id, session_id: self.session_id, ttl, timestamp_ms: now, channel, iv }
     }
 }

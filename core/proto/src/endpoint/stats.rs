@@ -37,4 +37,7 @@ pub struct Stats {
     pub unmatched_replies: u64,
     /// Heartbeats answered.
     pub heartbeats_answered: u64,
+    /// Informational events (peer liveness, evictions) not queued because the event queue
+    /// was full.
+    pub events_discarded: u64,
 }

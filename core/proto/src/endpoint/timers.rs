@@ -33,10 +33,7 @@ impl Endpoint {
                 let id = p.id;
                 self.outbound.entries.remove(&packet_id);
                 self.stats.expired += 1;
-                self.events.push_back(Event::PublishDone {
-                    id,
-                    outcome: PublishOutcome::Expired,
-                });
+                self.events.push_back(Event::PublishDone { id, outcome: PublishOutcome::Expired });
                 continue;
             }
             p.retries += 1;
@@ -59,27 +56,27 @@ impl Endpoint {
 
     fn housekeeping(&mut self, now: u64) {
         // Two windows after the last sighting a copy is stale anyway (see inbound.rs).
-        self.inbound
-            .prune(now, self.config.window_ms.saturating_mul(2));
+        self.inbound.prune(now, self.config.window_ms.saturating_mul(2));
         self.retained.expire(now);
-        let events = &mut self.events;
-        self.peers.expire(now, self.config.peer_timeout_ms, |addr| {
-            events.push_back(Event::PeerLost { addr })
-        });
+        let mut lost = alloc::vec::Vec::new();
+        self.peers.expire(now, self.config.peer_timeout_ms, |addr| lost.push(addr));
+        for addr in lost {
+            self.push_info(Event::PeerLost { addr });
+        }
     }
 
-    /// Turns refusal and drop counters into one event each.
+    /// Turns each drop counter into one event, once the event queue has room.
     pub(super) fn report_drops(&mut self) {
-        if self.unreported_refusals > 0 && self.events.len() < self.config.max_events {
-            let count = core::mem::take(&mut self.unreported_refusals);
-            self.events
-                .push_back(Event::Dropped(Dropped::Inbound { count }));
-        }
-        if self.unreported_transmit_drops > 0 {
-            let count = core::mem::take(&mut self.unreported_transmit_drops);
-            self.events
-                .push_back(Event::Dropped(Dropped::Transmits { count }));
-        }
+        let max = self.config.max_events;
+        let events = &mut self.events;
+        let mut report = |counter: &mut u64, event: fn(u64) -> Dropped| {
+            if *counter > 0 && events.len() < max {
+                events.push_back(Event::Dropped(event(core::mem::take(counter))));
+            }
+        };
+        report(&mut self.unreported_refusals, |count| Dropped::Inbound { count });
+        report(&mut self.unreported_transmit_drops, |count| Dropped::Transmits { count });
+        report(&mut self.unreported_peer_evictions, |count| Dropped::Peers { count });
     }
 
     fn inbound_is_idle(&self) -> bool {
@@ -88,5 +85,6 @@ impl Endpoint {
             && self.peers.is_empty()
             && self.unreported_refusals == 0
             && self.unreported_transmit_drops == 0
+            && self.unreported_peer_evictions == 0
     }
 }

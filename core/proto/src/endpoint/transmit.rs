@@ -33,29 +33,14 @@ pub(super) struct OutMessage {
 pub(super) enum Outgoing {
     /// A PUBLISH that is not tracked: QoS 0, or a retained message replayed to a subscriber.
     /// `done` reports `Sent` once it is handed over.
-    Publish {
-        to: SocketAddr,
-        packet_id: u32,
-        msg: OutMessage,
-        done: Option<PublishId>,
-    },
+    Publish { to: SocketAddr, packet_id: u32, msg: OutMessage, done: Option<PublishId> },
     /// The next transmission of a tracked QoS 1/2 publish (PUBLISH or PUBREL, by its stage),
     /// looked up at send time: confirmed entries are skipped.
     Tracked { packet_id: u32 },
     /// ACK, PUBREC, PUBREL or PUBCOMP answering `packet_id` (v1 §5, §11).
-    Reply {
-        to: SocketAddr,
-        kind: PacketType,
-        packet_id: u32,
-        channel: ChannelId,
-    },
+    Reply { to: SocketAddr, kind: PacketType, packet_id: u32, channel: ChannelId },
     /// SUBSCRIBE or UNSUBSCRIBE carrying the channel name.
-    Announce {
-        to: SocketAddr,
-        kind: PacketType,
-        name: String,
-        flags: Flags,
-    },
+    Announce { to: SocketAddr, kind: PacketType, name: String, flags: Flags },
     /// HEARTBEAT; `answer` marks a reply (v2 flag bit 0).
     Heartbeat { to: SocketAddr, answer: bool },
 }

@@ -55,20 +55,12 @@ impl<'a> V1Publish<'a> {
         let (layout, text) = if rest.len() == text_len {
             (InnerLayout::Standard, rest)
         } else if rest.len().checked_sub(REFERENCE_FILLER_LEN) == Some(text_len) {
-            (
-                InnerLayout::ReferenceListener,
-                &rest[REFERENCE_FILLER_LEN..],
-            )
+            (InnerLayout::ReferenceListener, &rest[REFERENCE_FILLER_LEN..])
         } else {
             return Err(Malformed::BadInnerPayload);
         };
         let text = core::str::from_utf8(text).map_err(|_| Malformed::InvalidUtf8)?;
-        Ok(V1Publish {
-            timestamp_s,
-            nonce,
-            text,
-            layout,
-        })
+        Ok(V1Publish { timestamp_s, nonce, text, layout })
     }
 
     fn encoded_len(&self) -> usize {
@@ -141,12 +133,7 @@ mod tests {
     #[test]
     fn both_layouts_round_trip() {
         for layout in [InnerLayout::Standard, InnerLayout::ReferenceListener] {
-            let p = V1Publish {
-                timestamp_s: 1_750_000_000,
-                nonce: 7,
-                text: "héllo",
-                layout,
-            };
+            let p = V1Publish { timestamp_s: 1_750_000_000, nonce: 7, text: "héllo", layout };
             let bytes = encode(&p);
             assert_eq!(bytes.len(), layout.text_offset() + "héllo".len());
             assert_eq!(V1Publish::decode(&bytes), Ok(p));
@@ -155,25 +142,13 @@ mod tests {
 
     #[test]
     fn inconsistent_inner_payloads_are_rejected() {
-        let p = V1Publish {
-            timestamp_s: 1,
-            nonce: 2,
-            text: "abcdef",
-            layout: InnerLayout::Standard,
-        };
+        let p = V1Publish { timestamp_s: 1, nonce: 2, text: "abcdef", layout: InnerLayout::Standard };
         let mut bytes = encode(&p);
-        assert_eq!(
-            V1Publish::decode(&bytes[..15]),
-            Err(Malformed::BadInnerPayload)
-        );
+        assert_eq!(V1Publish::decode(&bytes[..15]), Err(Malformed::BadInnerPayload));
         for extra in [1usize, 2, 3, 5] {
             let mut longer = bytes.clone();
             longer.extend(core::iter::repeat_n(0, extra));
-            assert_eq!(
-                V1Publish::decode(&longer),
-                Err(Malformed::BadInnerPayload),
-                "extra {extra}"
-            );
+            assert_eq!(V1Publish::decode(&longer), Err(Malformed::BadInnerPayload), "extra {extra}");
         }
         bytes[12..16].copy_from_slice(&200u32.to_be_bytes());
         assert_eq!(V1Publish::decode(&bytes), Err(Malformed::BadInnerPayload));

@@ -54,9 +54,6 @@ mod tests {
     #[test]
     fn v1_channel_id_matches_spec_example() {
         let id = ChannelId::v1("sensors/temp");
-        assert_eq!(
-            alloc::format!("{id:?}"),
-            "ChannelId(8319b0611f824d7eb28af150143b48eb)"
-        );
+        assert_eq!(alloc::format!("{id:?}"), "ChannelId(8319b0611f824d7eb28af150143b48eb)");
     }
 }

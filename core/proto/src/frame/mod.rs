@@ -54,10 +54,7 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions {
-            window_ms: DEFAULT_WINDOW_MS,
-            strict_iv: false,
-        }
+        OpenOptions { window_ms: DEFAULT_WINDOW_MS, strict_iv: false }
     }
 }
 
@@ -107,18 +104,14 @@ impl FrameCodec {
         match version {
             Version::V1 => FrameCodec {
                 cipher: AesCbc::new(keys.encryption_key()),
-                suite: Suite::V1 {
-                    trailer_key: Zeroizing::new(*keys.trailer_key()),
-                },
+                suite: Suite::V1 { trailer_key: Zeroizing::new(*keys.trailer_key()) },
                 options: OpenOptions::default(),
             },
             Version::V2 => {
                 let working = keys.derive_v2();
                 FrameCodec {
                     cipher: AesCbc::new(working.encryption_key()),
-                    suite: Suite::V2 {
-                        mac: HmacKey::new(working.trailer_key()),
-                    },
+                    suite: Suite::V2 { mac: HmacKey::new(working.trailer_key()) },
                     options: OpenOptions::default(),
                 }
             }
@@ -173,36 +166,22 @@ impl FrameCodec {
 
     /// Verifies `packet` (tag first, in constant time), checks its timestamp against `now_ms`
     /// (Unix milliseconds) and decrypts the plaintext into `out`.
-    pub fn open<'o>(
-        &self,
-        packet: &[u8],
-        now_ms: u64,
-        out: &'o mut [u8],
-    ) -> Result<Opened<'o>, Error> {
+    pub fn open<'o>(&self, packet: &[u8], now_ms: u64, out: &'o mut [u8]) -> Result<Opened<'o>, Error> {
         let Checked { header, ciphertext } = self.check(packet, now_ms)?;
         let ciphertext = &packet[ciphertext];
         let plaintext: &'o [u8] = if ciphertext.is_empty() {
             &[]
         } else {
             if out.len() < ciphertext.len() {
-                return Err(ResourceError::BufferTooSmall {
-                    needed: ciphertext.len(),
-                }
-                .into());
+                return Err(ResourceError::BufferTooSmall { needed: ciphertext.len() }.into());
             }
-            self.cipher
-                .decrypt_padded(&header.iv, ciphertext, out)
-                .ok_or(FrameError::AuthFailed)?
+            self.cipher.decrypt_padded(&header.iv, ciphertext, out).ok_or(FrameError::AuthFailed)?
         };
         Ok(Opened { header, plaintext })
     }
 
     /// As [`FrameCodec::open`], decrypting inside `packet` itself; the plaintext borrows it.
-    pub fn open_in_place<'p>(
-        &self,
-        packet: &'p mut [u8],
-        now_ms: u64,
-    ) -> Result<Opened<'p>, Error> {
+    pub fn open_in_place<'p>(&self, packet: &'p mut [u8], now_ms: u64) -> Result<Opened<'p>, Error> {
         let Checked { header, ciphertext } = self.check(packet, now_ms)?;
         let plaintext: &'p [u8] = if ciphertext.is_empty() {
             &[]

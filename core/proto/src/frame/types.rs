@@ -51,19 +51,13 @@ impl PacketType {
 
     /// True for ACK, PUBREC, PUBREL and PUBCOMP, which answer a PUBLISH by its packet id.
     pub fn is_ack_family(self) -> bool {
-        matches!(
-            self,
-            PacketType::Ack | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp
-        )
+        matches!(self, PacketType::Ack | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp)
     }
 
     /// True for the types that carry an encrypted body in v2 (PUBLISH, SUBSCRIBE, UNSUBSCRIBE);
     /// the others have `L = 0` there (v2 packet layout).
     pub fn carries_body_in_v2(self) -> bool {
-        matches!(
-            self,
-            PacketType::Publish | PacketType::Subscribe | PacketType::Unsubscribe
-        )
+        matches!(self, PacketType::Publish | PacketType::Subscribe | PacketType::Unsubscribe)
     }
 }
 
@@ -153,11 +147,7 @@ impl Flags {
     /// The same flags with the DUP bit set or cleared.
     #[must_use]
     pub fn with_dup(self, dup: bool) -> Self {
-        Flags(if dup {
-            self.0 | Self::DUP
-        } else {
-            self.0 & !Self::DUP
-        })
+        Flags(if dup { self.0 | Self::DUP } else { self.0 & !Self::DUP })
     }
 
     /// v2 HEARTBEAT: true when this heartbeat answers another one.
@@ -203,18 +193,11 @@ mod tests {
     fn publish_flags_match_spec_examples() {
         assert_eq!(Flags::publish(Qos::ExactlyOnce, true, 15).bits(), 0xF6);
         assert_eq!(Flags::publish(Qos::AtLeastOnce, false, 3).bits(), 0x31);
-        assert_eq!(
-            Flags::publish(Qos::AtMostOnce, false, 200).priority(),
-            15,
-            "clamped"
-        );
+        assert_eq!(Flags::publish(Qos::AtMostOnce, false, 200).priority(), 15, "clamped");
         assert_eq!(Flags::v1_subscribe(5).bits(), 0x05);
         assert_eq!(Flags::v1_subscribe(20).bits(), 0x04);
         let f = Flags::publish(Qos::AtLeastOnce, true, 7).with_dup(true);
-        assert_eq!(
-            (f.qos(), f.retain(), f.dup(), f.priority()),
-            (Some(Qos::AtLeastOnce), true, true, 7)
-        );
+        assert_eq!((f.qos(), f.retain(), f.dup(), f.priority()), (Some(Qos::AtLeastOnce), true, true, 7));
         assert!(!f.with_dup(false).dup());
         assert_eq!(Flags(0x03).qos(), None, "QoS 3 is invalid");
     }

@@ -38,12 +38,9 @@ pub(super) fn seal(
     let ct_len = padded_len(n);
     let l = IV_LEN + ct_len;
     let l_field = u16::try_from(l).map_err(|_| InvalidInput::PayloadTooLarge)?;
-    let timestamp_s =
-        u32::try_from(h.timestamp_ms / 1000).map_err(|_| InvalidInput::TimestampOutOfRange)?;
+    let timestamp_s = u32::try_from(h.timestamp_ms / 1000).map_err(|_| InvalidInput::TimestampOutOfRange)?;
     let total = HEADER_LEN + l + TRAILER_LEN;
-    let out = out
-        .get_mut(..total)
-        .ok_or(ResourceError::BufferTooSmall { needed: total })?;
+    let out = out.get_mut(..total).ok_or(ResourceError::BufferTooSmall { needed: total })?;
 
     out[0..2].copy_from_slice(&MAGIC);
     out[2] = VERSION;
@@ -61,9 +58,7 @@ pub(super) fn seal(
 
     let region = &mut out[HEADER_LEN + IV_LEN..HEADER_LEN + l];
     body.write(region);
-    cipher
-        .encrypt_padded(&h.iv, region, n)
-        .ok_or(ResourceError::BufferTooSmall { needed: total })?;
+    cipher.encrypt_padded(&h.iv, region, n).ok_or(ResourceError::BufferTooSmall { needed: total })?;
 
     let tag = keyed_sha256_trailer(&out[..HEADER_LEN + l], trailer_key);
     out[HEADER_LEN + l..].copy_from_slice(&tag);

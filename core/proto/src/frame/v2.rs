@@ -23,11 +23,7 @@ pub const MIN_DATAGRAM: usize = HEADER_LEN + TAG_LEN;
 
 /// Ciphertext length of a packet: types without a body have none (v2 layout).
 const fn ciphertext_len(carries_body: bool, body_len: usize) -> usize {
-    if carries_body {
-        padded_len(body_len)
-    } else {
-        0
-    }
+    if carries_body { padded_len(body_len) } else { 0 }
 }
 
 /// Datagram length for a packet of `kind` with a `body_len`-byte plaintext.
@@ -56,9 +52,7 @@ pub(super) fn seal(
     let l = ciphertext_len(carries_body, n);
     let l_field = u16::try_from(l).map_err(|_| InvalidInput::PayloadTooLarge)?;
     let total = HEADER_LEN + l + TAG_LEN;
-    let out = out
-        .get_mut(..total)
-        .ok_or(ResourceError::BufferTooSmall { needed: total })?;
+    let out = out.get_mut(..total).ok_or(ResourceError::BufferTooSmall { needed: total })?;
 
     out[0..2].copy_from_slice(&MAGIC);
     out[2] = VERSION;
@@ -75,9 +69,7 @@ pub(super) fn seal(
     if carries_body {
         let region = &mut out[HEADER_LEN..HEADER_LEN + l];
         body.write(region);
-        cipher
-            .encrypt_padded(&h.iv, region, n)
-            .ok_or(ResourceError::BufferTooSmall { needed: total })?;
+        cipher.encrypt_padded(&h.iv, region, n).ok_or(ResourceError::BufferTooSmall { needed: total })?;
     }
     let tag = mac.tag(&[&out[..HEADER_LEN + l]]);
     out[HEADER_LEN + l..].copy_from_slice(&tag);

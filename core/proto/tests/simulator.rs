@@ -1,0 +1,337 @@
+//! Endpoints over the deterministic simulated network (issue 3 §3): QoS guarantees under loss,
+//! duplication and reordering, replay suppression, bounded memory under floods, confirmation
+//! matching, heartbeats and retain, in both protocol versions.
+
+mod sim;
+
+use nomq_proto::endpoint::{Dropped, EndpointConfig, Event, Message, PublishOptions, PublishOutcome};
+use nomq_proto::frame::{Qos, Version};
+use sim::{Impairments, Net, START, addr};
+use std::collections::HashMap;
+
+const VERSIONS: [Version; 2] = [Version::V1, Version::V2];
+
+fn messages(events: &[Event]) -> Vec<&Message> {
+    events.iter().filter_map(|e| if let Event::Message(m) = e { Some(m) } else { None }).collect()
+}
+
+fn outcomes(events: &[Event]) -> Vec<PublishOutcome> {
+    events
+        .iter()
+        .filter_map(|e| if let Event::PublishDone { outcome, .. } = e { Some(*outcome) } else { None })
+        .collect()
+}
+
+/// Node 0 publishes `count` numbered messages to node 1 at `qos`; returns the net after all
+/// publishes finished (or the time limit).
+fn exchange(version: Version, qos: Qos, count: usize, impair: Impairments, seed: u64) -> Net {
+    let mut net = Net::new(version, 2, impair, seed);
+    let ch = net.nodes[1].ep.channel("sensors/temp");
+    net.nodes[1].ep.subscribe(&ch).unwrap();
+    let to = net.nodes[1].addr;
+    for i in 0..count {
+        let opts = PublishOptions { qos, ..PublishOptions::default() };
+        let now = net.now;
+        net.nodes[0].ep.publish(now, to, &ch, format!("msg {i}").as_bytes(), opts).unwrap();
+        // Spread the publishes over time so retransmissions and new traffic interleave.
+        net.run_until(net.now + 5, |_| false);
+    }
+    net.run_until(START + 600_000, |n| outcomes(&n.nodes[0].events).len() == count);
+    net
+}
+
+fn delivery_counts(net: &Net) -> HashMap<Vec<u8>, usize> {
+    let mut counts = HashMap::new();
+    for m in messages(&net.nodes[1].events) {
+        *counts.entry(m.payload.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn qos1_at_30_percent_loss_delivers_every_message_and_confirms_it() {
+    for version in VERSIONS {
+        let net = exchange(version, Qos::AtLeastOnce, 300, Impairments::lossy(0.3), 1);
+        let counts = delivery_counts(&net);
+        for i in 0..300 {
+            assert!(
+                counts.get(format!("msg {i}").as_bytes()).is_some(),
+                "{version:?}: msg {i} never delivered"
+            );
+        }
+        // Retransmissions inside the window are suppressed too, so in practice exactly once.
+        assert!(counts.values().all(|&c| c == 1), "{version:?}: a QoS 1 retransmission was re-delivered");
+        let done = outcomes(&net.nodes[0].events);
+        assert_eq!(done.len(), 300);
+        assert!(done.iter().all(|o| *o == PublishOutcome::Confirmed), "{version:?}: {done:?}");
+        let s = net.nodes[0].ep.stats();
+        assert!(
+            s.retransmitted > 50,
+            "{version:?}: loss must have forced retransmissions ({})",
+            s.retransmitted
+        );
+        assert!(net.nodes[1].ep.stats().duplicates > 0, "{version:?}: duplicates were seen and suppressed");
+        assert_eq!(net.nodes[0].ep.usage().pending, 0);
+    }
+}
+
+#[test]
+fn qos2_at_30_percent_loss_delivers_exactly_once() {
+    for version in VERSIONS {
+        for seed in [2, 3] {
+            let net = exchange(version, Qos::ExactlyOnce, 300, Impairments::lossy(0.3), seed);
+            let counts = delivery_counts(&net);
+            assert_eq!(counts.len(), 300, "{version:?} seed {seed}: every message arrived");
+            assert!(counts.values().all(|&c| c == 1), "{version:?} seed {seed}: exactly once");
+            let done = outcomes(&net.nodes[0].events);
+            assert_eq!(done.len(), 300);
+            assert!(done.iter().all(|o| *o == PublishOutcome::Confirmed));
+            assert!(net.nodes[0].ep.stats().retransmitted > 50);
+        }
+    }
+}
+
+#[test]
+fn qos0_never_duplicates_even_when_the_network_does() {
+    for version in VERSIONS {
+        let impair = Impairments { loss: 0.3, duplicate: 0.5, min_delay_ms: 1, max_delay_ms: 100 };
+        let net = exchange(version, Qos::AtMostOnce, 300, impair, 4);
+        let counts = delivery_counts(&net);
+        assert!(counts.values().all(|&c| c == 1), "{version:?}: a QoS 0 message was delivered twice");
+        assert!(
+            counts.len() > 150 && counts.len() < 300,
+            "{version:?}: loss applies to QoS 0 ({})",
+            counts.len()
+        );
+        assert!(outcomes(&net.nodes[0].events).iter().all(|o| *o == PublishOutcome::Sent));
+        assert!(net.nodes[1].ep.stats().duplicates > 0);
+    }
+}
+
+#[test]
+fn replayed_datagrams_are_never_delivered_twice() {
+    for version in VERSIONS {
+        let net = exchange(version, Qos::AtLeastOnce, 50, Impairments::NONE, 5);
+        let mut net = net;
+        assert_eq!(messages(&net.nodes[1].events).len(), 50);
+        let captured: Vec<Vec<u8>> = net.nodes[0].sent.iter().map(|(_, b)| b.clone()).collect();
+        let attacker = addr(9);
+        // Replays within the window, from the original and from another address.
+        for delay in [1_000, 10_000, 25_000] {
+            net.run_until(START + delay, |_| false);
+            for bytes in &captured {
+                net.inject(1, attacker, bytes);
+                net.inject(1, addr(0), bytes);
+            }
+        }
+        net.run_until(net.now + 10, |_| false);
+        assert_eq!(messages(&net.nodes[1].events).len(), 50, "{version:?}: a replay was delivered");
+        // Beyond the window they are refused as stale.
+        net.run_until(START + 200_000, |_| false);
+        let stale_before = net.nodes[1].ep.stats().rejected_stale;
+        for bytes in &captured {
+            net.inject(1, attacker, bytes);
+        }
+        assert_eq!(net.nodes[1].ep.stats().rejected_stale - stale_before, captured.len() as u64);
+        assert_eq!(messages(&net.nodes[1].events).len(), 50);
+    }
+}
+
+#[test]
+fn memory_stays_bounded_under_floods() {
+    for version in VERSIONS {
+        let mut config = EndpointConfig::new(version);
+        config.max_inbound = 2_000;
+        config.max_events = 500;
+        config.max_peers = 100;
+        let mut net = Net::with_config(config, 3, Impairments::NONE, 6);
+        let ch = net.nodes[1].ep.channel("sensors/temp");
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        let other = net.nodes[2].ep.channel("not-subscribed");
+        // Garbage from many addresses.
+        for i in 0..20_000u32 {
+            let junk: Vec<u8> = (0..(i % 300)).map(|j| (i ^ j) as u8).collect();
+            let from = format!("10.1.{}.{}:9", (i / 250) % 250, i % 250).parse().unwrap();
+            net.inject(1, from, &junk);
+        }
+        // Valid packets for an unknown channel, and valid QoS 0 messages the application never
+        // reads, from many sender addresses.
+        let mut buf = vec![0u8; 4096];
+        for i in 0..20_000u32 {
+            let now = net.now;
+            let c = if i % 2 == 0 { &other } else { &ch };
+            let opts = PublishOptions { qos: Qos::AtMostOnce, ..Default::default() };
+            let to = net.nodes[1].addr;
+            net.nodes[2].ep.publish(now, to, c, format!("{i}").as_bytes(), opts).unwrap();
+            let t = net.nodes[2].ep.poll_transmit(now, &mut buf).unwrap().unwrap();
+            let from = format!("10.2.{}.{}:9", (i / 250) % 250, i % 250).parse().unwrap();
+            net.inject(1, from, &buf[..t.len]);
+            let _ = net.nodes[2].ep.poll_event();
+            if i % 1000 == 0 {
+                net.now += 1000;
+                let now = net.now;
+                net.nodes[1].ep.handle_timeout(now);
+            }
+        }
+        let usage = net.nodes[1].ep.usage();
+        assert!(usage.events <= 500, "{version:?}: events bounded ({usage:?})");
+        assert!(usage.inbound <= 2_000, "{version:?}: {usage:?}");
+        assert!(usage.peers <= 100, "{version:?}: {usage:?}");
+        let s = net.nodes[1].ep.stats();
+        assert_eq!(s.unknown_channel, 10_000, "{version:?}");
+        assert!(s.refused_full > 0, "{version:?}: the bound was reached and reported");
+        assert!(s.rejected_malformed + s.rejected_auth >= 19_000, "{version:?}: {s:?}");
+        // Draining the events reports the drops, and the node recovers.
+        let mut drained = vec![];
+        while let Some(e) = net.nodes[1].ep.poll_event() {
+            drained.push(e);
+        }
+        net.now += 1000;
+        let now = net.now;
+        net.nodes[1].ep.handle_timeout(now);
+        while let Some(e) = net.nodes[1].ep.poll_event() {
+            drained.push(e);
+        }
+        assert!(drained.iter().any(|e| matches!(e, Event::Dropped(Dropped::Inbound { .. }))));
+        assert!(drained.iter().any(|e| matches!(e, Event::Dropped(Dropped::Peers { .. }))));
+    }
+}
+
+#[test]
+fn unanswered_publishes_expire_after_their_ttl() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 1, Impairments::NONE, 7);
+        let ch = net.nodes[0].ep.channel("void");
+        let opts = PublishOptions { qos: Qos::ExactlyOnce, ttl: 5, ..Default::default() };
+        let now = net.now;
+        net.nodes[0].ep.publish(now, addr(5), &ch, b"into the void", opts).unwrap();
+        net.run_until(START + 60_000, |n| !outcomes(&n.nodes[0].events).is_empty());
+        assert_eq!(outcomes(&net.nodes[0].events), vec![PublishOutcome::Expired]);
+        assert!(net.now >= START + 5_000 && net.now < START + 6_000, "expired at its ttl, not before");
+        let s = net.nodes[0].ep.stats();
+        assert!(
+            s.retransmitted >= 4,
+            "{version:?}: retransmitted with backoff before giving up ({})",
+            s.retransmitted
+        );
+        assert!(s.retransmitted <= 12, "{version:?}: backoff, not a hot loop ({})", s.retransmitted);
+        assert_eq!(net.nodes[0].ep.usage().pending, 0);
+    }
+}
+
+#[test]
+fn confirmations_must_come_from_the_destination() {
+    for version in VERSIONS {
+        // Node 2 also receives node 0's publish (it sniffs it) and answers it; node 0 published
+        // to node 1, so node 2's ACK must not confirm.
+        let mut net = Net::new(version, 3, Impairments::NONE, 8);
+        let ch = net.nodes[1].ep.channel("c");
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        net.nodes[2].ep.subscribe(&ch).unwrap();
+        let now = net.now;
+        net.nodes[0].ep.publish(now, addr(1), &ch, b"for node 1", PublishOptions::default()).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let t = net.nodes[0].ep.poll_transmit(now, &mut buf).unwrap().unwrap();
+        net.inject(2, addr(0), &buf[..t.len]);
+        net.run_until(net.now + 5, |_| false);
+        assert!(outcomes(&net.nodes[0].events).is_empty(), "{version:?}: node 2's ACK was accepted");
+        assert!(net.nodes[0].ep.stats().unmatched_replies >= 1);
+        // The retransmission reaches node 1, whose ACK confirms.
+        net.run_until(START + 10_000, |n| !outcomes(&n.nodes[0].events).is_empty());
+        assert_eq!(outcomes(&net.nodes[0].events), vec![PublishOutcome::Confirmed]);
+    }
+}
+
+#[test]
+fn broadcast_publish_reaches_everyone_and_is_confirmed_once() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 4, Impairments::lossy(0.1), 9);
+        let ch = net.nodes[0].ep.channel("all");
+        for i in 1..4 {
+            net.nodes[i].ep.subscribe(&ch).unwrap();
+        }
+        let now = net.now;
+        let to = "10.0.0.255:8888".parse().unwrap();
+        let opts = PublishOptions { qos: Qos::ExactlyOnce, ..Default::default() };
+        net.nodes[0].ep.publish(now, to, &ch, b"hello all", opts).unwrap();
+        net.run_until(START + 60_000, |_| false);
+        assert_eq!(outcomes(&net.nodes[0].events), vec![PublishOutcome::Confirmed], "{version:?}");
+        for i in 1..4 {
+            let got = messages(&net.nodes[i].events);
+            assert!(got.len() <= 1, "{version:?}: node {i} got it {} times", got.len());
+        }
+    }
+}
+
+#[test]
+fn heartbeats_are_answered_at_most_once_per_interval_and_never_ping_pong() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 2, Impairments::NONE, 10);
+        for _ in 0..5 {
+            net.nodes[0].ep.heartbeat(addr(1)).unwrap();
+            net.run_until(net.now + 100, |_| false);
+        }
+        net.run_until(START + 10_000, |_| false);
+        let from_1 = net.nodes[1].sent.len();
+        assert_eq!(from_1, 1, "{version:?}: node 1 answered once within the interval");
+        let from_0 = net.nodes[0].sent.len();
+        // Node 0's five heartbeats, plus in v1 at most one answer to node 1's answer (v1 has no
+        // answer flag, so rate limiting alone stops the exchange).
+        assert!(from_0 <= 6, "{version:?}: {from_0}");
+        assert!(net.nodes[0].events.iter().any(|e| matches!(e, Event::PeerAlive { .. })));
+        assert!(net.nodes[1].events.iter().any(|e| matches!(e, Event::PeerAlive { .. })));
+        // Silence makes both lose each other.
+        net.run_until(START + 200_000, |_| false);
+        assert!(net.nodes[1].events.iter().any(|e| matches!(e, Event::PeerLost { .. })));
+    }
+}
+
+#[test]
+fn retained_messages_are_sent_to_a_new_subscriber() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 2, Impairments::NONE, 11);
+        let ch = net.nodes[0].ep.channel("door");
+        let now = net.now;
+        for text in ["closed", "open"] {
+            let opts = PublishOptions { qos: Qos::AtMostOnce, retain: true, ..Default::default() };
+            net.nodes[0].ep.publish(now, addr(7), &ch, text.as_bytes(), opts).unwrap();
+        }
+        net.run_until(START + 20_000, |_| false);
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        net.nodes[1].ep.announce(addr(0), &ch, true, 5).unwrap();
+        net.run_until(net.now + 1_000, |_| false);
+        let got: Vec<(&[u8], bool)> =
+            messages(&net.nodes[1].events).iter().map(|m| (&m.payload[..], m.retain)).collect();
+        assert_eq!(got, vec![(&b"closed"[..], true), (&b"open"[..], true)], "{version:?}");
+    }
+}
+
+#[test]
+fn oversized_and_invalid_publishes_are_refused_cleanly() {
+    use nomq_proto::error::{Error, InvalidInput, ResourceError, Table};
+    for version in VERSIONS {
+        let mut config = EndpointConfig::new(version);
+        config.max_pending = 2;
+        let mut net = Net::with_config(config, 1, Impairments::NONE, 12);
+        let ep = &mut net.nodes[0].ep;
+        let ch = ep.channel("x");
+        let too_big = vec![b'a'; ep.config().max_payload + 1];
+        assert_eq!(
+            ep.publish(START, addr(1), &ch, &too_big, PublishOptions::default()),
+            Err(Error::Invalid(InvalidInput::PayloadTooLarge))
+        );
+        ep.publish(START, addr(1), &ch, b"1", PublishOptions::default()).unwrap();
+        ep.publish(START, addr(1), &ch, b"2", PublishOptions::default()).unwrap();
+        assert_eq!(
+            ep.publish(START, addr(1), &ch, b"3", PublishOptions::default()),
+            Err(Error::Resource(ResourceError::Full(Table::Pending)))
+        );
+        let qos0 = PublishOptions { qos: Qos::AtMostOnce, ..Default::default() };
+        assert!(ep.publish(START, addr(1), &ch, b"qos 0 is not tracked", qos0).is_ok());
+        let binary = ep.publish(START, addr(1), &ch, &[0xff, 0xfe], qos0);
+        match version {
+            Version::V1 => assert_eq!(binary, Err(Error::Invalid(InvalidInput::NotText))),
+            Version::V2 => assert!(binary.is_ok(), "v2 payloads are bytes"),
+        }
+    }
+}
