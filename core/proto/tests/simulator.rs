@@ -55,7 +55,7 @@ fn qos1_at_30_percent_loss_delivers_every_message_and_confirms_it() {
         let counts = delivery_counts(&net);
         for i in 0..300 {
             assert!(
-                counts.get(format!("msg {i}").as_bytes()).is_some(),
+                counts.contains_key(format!("msg {i}").as_bytes()),
                 "{version:?}: msg {i} never delivered"
             );
         }

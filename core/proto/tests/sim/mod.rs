@@ -35,12 +35,15 @@ pub struct Node {
     pub sent: Vec<(SocketAddr, Vec<u8>)>,
 }
 
+/// (deliver at, sequence number, target node, source address, bytes)
+type InFlight = (u64, u64, usize, SocketAddr, Vec<u8>);
+
 pub struct Net {
     pub now: u64,
     pub nodes: Vec<Node>,
     pub impair: Impairments,
     rng: SeededRandom,
-    in_flight: BinaryHeap<Reverse<(u64, u64, usize, SocketAddr, Vec<u8>)>>,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
     seq: u64,
     buf: Vec<u8>,
     pub datagrams_delivered: u64,
