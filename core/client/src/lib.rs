@@ -1,12 +1,26 @@
 //! # nomq
 //!
-//! The Rust API of the nomq SDK. Today it re-exports the sans-IO core, [`nomq_proto`]: NoMQ v1
-//! and v2 framing, keys and the config file. The tokio drivers (the NoMQ UDP endpoint and the
-//! MQTT client) live here as they land; see the repository README for the plan.
+//! The Rust API of the nomq SDK: the sans-IO core ([`nomq_proto`], re-exported as [`proto`]) and
+//! the tokio drivers around it.
+//!
+//! | item | what |
+//! |---|---|
+//! | [`Node`] | a NoMQ node on a UDP socket: publish with per-message completion, receive, heartbeats |
+//! | [`OsRandom`] | the OS random generator for the sans-IO core |
+//! | [`proto`] | framing, the endpoint state machine, keys, the config file |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod error;
+mod node;
+mod random;
+
+pub use error::Error;
+pub use node::{Node, NodeConfig};
+pub use random::OsRandom;
+
 pub use nomq_proto as proto;
+pub use nomq_proto::Keys;
 pub use nomq_proto::config::Config;
-pub use nomq_proto::frame::{FrameCodec, Version};
-pub use nomq_proto::{Error, Keys};
+pub use nomq_proto::endpoint::{EndpointConfig, Message, PublishOptions, Stats};
+pub use nomq_proto::frame::{FrameCodec, Qos, Version};

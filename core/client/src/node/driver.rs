@@ -1,0 +1,212 @@
+//! The driver task: one loop that owns the socket and the sans-IO endpoint. It drains every
+//! datagram as it arrives (no sleeps, nomq-v1 §22.7), runs timers exactly when the endpoint asks,
+//! sends what the endpoint produces, and routes events to waiting publishers and to `recv`.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::UdpSocket;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::{Command, NodeConfig};
+use crate::{Error, OsRandom};
+use nomq_proto::endpoint::{Channel, Endpoint, Event, Message, PublishId, PublishOutcome};
+
+/// Datagrams handled per wake-up before timers and commands get a turn.
+const RECV_BATCH: usize = 64;
+
+pub(super) struct Driver {
+    endpoint: Endpoint,
+    socket: UdpSocket,
+    commands: mpsc::Receiver<Command>,
+    messages: mpsc::Sender<Message>,
+    closed: Arc<Notify>,
+    /// Channel ids are computed once per name.
+    channels: HashMap<String, Channel>,
+    waiting: HashMap<PublishId, oneshot::Sender<Result<(), Error>>>,
+    recv_buf: Vec<u8>,
+    send_buf: Vec<u8>,
+}
+
+/// Unix time in milliseconds: the endpoint's clock (packets carry wall-clock timestamps).
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Driver {
+    pub(super) fn new(
+        config: NodeConfig,
+        socket: UdpSocket,
+        commands: mpsc::Receiver<Command>,
+        messages: mpsc::Sender<Message>,
+        closed: Arc<Notify>,
+    ) -> Self {
+        let endpoint = Endpoint::new(config.endpoint, &config.keys, Box::new(OsRandom), unix_ms());
+        let send_buf = vec![0u8; endpoint.max_datagram_len()];
+        Driver {
+            endpoint,
+            socket,
+            commands,
+            messages,
+            closed,
+            channels: HashMap::new(),
+            waiting: HashMap::new(),
+            recv_buf: vec![0u8; 65_536],
+            send_buf,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        loop {
+            let deadline = self.endpoint.poll_timeout();
+            let sleep = deadline.map(|d| Duration::from_millis(d.saturating_sub(unix_ms())));
+            // Messages wait in the endpoint while `recv` lags; its bounded queue then refuses
+            // new ones and senders retransmit (backpressure, nothing lost).
+            let backlog = self.endpoint.usage().events > 0 && self.messages.capacity() == 0;
+            let wake = tokio::select! {
+                biased;
+                _ = self.closed.notified() => Wake::Closed,
+                received = self.socket.recv_from(&mut self.recv_buf) => Wake::Datagram(received),
+                command = self.commands.recv() => Wake::Command(command),
+                _ = tokio::time::sleep(sleep.unwrap_or(Duration::MAX)), if sleep.is_some() => Wake::Timer,
+                _ = self.messages.reserve(), if backlog => Wake::Capacity,
+            };
+            match wake {
+                Wake::Closed | Wake::Command(None) => break,
+                Wake::Datagram(Ok((n, from))) => {
+                    self.endpoint.handle_datagram(unix_ms(), from, &self.recv_buf[..n]);
+                    self.drain_socket();
+                }
+                // ICMP errors (port unreachable) surface here on some systems; not fatal.
+                Wake::Datagram(Err(e)) => log::debug!("recv_from: {e}"),
+                Wake::Command(Some(c)) => self.apply(c),
+                Wake::Timer => self.endpoint.handle_timeout(unix_ms()),
+                Wake::Capacity => {}
+            }
+            self.flush().await;
+            self.dispatch_events();
+        }
+        for (_, waiter) in self.waiting.drain() {
+            let _ = waiter.send(Err(Error::Closed));
+        }
+    }
+
+    /// Handles the datagrams already queued in the kernel without waiting.
+    fn drain_socket(&mut self) {
+        for _ in 0..RECV_BATCH {
+            match self.socket.try_recv_from(&mut self.recv_buf) {
+                Ok((n, from)) => self.endpoint.handle_datagram(unix_ms(), from, &self.recv_buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    log::debug!("try_recv_from: {e}");
+                    break;
+                }
+            }
+        }
+    }
+
+    fn channel(&mut self, name: &str) -> Channel {
+        if let Some(c) = self.channels.get(name) {
+            return c.clone();
+        }
+        let c = self.endpoint.channel(name);
+        self.channels.insert(name.to_owned(), c.clone());
+        c
+    }
+
+    fn apply(&mut self, command: Command) {
+        let now = unix_ms();
+        match command {
+            Command::Subscribe { channel, announce, reply } => {
+                let c = self.channel(&channel);
+                let mut result = self.endpoint.subscribe(&c).map_err(Error::from);
+                if let (Ok(()), Some((to, priority))) = (&result, announce) {
+                    result = self.endpoint.announce(to, &c, true, priority).map_err(Error::from);
+                }
+                let _ = reply.send(result);
+            }
+            Command::Unsubscribe { channel, announce, reply } => {
+                let c = self.channel(&channel);
+                let was = self.endpoint.unsubscribe(&c);
+                let result = match announce {
+                    Some(to) => self.endpoint.announce(to, &c, false, 0).map(|()| was).map_err(Error::from),
+                    None => Ok(was),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Publish { to, channel, payload, options, reply } => {
+                let c = self.channel(&channel);
+                match self.endpoint.publish(now, to, &c, &payload, options) {
+                    Ok(id) => {
+                        self.waiting.insert(id, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                    }
+                }
+            }
+            Command::Heartbeat { to, reply } => {
+                let _ = reply.send(self.endpoint.heartbeat(to).map_err(Error::from));
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.endpoint.stats());
+            }
+        }
+    }
+
+    /// Sends everything the endpoint has queued. A failed send (unreachable network, no route)
+    /// is logged; QoS 1/2 retransmission covers it.
+    async fn flush(&mut self) {
+        loop {
+            let now = unix_ms();
+            let t = match self.endpoint.poll_transmit(now, &mut self.send_buf) {
+                Ok(Some(t)) => t,
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("poll_transmit: {e}");
+                    break;
+                }
+            };
+            if let Err(e) = self.socket.send_to(&self.send_buf[..t.len], t.to).await {
+                log::warn!("send_to {}: {e}", t.to);
+            }
+        }
+    }
+
+    /// Routes events: messages to `recv` (only while it has room), outcomes to the waiting
+    /// publishers.
+    fn dispatch_events(&mut self) {
+        while self.messages.capacity() > 0 {
+            let Some(event) = self.endpoint.poll_event() else { return };
+            match event {
+                Event::Message(m) => {
+                    // Capacity was checked; the only failure left is a closed receiver.
+                    let _ = self.messages.try_send(m);
+                }
+                Event::PublishDone { id, outcome } => {
+                    if let Some(waiter) = self.waiting.remove(&id) {
+                        let result = match outcome {
+                            PublishOutcome::Sent | PublishOutcome::Confirmed => Ok(()),
+                            PublishOutcome::Expired => Err(Error::Expired),
+                        };
+                        let _ = waiter.send(result);
+                    }
+                }
+                Event::PeerAlive { addr, session_id } => {
+                    log::debug!("peer {addr} alive (session {session_id:08x})")
+                }
+                Event::PeerLost { addr } => log::debug!("peer {addr} lost"),
+                Event::Dropped(d) => log::warn!("dropped: {d:?}"),
+            }
+        }
+    }
+}
+
+enum Wake {
+    Closed,
+    Datagram(io::Result<(usize, std::net::SocketAddr)>),
+    Command(Option<Command>),
+    Timer,
+    Capacity,
+}

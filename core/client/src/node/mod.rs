@@ -1,0 +1,215 @@
+//! `Node`: a NoMQ endpoint on a UDP socket, driven by a tokio task.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), nomq::Error> {
+//! use nomq::{Keys, Node, NodeConfig, Version};
+//! use nomq::proto::endpoint::PublishOptions;
+//!
+//! let keys = Keys::new([1; 32], [2; 32]);
+//! let node = Node::bind(NodeConfig::new("0.0.0.0:8888".parse().unwrap(), keys, Version::V1)).await?;
+//! node.subscribe("sensors/temp").await?;
+//! node.publish("192.168.1.20:8888".parse().unwrap(), "sensors/temp", b"21.5", PublishOptions::default()).await?;
+//! while let Some(msg) = node.recv().await {
+//!     println!("{} from {}: {:?}", msg.channel, msg.from, msg.payload);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod driver;
+mod socket;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::Error;
+use nomq_proto::Keys;
+use nomq_proto::config::Config;
+use nomq_proto::endpoint::{EndpointConfig, Message, PublishOptions, Stats};
+use nomq_proto::frame::Version;
+
+/// Where and how a node runs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Local address to bind (`0.0.0.0:8888` like the reference, `[::]:8888` for IPv6).
+    pub bind: SocketAddr,
+    /// The group keys.
+    pub keys: Keys,
+    /// Protocol version, timers and table bounds.
+    pub endpoint: EndpointConfig,
+    /// Multicast groups to join.
+    pub multicast: Vec<IpAddr>,
+    /// Received messages buffered for `recv` before the node applies backpressure (it stops
+    /// taking new messages, and senders retransmit).
+    pub message_buffer: usize,
+}
+
+impl NodeConfig {
+    /// A node on `bind` speaking `version`, with default limits.
+    pub fn new(bind: SocketAddr, keys: Keys, version: Version) -> Self {
+        NodeConfig {
+            bind,
+            keys,
+            endpoint: EndpointConfig::new(version),
+            multicast: vec![],
+            message_buffer: 1024,
+        }
+    }
+
+    /// A v1 node from the reference's config file (its `ip`, `port`, `use_ipv6` and keys).
+    pub fn from_config(config: &Config, version: Version) -> Result<Self, Error> {
+        let invalid_ip = nomq_proto::Error::Config(nomq_proto::error::ConfigError::InvalidField("ip"));
+        let ip: IpAddr = config.ip.parse().map_err(|_| invalid_ip)?;
+        let ip = match (ip, config.use_ipv6) {
+            (IpAddr::V4(v4), true) if v4.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            (ip, _) => ip,
+        };
+        Ok(NodeConfig::new(SocketAddr::new(ip, config.port), config.keys.clone(), version))
+    }
+}
+
+pub(crate) enum Command {
+    Subscribe {
+        channel: String,
+        announce: Option<(SocketAddr, u8)>,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Unsubscribe {
+        channel: String,
+        announce: Option<SocketAddr>,
+        reply: oneshot::Sender<Result<bool, Error>>,
+    },
+    Publish {
+        to: SocketAddr,
+        channel: String,
+        payload: Vec<u8>,
+        options: PublishOptions,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Heartbeat {
+        to: SocketAddr,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Stats {
+        reply: oneshot::Sender<Stats>,
+    },
+}
+
+/// A running NoMQ node. Cheap to share behind an `Arc`; dropping the last handle (or `close`)
+/// stops the driver task.
+#[derive(Debug)]
+pub struct Node {
+    commands: mpsc::Sender<Command>,
+    messages: Mutex<mpsc::Receiver<Message>>,
+    local_addr: SocketAddr,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    closed: Arc<tokio::sync::Notify>,
+}
+
+impl Node {
+    /// Binds the socket and starts the driver on the current tokio runtime.
+    pub async fn bind(config: NodeConfig) -> Result<Node, Error> {
+        let socket = socket::bind(config.bind, &config.multicast)?;
+        let local_addr = socket.local_addr()?;
+        let (commands, command_rx) = mpsc::channel(1024);
+        let (message_tx, messages) = mpsc::channel(config.message_buffer.max(1));
+        let closed = Arc::new(tokio::sync::Notify::new());
+        let driver = driver::Driver::new(config, socket, command_rx, message_tx, closed.clone());
+        let task = tokio::spawn(driver.run());
+        Ok(Node {
+            commands,
+            messages: Mutex::new(messages),
+            local_addr,
+            task: std::sync::Mutex::new(Some(task)),
+            closed,
+        })
+    }
+
+    /// The bound address (with the port the OS chose, when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts delivering messages of `channel` to [`Node::recv`].
+    pub async fn subscribe(&self, channel: &str) -> Result<(), Error> {
+        self.ask(|reply| Command::Subscribe { channel: channel.into(), announce: None, reply }).await?
+    }
+
+    /// Subscribes and announces it with a SUBSCRIBE packet to `to` (a peer, or a broadcast
+    /// address); nomq publishers answer with their retained messages for the channel.
+    pub async fn subscribe_and_announce(
+        &self,
+        channel: &str,
+        to: SocketAddr,
+        priority: u8,
+    ) -> Result<(), Error> {
+        self.ask(|reply| Command::Subscribe {
+            channel: channel.into(),
+            announce: Some((to, priority)),
+            reply,
+        })
+        .await?
+    }
+
+    /// Stops delivering `channel`; false when it was not subscribed. With `announce`, an
+    /// UNSUBSCRIBE packet is sent there.
+    pub async fn unsubscribe(&self, channel: &str, announce: Option<SocketAddr>) -> Result<bool, Error> {
+        self.ask(|reply| Command::Unsubscribe { channel: channel.into(), announce, reply }).await?
+    }
+
+    /// Publishes and resolves when the QoS flow completes: QoS 0 once sent, QoS 1 on ACK, QoS 2
+    /// on PUBCOMP. Unconfirmed within the ttl: [`Error::Expired`].
+    pub async fn publish(
+        &self,
+        to: SocketAddr,
+        channel: &str,
+        payload: &[u8],
+        options: PublishOptions,
+    ) -> Result<(), Error> {
+        self.ask(|reply| Command::Publish {
+            to,
+            channel: channel.into(),
+            payload: payload.to_vec(),
+            options,
+            reply,
+        })
+        .await?
+    }
+
+    /// Sends a HEARTBEAT to `to`.
+    pub async fn heartbeat(&self, to: SocketAddr) -> Result<(), Error> {
+        self.ask(|reply| Command::Heartbeat { to, reply }).await?
+    }
+
+    /// The next message on a subscribed channel; `None` once the node is closed.
+    pub async fn recv(&self) -> Option<Message> {
+        self.messages.lock().await.recv().await
+    }
+
+    /// The endpoint's counters.
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        self.ask(|reply| Command::Stats { reply }).await
+    }
+
+    /// Stops the driver: pending publishes fail with [`Error::Closed`], `recv` returns `None`.
+    pub async fn close(&self) {
+        self.closed.notify_one();
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(make(reply)).await.map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.closed.notify_one();
+    }
+}
