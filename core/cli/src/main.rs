@@ -1,13 +1,16 @@
-//! `nomq`: the command-line face of the SDK.
-//!
-//! Today: `nomq selfcheck`, which proves this build speaks NoMQ v1 byte for byte like the
-//! reference and v2 as specified, using the vectors compiled into the binary (no network, no
-//! config). The endpoint and MQTT commands (`demo`, `pub`, `sub`, `keygen`, `bench`) arrive
-//! with their issues.
+//! `nomq`: the command-line face of the SDK (the README's main job is `nomq demo`).
 
+mod bench;
+mod common;
+mod demo;
+mod flow;
+mod keygen;
+mod pubsub;
 mod selfcheck;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use nomq::Qos;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -17,19 +20,176 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Args)]
+struct Common {
+    /// Keys: the reference's encrypted config file, or plain JSON (default: public demo keys).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Speak NoMQ v2 instead of v1 (the reference's wire format).
+    #[arg(long)]
+    v2: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Check the framing against the embedded v1 (reference captures) and v2 vectors, then
-    /// measure seal+open speed on this machine.
+    /// Two nodes on loopback exchange messages at QoS 0, 1 and 2 (no config, no server).
+    Demo {
+        #[arg(long)]
+        v2: bool,
+        /// Messages per QoS level.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
+    /// New keys, in the reference's encrypted config format (or plain JSON).
+    Keygen {
+        /// Write to this file (mode 0600) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Plain JSON instead of the reference's base64 format.
+        #[arg(long)]
+        plain: bool,
+        #[arg(long, default_value = "0.0.0.0")]
+        ip: String,
+        #[arg(long, default_value_t = 8888)]
+        port: u16,
+    },
+    /// Receive messages of one channel, one line each.
+    Sub {
+        #[arg(long, default_value = "0.0.0.0:8888")]
+        bind: String,
+        #[arg(long)]
+        channel: String,
+        /// Exit after this many messages (status 1 if fewer arrived before --seconds).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Exit after this many seconds.
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Also send a SUBSCRIBE there (nomq publishers answer with retained messages).
+        #[arg(long)]
+        announce: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Publish MESSAGE (`{i}` becomes the sequence number) and report each confirmation.
+    Pub {
+        #[arg(long, default_value = "0.0.0.0:0")]
+        bind: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=2))]
+        qos: u8,
+        #[arg(long)]
+        retain: bool,
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=15))]
+        priority: u8,
+        /// Seconds the message stays valid (retransmissions stop after it).
+        #[arg(long, default_value_t = 3600)]
+        ttl: u16,
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+        /// v1: put 4 filler bytes before the text, so unmodified reference listeners deliver it
+        /// (nomq-v1 §22.1).
+        #[arg(long)]
+        reference_listener: bool,
+        #[command(flatten)]
+        common: Common,
+        message: String,
+    },
+    /// Benchmarks (one JSON line per measurement).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Check the framing against the embedded vectors and measure seal+open speed.
     Selfcheck {
-        /// Packets to time per version for the speed line (0 skips it).
         #[arg(long, default_value_t = 200_000)]
         iterations: u32,
     },
 }
 
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Confirmed messages per second between two NoMQ nodes over loopback UDP.
+    Nomq {
+        #[arg(long)]
+        v2: bool,
+        /// One QoS level (default: 0, 1 and 2).
+        #[arg(long)]
+        qos: Option<u8>,
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Publishes in flight at once.
+        #[arg(long, default_value_t = 64)]
+        window: usize,
+    },
+}
+
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Selfcheck { iterations } => selfcheck::run(iterations),
+    let result = match Cli::parse().command {
+        Command::Selfcheck { iterations } => return selfcheck::run(iterations),
+        Command::Demo { v2, count } => demo::run(v2, count),
+        Command::Keygen { out, plain, ip, port } => {
+            keygen::run(out.as_deref(), plain, &ip, port).map(|()| true)
+        }
+        Command::Sub { bind, channel, count, seconds, announce, common } => (|| {
+            let args = pubsub::SubArgs {
+                bind: common::parse_addr(&bind)?,
+                channel,
+                keys: common::load_keys(common.config.as_deref())?,
+                v2: common.v2,
+                count,
+                seconds,
+                json: common.json,
+                announce: announce.as_deref().map(common::parse_addr).transpose()?,
+            };
+            pubsub::sub(args)
+        })(),
+        Command::Pub {
+            bind,
+            to,
+            channel,
+            qos,
+            retain,
+            priority,
+            ttl,
+            count,
+            reference_listener,
+            common,
+            message,
+        } => (|| {
+            let args = pubsub::PubArgs {
+                bind: common::parse_addr(&bind)?,
+                to: common::parse_addr(&to)?,
+                channel,
+                keys: common::load_keys(common.config.as_deref())?,
+                v2: common.v2,
+                qos: Qos::from_u8(qos).ok_or("--qos takes 0, 1 or 2")?,
+                retain,
+                priority,
+                ttl,
+                count,
+                json: common.json,
+                reference_listener,
+                message,
+            };
+            pubsub::publish(args)
+        })(),
+        Command::Bench(BenchCommand::Nomq { v2, qos, count, size, window }) => {
+            bench::nomq(v2, qos, count, size, window)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("nomq: {e}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -29,7 +29,11 @@ pub fn run(iterations: u32) -> ExitCode {
     }
     if iterations > 0 {
         for version in [Version::V1, Version::V2] {
-            println!("  {}", speed(version, iterations));
+            let rate = seal_open_rate(version, iterations, 64);
+            println!(
+                "  {version:?} speed: {:.2} million seal+open per second (64-byte message, one core)",
+                rate / 1e6
+            );
         }
     }
     if failures.is_empty() {
@@ -108,9 +112,9 @@ fn check_config() -> Result<String, String> {
     Ok(format!("config file: reference example written and read back ({}:{})", cfg.ip, cfg.port))
 }
 
-/// Seal+open rate of a 64-byte message on one core (informational; `cargo bench` has the
-/// careful numbers).
-fn speed(version: Version, iterations: u32) -> String {
+/// Seal+open pairs per second for a `size`-byte message on one core (informational; `cargo
+/// bench` has the careful numbers).
+pub fn seal_open_rate(version: Version, iterations: u32, size: usize) -> f64 {
     let codec = FrameCodec::new(&Keys::new([7; 32], [9; 32]), version);
     let mut header = Header {
         kind: PacketType::Publish,
@@ -122,23 +126,17 @@ fn speed(version: Version, iterations: u32) -> String {
         channel: codec.channel_id("speed"),
         iv: [0; 16],
     };
-    let message = [b'x'; 64];
-    let (mut packet, mut plain) = ([0u8; 256], [0u8; 256]);
+    let message = vec![b'x'; size];
+    let (mut packet, mut plain) = (vec![0u8; size + 256], vec![0u8; size + 256]);
     let start = Instant::now();
     let mut opened = 0u32;
     for i in 0..iterations {
         header.packet_id = i;
         header.iv[..4].copy_from_slice(&i.to_be_bytes());
-        let Ok(n) = codec.seal(&header, &Body::Bytes(&message), &mut packet) else {
-            continue;
-        };
+        let Ok(n) = codec.seal(&header, &Body::Bytes(&message), &mut packet) else { continue };
         if codec.open(&packet[..n], header.timestamp_ms, &mut plain).is_ok() {
             opened += 1;
         }
     }
-    let secs = start.elapsed().as_secs_f64();
-    format!(
-        "{version:?} speed: {:.2} million seal+open per second (64-byte message, one core, {opened} packets)",
-        f64::from(opened) / secs / 1e6
-    )
+    f64::from(opened) / start.elapsed().as_secs_f64()
 }

@@ -335,3 +335,33 @@ fn oversized_and_invalid_publishes_are_refused_cleanly() {
         }
     }
 }
+
+#[test]
+fn duplicate_cache_memory_does_not_grow_with_the_message_rate() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 2, Impairments::NONE, 13);
+        let ch = net.nodes[1].ep.channel("fast");
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        // 50,000 QoS 1 messages within ~10 s: far more than `max_inbound` ids inside the
+        // 60 s retention of random ids; sequential ids need one window per session.
+        for i in 0..50_000u32 {
+            let now = net.now;
+            let to = net.nodes[1].addr;
+            net.nodes[0]
+                .ep
+                .publish(now, to, &ch, format!("{i}").as_bytes(), PublishOptions::default())
+                .unwrap();
+            if i % 100 == 0 {
+                net.run_until(net.now + 20, |_| false);
+                net.nodes[1].events.clear();
+                net.nodes[0].events.clear();
+            }
+        }
+        net.run_until(START + 60_000, |n| n.nodes[0].ep.usage().pending == 0);
+        let s = net.nodes[1].ep.stats();
+        assert_eq!(s.delivered, 50_000, "{version:?}: {s:?}");
+        assert_eq!(s.refused_full, 0, "{version:?}");
+        assert_eq!(net.nodes[1].ep.usage().inbound, 1, "{version:?}: one sequential session");
+        assert_eq!(net.nodes[0].ep.stats().confirmed, 50_000);
+    }
+}

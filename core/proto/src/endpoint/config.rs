@@ -28,10 +28,15 @@ pub struct EndpointConfig {
     pub max_payload: usize,
     /// QoS 1/2 publishes awaiting confirmation; `publish` fails beyond it.
     pub max_pending: usize,
-    /// Remembered (session id, packet id) pairs of received PUBLISH packets, for duplicate and
-    /// replay suppression. When full, new PUBLISH packets are refused unanswered (the sender
-    /// retries) rather than forgetting an entry, which would reopen the replay hole (§22.9).
+    /// Packet ids remembered individually for duplicate and replay suppression (senders with
+    /// random ids, like reference nodes; sequential senders cost a fixed 512-byte window each),
+    /// and QoS 2 messages awaiting PUBREL. When full, new PUBLISH packets are refused
+    /// unanswered (the sender retries) rather than forgetting an entry, which would reopen the
+    /// replay hole (§22.9).
     pub max_inbound: usize,
+    /// Sender sessions tracked by the duplicate cache (each forgotten two windows after its
+    /// last packet); a new session beyond it is refused until one ages out.
+    pub max_sessions: usize,
     /// Local channel subscriptions.
     pub max_subscriptions: usize,
     /// Retained messages kept per channel (oldest evicted with an event).
@@ -68,6 +73,7 @@ impl EndpointConfig {
             },
             max_pending: 1024,
             max_inbound: 16_384,
+            max_sessions: 1024,
             max_subscriptions: 256,
             max_retained_per_channel: 5,
             max_retained_channels: 64,

@@ -1,49 +1,294 @@
-//! Received PUBLISH packets, remembered by (session id, packet id) for duplicate and replay
-//! suppression and for the receiver half of QoS 2 (nomq-v1 §15, §22.5, §22.9; v2 "Receiving" 4).
+//! Received PUBLISH ids, for duplicate and replay suppression and the receiver half of QoS 2
+//! (nomq-v1 §15, §22.5, §22.9; nomq-v2 "Receiving" step 4).
 //!
-//! One mechanism serves both versions: a replayed datagram carries the same session id and
-//! packet id as the original (both authenticated), and so does a retransmission. The address is
-//! not part of the key, so a replay from another address is caught too. An entry lives until
-//! two windows after its last sighting: by then a replayed copy is refused as stale, and a
-//! retransmitting sender (whose backoff is capped below the window) has stopped.
+//! A replayed datagram carries the session id and packet id of the original (both
+//! authenticated), and so does a retransmission, so `(session id, packet id)` is the key; the
+//! source address is not part of it, so a replay from another address is caught too.
+//!
+//! Memory must not grow with the message rate. Per sender session:
+//!
+//! * **Sequential ids** (every v2 sender, and nomq's v1 senders, which count too: receivers
+//!   treat the id as opaque): a sliding window of the last [`WINDOW`] ids as a bitmap, as in
+//!   IPsec and DTLS anti-replay. An id older than the window is refused as a possible replay;
+//!   its sender (if it is a genuine late retransmission) gives up at the message's ttl and
+//!   reports it unconfirmed, so nothing is lost silently.
+//! * **Random ids** (reference v1 nodes, at reference rates): each id is remembered until two
+//!   windows after it was last seen, when any copy is refused as stale anyway. A session whose
+//!   ids turn out sequential ([`SEQUENTIAL_AFTER`] in a row) moves to the bitmap.
 
 use alloc::collections::BTreeMap;
 
-/// Receiver state of a remembered PUBLISH.
+/// Ids tracked below the highest one of a sequential session.
+pub(super) const WINDOW: u32 = 4096;
+/// Consecutive near-sequential ids after which a session is treated as sequential. Random 32-bit
+/// ids land within 64 above the previous maximum with probability 2^-26, so this never triggers
+/// for them.
+const SEQUENTIAL_AFTER: u8 = 16;
+const WORDS: usize = (WINDOW / 64) as usize;
+
+/// What is known of a packet id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Seen {
-    /// Delivered (QoS 0/1, or QoS 2 after PUBREL).
-    Delivered,
-    /// QoS 2: delivered and PUBREC sent; waiting for PUBREL.
-    AwaitRel,
+pub(super) enum Status {
+    /// Never seen: deliver.
+    New,
+    /// Seen before: a retransmission or replay.
+    Seen,
+    /// Below a sequential session's window: cannot be told apart from a replay; refused.
+    TooOld,
 }
 
 #[derive(Debug)]
-pub(super) struct Entry {
-    pub(super) state: Seen,
-    pub(super) last_seen: u64,
+struct Sequential {
+    highest: u32,
+    /// Bit `id % WINDOW` is set when `id` (within the window) was seen.
+    bits: [u64; WORDS],
+}
+
+impl Sequential {
+    fn status(&self, id: u32) -> Status {
+        if id > self.highest {
+            Status::New
+        } else if self.highest - id >= WINDOW {
+            Status::TooOld
+        } else if self.bits[word(id)] & bit(id) != 0 {
+            Status::Seen
+        } else {
+            Status::New
+        }
+    }
+
+    fn mark(&mut self, id: u32) {
+        if id > self.highest {
+            // Slots of the ids the window moves past now stand for new ids: clear them.
+            let advance = id - self.highest;
+            if advance >= WINDOW {
+                self.bits = [0; WORDS];
+            } else {
+                for k in 1..=advance {
+                    let old = self.highest.wrapping_add(k);
+                    self.bits[word(old)] &= !bit(old);
+                }
+            }
+            self.highest = id;
+        }
+        self.bits[word(id)] |= bit(id);
+    }
+}
+
+fn word(id: u32) -> usize {
+    ((id % WINDOW) / 64) as usize
+}
+
+fn bit(id: u32) -> u64 {
+    1 << (id % 64)
 }
 
 #[derive(Debug, Default)]
+struct Session {
+    last_seen: u64,
+    sequential: Option<Sequential>,
+    /// Random-id mode: id → last seen.
+    ids: BTreeMap<u32, u64>,
+    highest: u32,
+    run: u8,
+}
+
+/// The duplicate cache of an endpoint.
+#[derive(Debug, Default)]
 pub(super) struct Inbound {
-    entries: BTreeMap<(u32, u32), Entry>,
+    sessions: BTreeMap<u32, Session>,
+    /// Ids remembered in random-id mode, across sessions (bounded by `max_inbound`).
+    random_ids: usize,
+    /// QoS 2 messages delivered and answered with PUBREC, awaiting PUBREL: (session, id) → last
+    /// seen.
+    awaiting_release: BTreeMap<(u32, u32), u64>,
+}
+
+/// Bounds of the cache.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub(super) sessions: usize,
+    pub(super) ids: usize,
 }
 
 impl Inbound {
-    pub(super) fn get_mut(&mut self, session_id: u32, packet_id: u32) -> Option<&mut Entry> {
-        self.entries.get_mut(&(session_id, packet_id))
+    pub(super) fn status(&self, session_id: u32, packet_id: u32) -> Status {
+        let Some(s) = self.sessions.get(&session_id) else { return Status::New };
+        match &s.sequential {
+            Some(seq) => seq.status(packet_id),
+            None if s.ids.contains_key(&packet_id) => Status::Seen,
+            None => Status::New,
+        }
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.entries.len()
+    /// Refreshes what a duplicate sighting keeps alive.
+    pub(super) fn touch(&mut self, session_id: u32, packet_id: u32, now: u64) {
+        if let Some(s) = self.sessions.get_mut(&session_id) {
+            s.last_seen = now;
+            if let Some(t) = s.ids.get_mut(&packet_id) {
+                *t = now;
+            }
+        }
+        if let Some(t) = self.awaiting_release.get_mut(&(session_id, packet_id)) {
+            *t = now;
+        }
     }
 
-    pub(super) fn insert(&mut self, session_id: u32, packet_id: u32, entry: Entry) {
-        self.entries.insert((session_id, packet_id), entry);
+    /// Records a new id; false (and nothing recorded) when a bound forbids it, in which case
+    /// the packet must be refused unanswered.
+    pub(super) fn accept(
+        &mut self,
+        session_id: u32,
+        packet_id: u32,
+        now: u64,
+        qos2: bool,
+        sequential: bool,
+        limits: Limits,
+    ) -> bool {
+        if qos2 && self.awaiting_release.len() >= limits.ids {
+            return false;
+        }
+        if !self.sessions.contains_key(&session_id) && self.sessions.len() >= limits.sessions {
+            return false;
+        }
+        let random_ids = &mut self.random_ids;
+        let s = self.sessions.entry(session_id).or_default();
+        if s.sequential.is_none() && sequential {
+            s.sequential = Some(Sequential { highest: packet_id, bits: [0; WORDS] });
+        }
+        match &mut s.sequential {
+            Some(seq) => seq.mark(packet_id),
+            None => {
+                if *random_ids >= limits.ids {
+                    if s.ids.is_empty() && s.last_seen == 0 {
+                        self.sessions.remove(&session_id);
+                    }
+                    return false;
+                }
+                // Near-sequential ids move the session to the bitmap (see the module docs).
+                let near = packet_id > s.highest && packet_id - s.highest <= 64;
+                s.run = if near || s.ids.is_empty() { s.run.saturating_add(1) } else { 0 };
+                s.highest = s.highest.max(packet_id);
+                s.ids.insert(packet_id, now);
+                *random_ids += 1;
+                if s.run >= SEQUENTIAL_AFTER {
+                    let mut seq = Sequential { highest: s.highest, bits: [0; WORDS] };
+                    for id in s.ids.keys().copied().filter(|id| s.highest - id < WINDOW) {
+                        seq.mark(id);
+                    }
+                    *random_ids -= s.ids.len();
+                    s.ids.clear();
+                    s.sequential = Some(seq);
+                }
+            }
+        }
+        s.last_seen = now;
+        if qos2 {
+            self.awaiting_release.insert((session_id, packet_id), now);
+        }
+        true
     }
 
-    /// Forgets entries not seen for `horizon_ms`.
+    /// QoS 2 receiver state of a seen id: true while PUBREL has not arrived.
+    pub(super) fn awaiting_release(&self, session_id: u32, packet_id: u32) -> bool {
+        self.awaiting_release.contains_key(&(session_id, packet_id))
+    }
+
+    /// PUBREL arrived: the message is released (v1 §11).
+    pub(super) fn release(&mut self, session_id: u32, packet_id: u32) {
+        self.awaiting_release.remove(&(session_id, packet_id));
+    }
+
+    /// Forgets what was not seen for `horizon_ms`.
     pub(super) fn prune(&mut self, now: u64, horizon_ms: u64) {
-        self.entries.retain(|_, e| now.saturating_sub(e.last_seen) <= horizon_ms);
+        let fresh = |t: &u64| now.saturating_sub(*t) <= horizon_ms;
+        let random_ids = &mut self.random_ids;
+        self.sessions.retain(|_, s| {
+            let before = s.ids.len();
+            s.ids.retain(|_, t| fresh(t));
+            *random_ids -= before - s.ids.len();
+            if fresh(&s.last_seen) {
+                true
+            } else {
+                *random_ids -= s.ids.len();
+                false
+            }
+        });
+        self.awaiting_release.retain(|_, t| fresh(t));
+    }
+
+    /// Entries held: sessions, random-mode ids and QoS 2 states.
+    pub(super) fn len(&self) -> usize {
+        self.sessions.len() + self.random_ids + self.awaiting_release.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { sessions: 8, ids: 1000 };
+
+    #[test]
+    fn sequential_window_detects_duplicates_and_refuses_the_too_old() {
+        let mut inb = Inbound::default();
+        for id in 1..=10_000u32 {
+            assert_eq!(inb.status(7, id), Status::New);
+            assert!(inb.accept(7, id, 1, false, true, LIMITS));
+        }
+        assert_eq!(inb.status(7, 10_000), Status::Seen);
+        assert_eq!(inb.status(7, 10_000 - WINDOW + 1), Status::Seen);
+        assert_eq!(inb.status(7, 10_000 - WINDOW), Status::TooOld);
+        assert_eq!(inb.status(7, 10_001), Status::New);
+        // Out of order within the window: a gap stays New until it arrives.
+        assert!(inb.accept(7, 10_005, 1, false, true, LIMITS));
+        assert_eq!(inb.status(7, 10_003), Status::New);
+        assert!(inb.accept(7, 10_003, 1, false, true, LIMITS));
+        assert_eq!(inb.status(7, 10_003), Status::Seen);
+        assert_eq!(inb.len(), 1, "one session, constant memory");
+    }
+
+    #[test]
+    fn random_ids_are_remembered_individually_and_bounded() {
+        let mut inb = Inbound::default();
+        let mut x = 0x1234_5678u32;
+        let mut ids = alloc::vec::Vec::new();
+        for _ in 0..1000 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ids.push(x);
+            assert!(inb.accept(9, x, 5, false, false, LIMITS));
+        }
+        assert!(ids.iter().all(|id| inb.status(9, *id) == Status::Seen));
+        assert!(!inb.accept(9, 42, 5, false, false, LIMITS), "full: refused, nothing forgotten");
+        inb.prune(5 + 60_001, 60_000);
+        assert_eq!(inb.len(), 0);
+    }
+
+    #[test]
+    fn a_counting_v1_sender_moves_to_the_bitmap() {
+        let mut inb = Inbound::default();
+        for id in 500..(500 + u32::from(SEQUENTIAL_AFTER)) {
+            assert!(inb.accept(3, id, 1, false, false, LIMITS));
+        }
+        assert_eq!(inb.random_ids, 0, "ids moved into the bitmap");
+        assert_eq!(inb.status(3, 500), Status::Seen);
+        for id in 600..5000 {
+            assert!(inb.accept(3, id, 1, false, false, LIMITS));
+        }
+        assert_eq!(inb.len(), 1);
+    }
+
+    #[test]
+    fn qos2_state_until_release_and_session_bound() {
+        let mut inb = Inbound::default();
+        assert!(inb.accept(1, 5, 1, true, true, LIMITS));
+        assert!(inb.awaiting_release(1, 5));
+        inb.release(1, 5);
+        assert!(!inb.awaiting_release(1, 5));
+        assert_eq!(inb.status(1, 5), Status::Seen);
+        for s in 2..=8 {
+            assert!(inb.accept(s, 1, 1, false, true, LIMITS));
+        }
+        assert!(!inb.accept(99, 1, 1, false, true, LIMITS), "session table full");
     }
 }

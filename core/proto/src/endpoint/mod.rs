@@ -116,7 +116,7 @@ pub struct Endpoint {
     codec: FrameCodec,
     random: Box<dyn Random + Send>,
     session_id: u32,
-    /// v2 packet ids are a per-session counter (v2 layout).
+    /// Packet ids are a per-session counter (see `new_packet_id`).
     next_packet_id: u32,
     next_publish_id: u64,
     subscriptions: BTreeMap<ChannelId, String>,
@@ -142,12 +142,13 @@ impl Endpoint {
         let codec = FrameCodec::new(keys, config.version)
             .with_options(OpenOptions { window_ms: config.window_ms, strict_iv: false });
         let session_id = random.next_u32();
+        let next_packet_id = first_packet_id(config.version, random.as_mut());
         Endpoint {
             scratch: vec![0u8; u16::MAX as usize + 1],
             codec,
             random,
             session_id,
-            next_packet_id: 1,
+            next_packet_id,
             next_publish_id: 1,
             subscriptions: BTreeMap::new(),
             outbound: Outbound::default(),
@@ -332,26 +333,18 @@ impl Endpoint {
         }
     }
 
-    /// A packet id for a new exchange: random in v1 (as the reference, §2) and distinct from
-    /// every pending one; a per-session counter in v2, with a new session on wrap-around.
+    /// A packet id for a new exchange: a per-session counter, in both versions. v2 requires it
+    /// (layout); in v1 the reference draws random ids (§2), but receivers treat the id as
+    /// opaque, so counting stays wire-compatible and lets nomq receivers keep a fixed-size
+    /// replay window per sender (see `inbound.rs`). On wrap-around a new session starts.
     fn new_packet_id(&mut self) -> u32 {
-        match self.config.version {
-            Version::V1 => loop {
-                let id = self.random.next_u32();
-                if !self.outbound.entries.contains_key(&id) {
-                    return id;
-                }
-            },
-            Version::V2 => {
-                let id = self.next_packet_id;
-                self.next_packet_id = self.next_packet_id.wrapping_add(1);
-                if self.next_packet_id == 0 {
-                    self.session_id = self.random.next_u32();
-                    self.next_packet_id = 1;
-                }
-                id
-            }
+        let id = self.next_packet_id;
+        self.next_packet_id = self.next_packet_id.wrapping_add(1);
+        if self.next_packet_id == 0 {
+            self.session_id = self.random.next_u32();
+            self.next_packet_id = first_packet_id(self.config.version, self.random.as_mut());
         }
+        id
     }
 
     fn retry_delay(&mut self, retries: u32) -> u64 {
@@ -398,6 +391,15 @@ impl fmt::Debug for Endpoint {
             .field("pending", &self.outbound.entries.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
+    }
+}
+
+/// v2 counts from 1; v1 starts at a random point of the lower half, so ids look like the
+/// reference's random ones yet cannot wrap for 2^31 packets.
+fn first_packet_id(version: Version, random: &mut (dyn Random + Send)) -> u32 {
+    match version {
+        Version::V1 => (random.next_u32() >> 1).max(1),
+        Version::V2 => 1,
     }
 }
 

@@ -4,7 +4,7 @@
 use core::net::SocketAddr;
 
 use super::event::{Event, Message, PublishOutcome};
-use super::inbound::{Entry, Seen};
+use super::inbound::{Limits, Status};
 use super::outbound::Stage;
 use super::transmit::Outgoing;
 use super::{Endpoint, canonical};
@@ -78,28 +78,45 @@ impl Endpoint {
             },
             Version::V2 => plaintext,
         };
-        if let Some(seen) = self.inbound.get_mut(h.session_id, h.packet_id) {
-            // A retransmission (our answer was lost) or a replay: never delivered twice, but
-            // answered again so the sender can stop (v2 "Receiving" 4).
-            seen.last_seen = now;
-            let state = seen.state;
-            self.stats.duplicates += 1;
-            match (qos, state) {
-                (Qos::AtLeastOnce, _) => self.reply(from, PacketType::Ack, h),
-                (Qos::ExactlyOnce, Seen::AwaitRel) => self.reply(from, PacketType::PubRec, h),
-                _ => {}
+        match self.inbound.status(h.session_id, h.packet_id) {
+            Status::New => {}
+            Status::Seen => {
+                // A retransmission (our answer was lost) or a replay: never delivered twice, but
+                // answered again so the sender can stop (v2 "Receiving" 4).
+                self.inbound.touch(h.session_id, h.packet_id, now);
+                self.stats.duplicates += 1;
+                match qos {
+                    Qos::AtLeastOnce => self.reply(from, PacketType::Ack, h),
+                    Qos::ExactlyOnce if self.inbound.awaiting_release(h.session_id, h.packet_id) => {
+                        self.reply(from, PacketType::PubRec, h)
+                    }
+                    _ => {}
+                }
+                return;
             }
-            return;
+            Status::TooOld => {
+                self.stats.too_old += 1;
+                return;
+            }
         }
-        if self.events.len() >= self.config.max_events || self.inbound.len() >= self.config.max_inbound {
+        let limits = Limits { sessions: self.config.max_sessions, ids: self.config.max_inbound };
+        let sequential = self.config.version == Version::V2;
+        if self.events.len() >= self.config.max_events
+            || !self.inbound.accept(
+                h.session_id,
+                h.packet_id,
+                now,
+                qos == Qos::ExactlyOnce,
+                sequential,
+                limits,
+            )
+        {
             // Refuse without an answer: the sender retransmits later, nothing is lost and no
             // remembered id is forgotten.
             self.stats.refused_full += 1;
             self.unreported_refusals += 1;
             return;
         }
-        let state = if qos == Qos::ExactlyOnce { Seen::AwaitRel } else { Seen::Delivered };
-        self.inbound.insert(h.session_id, h.packet_id, Entry { state, last_seen: now });
         self.stats.delivered += 1;
         self.events.push_back(Event::Message(Message {
             from,
@@ -150,10 +167,8 @@ impl Endpoint {
     }
 
     fn on_pubrel(&mut self, now: u64, from: SocketAddr, h: &Header) {
-        if let Some(seen) = self.inbound.get_mut(h.session_id, h.packet_id) {
-            seen.state = Seen::Delivered;
-            seen.last_seen = now;
-        }
+        self.inbound.touch(h.session_id, h.packet_id, now);
+        self.inbound.release(h.session_id, h.packet_id);
         // Always answered, duplicates included: the PUBCOMP may have been lost (v1 §22.5).
         self.reply(from, PacketType::PubComp, h);
     }

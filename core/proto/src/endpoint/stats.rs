@@ -21,6 +21,8 @@ pub struct Stats {
     pub invalid: u64,
     /// Duplicates and replays suppressed (answered again where QoS asks for it).
     pub duplicates: u64,
+    /// PUBLISH ids below a sequential sender's replay window: refused as possible replays.
+    pub too_old: u64,
     /// Messages delivered to the application.
     pub delivered: u64,
     /// PUBLISH packets refused unanswered because a bound was reached.
