@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs what it needs (Python packages in
 # .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
-# Rust tests, the no_std build, the Python tests against the installed wheel, the CLI self-check
-# and a bounded fuzz run. `.ci/run` calls this script; the README names it.
+# Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
+# interop tests against the installed wheel and binary, and a bounded fuzz run. `.ci/run` calls
+# this script; the README names it.
 #
 #   NOMQ_FUZZ_SECONDS=30   seconds per fuzz target (0 skips fuzzing)
 set -euo pipefail
@@ -32,12 +33,14 @@ cargo test --workspace --locked
 step "no_std build of nomq-proto (canary with its own panic handler)"
 cargo build --locked --manifest-path core/proto/nostd-check/Cargo.toml --release
 
-step "pip install . (the wheel) and the Python tests"
-"$PY" -m pip install --quiet .
-"$PY" -m pytest -q tests/python
+step "nomq binary, demo (the README's main job) and self-check"
+cargo build --release --locked -p nomq-cli
+./target/release/nomq demo --count 500
+./target/release/nomq selfcheck --iterations 20000
 
-step "nomq selfcheck (the README's main job)"
-cargo run --release --locked -p nomq-cli -- selfcheck --iterations 20000
+step "pip install . (the wheel); Python and interop tests (independent v1/v2 implementations vs. nomq)"
+"$PY" -m pip install --quiet .
+NOMQ_BIN=$ROOT/target/release/nomq "$PY" -m pytest -q
 
 if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     step "fuzz: ${FUZZ_SECONDS}s per target (nightly found)"

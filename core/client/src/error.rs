@@ -44,6 +44,12 @@ impl From<nomq_proto::Error> for Error {
     }
 }
 
+impl From<nomq_proto::error::ConfigError> for Error {
+    fn from(e: nomq_proto::error::ConfigError) -> Self {
+        Error::Proto(e.into())
+    }
+}
+
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         Error::Io(e)

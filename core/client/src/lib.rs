@@ -24,3 +24,8 @@ pub use nomq_proto::Keys;
 pub use nomq_proto::config::Config;
 pub use nomq_proto::endpoint::{EndpointConfig, Message, PublishOptions, Stats};
 pub use nomq_proto::frame::{FrameCodec, Qos, Version};
+
+/// The README's Rust snippets, compiled (and run, unless marked `no_run`) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -30,8 +30,3 @@ pub mod keys;
 
 pub use error::Error;
 pub use keys::Keys;
-
-/// The README's Rust snippets, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
