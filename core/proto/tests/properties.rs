@@ -274,3 +274,31 @@ proptest! {
         prop_assert_eq!(opened.v1_publish().unwrap(), body);
     }
 }
+
+#[test]
+fn v1_iv_copies_lenient_by_default_strict_on_request() {
+    use nomq_proto::frame::OpenOptions;
+    use sha2::{Digest, Sha256};
+    let lenient = FrameCodec::new(&keys(), Version::V1);
+    let strict = lenient.clone().with_options(OpenOptions { strict_iv: true, ..OpenOptions::default() });
+    let packet =
+        seal(&lenient, &header(PacketType::Publish, ChannelId::v1("iv"), [6; 16]), &Body::Bytes(b"x"));
+    assert!(strict.open(&packet, NOW_MS, &mut [0u8; 64]).is_ok(), "identical copies pass strict mode");
+    // Change IV copy #1 and recompute the trailer, as only a key holder could (v1 §22.14).
+    let mut forged = packet.clone();
+    forged[15] ^= 0xff;
+    let end = forged.len() - 32;
+    let mut h = Sha256::new();
+    h.update(&forged[..end]);
+    h.update(keys().trailer_key());
+    forged[end..].copy_from_slice(&h.finalize());
+    assert_eq!(
+        lenient.open(&forged, NOW_MS, &mut [0u8; 64]).unwrap().plaintext,
+        b"x",
+        "the reference ignores copy #1"
+    );
+    assert_eq!(
+        strict.open(&forged, NOW_MS, &mut [0u8; 64]),
+        Err(Error::Frame(FrameError::Malformed(Malformed::IvMismatch)))
+    );
+}

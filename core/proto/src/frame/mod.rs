@@ -26,6 +26,7 @@
 
 mod body;
 mod channel;
+mod preamble;
 mod types;
 pub mod v1;
 pub mod v2;

@@ -8,11 +8,11 @@
 //! ```
 
 use super::Checked;
+use super::preamble::{self, field};
 use crate::crypto::{AesCbc, BLOCK, ct_eq, keyed_sha256_trailer, padded_len};
 use crate::error::{Error, FrameError, InvalidInput, Malformed, ResourceError};
-use crate::frame::{Body, ChannelId, Flags, Header, OpenOptions, PacketType};
+use crate::frame::{Body, ChannelId, Header, OpenOptions};
 
-pub(crate) const MAGIC: [u8; 2] = *b"NM";
 const VERSION: u8 = 1;
 /// Header length, struct `>HBBBIIH16sI16sH` (v1 §3).
 pub const HEADER_LEN: usize = 53;
@@ -42,13 +42,7 @@ pub(super) fn seal(
     let total = HEADER_LEN + l + TRAILER_LEN;
     let out = out.get_mut(..total).ok_or(ResourceError::BufferTooSmall { needed: total })?;
 
-    out[0..2].copy_from_slice(&MAGIC);
-    out[2] = VERSION;
-    out[3] = h.kind as u8;
-    out[4] = h.flags.bits();
-    out[5..9].copy_from_slice(&h.packet_id.to_be_bytes());
-    out[9..13].copy_from_slice(&h.session_id.to_be_bytes());
-    out[13..15].copy_from_slice(&h.ttl.to_be_bytes());
+    preamble::write(out, VERSION, h);
     // The IV is written twice, identically (v1 §6).
     out[15..31].copy_from_slice(&h.iv);
     out[31..35].copy_from_slice(&timestamp_s.to_be_bytes());
@@ -76,15 +70,7 @@ pub(super) fn check(
     packet: &[u8],
     now_ms: u64,
 ) -> Result<Checked, FrameError> {
-    if packet.len() < MIN_DATAGRAM {
-        return Err(Malformed::TooShort.into());
-    }
-    if packet[0..2] != MAGIC {
-        return Err(Malformed::BadMagic.into());
-    }
-    if packet[2] != VERSION {
-        return Err(FrameError::UnsupportedVersion(packet[2]));
-    }
+    preamble::check(packet, MIN_DATAGRAM, VERSION)?;
     let l = usize::from(u16::from_be_bytes([packet[51], packet[52]]));
     let body_end = HEADER_LEN + l;
     if packet.len() < body_end + TRAILER_LEN {
@@ -106,29 +92,12 @@ pub(super) fn check(
     if l < IV_LEN + BLOCK || (l - IV_LEN) % BLOCK != 0 {
         return Err(Malformed::BadLength.into());
     }
-    let kind = PacketType::from_byte(packet[3])?;
     let iv: [u8; 16] = field(packet, 53);
     if opts.strict_iv && packet[15..31] != iv {
         return Err(Malformed::IvMismatch.into());
     }
     Ok(Checked {
-        header: Header {
-            kind,
-            flags: Flags(packet[4]),
-            packet_id: u32::from_be_bytes(field(packet, 5)),
-            session_id: u32::from_be_bytes(field(packet, 9)),
-            ttl: u16::from_be_bytes(field(packet, 13)),
-            timestamp_ms,
-            channel: ChannelId(field(packet, 35)),
-            iv,
-        },
+        header: preamble::header(packet, timestamp_ms, ChannelId(field(packet, 35)), iv)?,
         ciphertext: HEADER_LEN + IV_LEN..body_end,
     })
-}
-
-/// A fixed-size field at `at`; callers have checked the packet is long enough.
-pub(super) fn field<const N: usize>(packet: &[u8], at: usize) -> [u8; N] {
-    let mut f = [0u8; N];
-    f.copy_from_slice(&packet[at..at + N]);
-    f
 }

@@ -8,10 +8,10 @@
 //! ```
 
 use super::Checked;
-use super::v1::{MAGIC, field};
+use super::preamble::{self, field};
 use crate::crypto::{AesCbc, BLOCK, HmacKey, ct_eq, padded_len};
 use crate::error::{Error, FrameError, InvalidInput, Malformed, ResourceError};
-use crate::frame::{Body, ChannelId, Flags, Header, OpenOptions, PacketType};
+use crate::frame::{Body, ChannelId, Header, OpenOptions, PacketType};
 
 const VERSION: u8 = 2;
 /// Header length.
@@ -54,13 +54,7 @@ pub(super) fn seal(
     let total = HEADER_LEN + l + TAG_LEN;
     let out = out.get_mut(..total).ok_or(ResourceError::BufferTooSmall { needed: total })?;
 
-    out[0..2].copy_from_slice(&MAGIC);
-    out[2] = VERSION;
-    out[3] = h.kind as u8;
-    out[4] = h.flags.bits();
-    out[5..9].copy_from_slice(&h.packet_id.to_be_bytes());
-    out[9..13].copy_from_slice(&h.session_id.to_be_bytes());
-    out[13..15].copy_from_slice(&h.ttl.to_be_bytes());
+    preamble::write(out, VERSION, h);
     out[15..23].copy_from_slice(&h.timestamp_ms.to_be_bytes());
     out[23..39].copy_from_slice(&h.channel.0);
     out[39..55].copy_from_slice(&h.iv);
@@ -83,15 +77,7 @@ pub(super) fn check(
     packet: &[u8],
     now_ms: u64,
 ) -> Result<Checked, FrameError> {
-    if packet.len() < MIN_DATAGRAM {
-        return Err(Malformed::TooShort.into());
-    }
-    if packet[0..2] != MAGIC {
-        return Err(Malformed::BadMagic.into());
-    }
-    if packet[2] != VERSION {
-        return Err(FrameError::UnsupportedVersion(packet[2]));
-    }
+    preamble::check(packet, MIN_DATAGRAM, VERSION)?;
     let l = usize::from(u16::from_be_bytes([packet[55], packet[56]]));
     if packet.len() != MIN_DATAGRAM + l || l % BLOCK != 0 {
         return Err(Malformed::BadLength.into());
@@ -106,21 +92,9 @@ pub(super) fn check(
     if now_ms.abs_diff(timestamp_ms) > opts.window_ms {
         return Err(FrameError::Stale);
     }
-    let kind = PacketType::from_byte(packet[3])?;
-    if kind.carries_body_in_v2() == (l == 0) {
+    let header = preamble::header(packet, timestamp_ms, ChannelId(field(packet, 23)), field(packet, 39))?;
+    if header.kind.carries_body_in_v2() == (l == 0) {
         return Err(Malformed::BadLength.into());
     }
-    Ok(Checked {
-        header: Header {
-            kind,
-            flags: Flags(packet[4]),
-            packet_id: u32::from_be_bytes(field(packet, 5)),
-            session_id: u32::from_be_bytes(field(packet, 9)),
-            ttl: u16::from_be_bytes(field(packet, 13)),
-            timestamp_ms,
-            channel: ChannelId(field(packet, 23)),
-            iv: field(packet, 39),
-        },
-        ciphertext: HEADER_LEN..body_end,
-    })
+    Ok(Checked { header, ciphertext: HEADER_LEN..body_end })
 }
