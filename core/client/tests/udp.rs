@@ -129,3 +129,46 @@ async fn multicast_on_loopback() {
     let m = timeout(Duration::from_secs(5), b.recv()).await.unwrap().unwrap();
     assert_eq!(m.payload, b"to the group");
 }
+
+#[tokio::test]
+async fn a_slow_reader_loses_nothing() {
+    // Tiny buffers: the reader pauses, the receiving endpoint's queue fills, new messages are
+    // refused unanswered, and the sender's retransmissions deliver them once it reads again.
+    let mut slow = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
+    slow.message_buffer = 8;
+    slow.endpoint.max_events = 16;
+    let b = Node::bind(slow).await.unwrap();
+    b.subscribe("t").await.unwrap();
+    let mut fast = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
+    fast.endpoint.max_retry_ms = 400;
+    let a = std::sync::Arc::new(Node::bind(fast).await.unwrap());
+    let to = b.local_addr();
+    let publisher = tokio::spawn({
+        let a = a.clone();
+        async move {
+            let window = std::sync::Arc::new(tokio::sync::Semaphore::new(50));
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..500 {
+                let permit = window.clone().acquire_owned().await.unwrap();
+                let a = a.clone();
+                tasks.spawn(async move {
+                    let r = a.publish(to, "t", format!("{i}").as_bytes(), opts(Qos::AtLeastOnce)).await;
+                    drop(permit);
+                    r
+                });
+            }
+            tasks.join_all().await
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 500 {
+        let m = timeout(Duration::from_secs(10), b.recv()).await.expect("all messages arrive").unwrap();
+        assert!(seen.insert(m.payload), "delivered twice");
+    }
+    let results = publisher.await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "every publish confirmed");
+    let s = b.stats().await.unwrap();
+    assert!(s.refused_full > 0, "backpressure engaged: {s:?}");
+    assert_eq!(s.delivered, 500);
+}
