@@ -47,7 +47,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list 2>/dev/null | grep -q '^ni
     if ! cargo fuzz --version >/dev/null 2>&1; then
         cargo install cargo-fuzz --locked --quiet
     fi
-    for target in open roundtrip; do
+    for target in open roundtrip mqtt_decode; do
         (cd core/proto/fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 2>&1 | tail -n 1)
     done
 else

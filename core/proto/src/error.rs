@@ -111,6 +111,8 @@ pub enum Error {
     Invalid(InvalidInput),
     /// A buffer or table limit.
     Resource(ResourceError),
+    /// MQTT bytes or arguments refused.
+    Mqtt(crate::mqtt::MqttError),
 }
 
 impl From<FrameError> for Error {
@@ -230,6 +232,7 @@ impl fmt::Display for Error {
             Error::Config(e) => e.fmt(f),
             Error::Invalid(e) => e.fmt(f),
             Error::Resource(e) => e.fmt(f),
+            Error::Mqtt(e) => e.fmt(f),
         }
     }
 }

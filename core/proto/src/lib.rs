@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`frame`] | NoMQ v1 (reference byte-compatible) and v2 packet sealing and opening |
 //! | [`endpoint`] | the NoMQ node: QoS 0/1/2, retransmission, duplicate suppression, heartbeats, retain |
+//! | [`mqtt`] | MQTT 3.1.1/5.0 packet codec, topic filters, reason codes |
 //! | [`config`] | the v1 encrypted config file (nomq-v1.md §19) |
 //! | [`keys`] | the group key pair and the v2 key derivation |
 //! | [`error`] | typed errors, one `Copy` enum per category |
@@ -27,6 +28,7 @@ pub mod endpoint;
 pub mod error;
 pub mod frame;
 pub mod keys;
+pub mod mqtt;
 
 pub use error::Error;
 pub use keys::Keys;
