@@ -84,6 +84,8 @@ pub enum Table {
     Subscriptions,
     /// Queued outgoing datagrams.
     Transmits,
+    /// MQTT messages waiting to be sent.
+    Outbox,
 }
 
 /// A resource limit was hit; nothing was written.
@@ -220,6 +222,9 @@ impl fmt::Display for ResourceError {
             }
             ResourceError::Full(Table::Transmits) => {
                 f.write_str("outgoing queue full (max_transmits): poll_transmit first")
+            }
+            ResourceError::Full(Table::Outbox) => {
+                f.write_str("MQTT outbox full (max_outbox_messages or max_outbox_bytes)")
             }
         }
     }

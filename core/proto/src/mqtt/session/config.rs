@@ -1,0 +1,178 @@
+//! What a client session is configured with, and the owned message types it queues.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::frame::Qos;
+use crate::mqtt::codec::{Properties, ProtocolVersion};
+
+/// What happens when `publish` finds the outbox full (by messages or bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutboxPolicy {
+    /// Refuse the new message with `Full(Outbox)`; the async driver's `publish` waits for room
+    /// instead, and its `try_publish` reports the refusal.
+    #[default]
+    Fail,
+    /// Drop the oldest queued (not yet sent) message, reporting it with `Event::Dropped`.
+    DropOldest,
+}
+
+/// Message properties (MQTT 5.0 §3.3.2.3), owned. In 3.1.1 they are not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[allow(missing_docs)] // The specification's property names.
+pub struct MessageProperties {
+    pub payload_format_indicator: Option<u8>,
+    /// Seconds; a queued message whose expiry passes before it is sent is dropped (reported as
+    /// expired), and the remaining time is what the server receives.
+    pub message_expiry_interval: Option<u32>,
+    pub content_type: Option<String>,
+    pub response_topic: Option<String>,
+    pub correlation_data: Option<Vec<u8>>,
+    pub user_properties: Vec<(String, String)>,
+    /// Received messages only: the identifiers of the matching subscriptions.
+    pub subscription_identifiers: Vec<u32>,
+}
+
+impl MessageProperties {
+    pub(crate) fn borrowed(&self) -> Properties<'_> {
+        Properties {
+            payload_format_indicator: self.payload_format_indicator,
+            message_expiry_interval: self.message_expiry_interval,
+            content_type: self.content_type.as_deref(),
+            response_topic: self.response_topic.as_deref(),
+            correlation_data: self.correlation_data.as_deref(),
+            user_properties: self.user_properties.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            ..Properties::default()
+        }
+    }
+
+    pub(crate) fn from_borrowed(p: &Properties<'_>) -> Self {
+        MessageProperties {
+            payload_format_indicator: p.payload_format_indicator,
+            message_expiry_interval: p.message_expiry_interval,
+            content_type: p.content_type.map(String::from),
+            response_topic: p.response_topic.map(String::from),
+            correlation_data: p.correlation_data.map(<[u8]>::to_vec),
+            user_properties: p
+                .user_properties
+                .iter()
+                .map(|(k, v)| (String::from(*k), String::from(*v)))
+                .collect(),
+            subscription_identifiers: p.subscription_identifiers.clone(),
+        }
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.content_type.as_ref().map_or(0, String::len)
+            + self.response_topic.as_ref().map_or(0, String::len)
+            + self.correlation_data.as_ref().map_or(0, Vec::len)
+            + self.user_properties.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+    }
+}
+
+/// An application message, owned (to publish, or as received).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Topic name.
+    pub topic: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// Quality of service.
+    pub qos: Qos,
+    /// Retain flag.
+    pub retain: bool,
+    /// MQTT 5.0 properties.
+    pub properties: MessageProperties,
+}
+
+impl Message {
+    /// A message without properties.
+    pub fn new(topic: impl Into<String>, payload: impl Into<Vec<u8>>, qos: Qos, retain: bool) -> Self {
+        Message {
+            topic: topic.into(),
+            payload: payload.into(),
+            qos,
+            retain,
+            properties: MessageProperties::default(),
+        }
+    }
+
+    /// Bytes the message holds in the outbox.
+    pub fn size(&self) -> usize {
+        self.topic.len() + self.payload.len() + self.properties.size()
+    }
+}
+
+/// The will message, sent by the server if the connection ends without DISCONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastWill {
+    /// The message.
+    pub message: Message,
+    /// MQTT 5.0: seconds the server waits before publishing it.
+    pub delay_interval: Option<u32>,
+}
+
+/// Connection and session settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// MQTT 3.1.1 or 5.0.
+    pub version: ProtocolVersion,
+    /// Client identifier; empty asks the server to assign one (5.0, or 3.1.1 with clean start).
+    pub client_id: String,
+    /// Start a new session (true) or resume the stored one (false).
+    pub clean_start: bool,
+    /// Keep alive in seconds (0 disables it).
+    pub keep_alive: u16,
+    /// How long to wait for PINGRESP before the connection is declared dead, in milliseconds.
+    pub ping_timeout_ms: u64,
+    /// User name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<Vec<u8>>,
+    /// Last will.
+    pub will: Option<LastWill>,
+    /// MQTT 5.0: seconds the server keeps the session after the connection closes
+    /// (0: ends with the connection; u32::MAX: never expires).
+    pub session_expiry_interval: u32,
+    /// MQTT 5.0: QoS 1/2 messages we accept unacknowledged at once (Receive Maximum).
+    pub receive_maximum: u16,
+    /// Largest packet we accept; larger ones close the connection (reason 0x95).
+    pub maximum_packet_size: u32,
+    /// MQTT 5.0: topic aliases the server may use towards us.
+    pub topic_alias_maximum: u16,
+    /// Use topic aliases towards the server when it allows them (5.0).
+    pub auto_topic_alias: bool,
+    /// Messages waiting to be sent, at most.
+    pub max_outbox_messages: usize,
+    /// Bytes (topics, payloads, properties) waiting to be sent, at most.
+    pub max_outbox_bytes: usize,
+    /// What `publish` does when the outbox is full.
+    pub outbox_policy: OutboxPolicy,
+    /// User properties sent with CONNECT (5.0).
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl SessionConfig {
+    /// Defaults: clean start, keep alive 60 s, outbox of 10,000 messages or 16 MiB.
+    pub fn new(version: ProtocolVersion, client_id: impl Into<String>) -> Self {
+        SessionConfig {
+            version,
+            client_id: client_id.into(),
+            clean_start: true,
+            keep_alive: 60,
+            ping_timeout_ms: 10_000,
+            username: None,
+            password: None,
+            will: None,
+            session_expiry_interval: 0,
+            receive_maximum: 65_535,
+            maximum_packet_size: 16 << 20,
+            topic_alias_maximum: 64,
+            auto_topic_alias: true,
+            max_outbox_messages: 10_000,
+            max_outbox_bytes: 16 << 20,
+            outbox_policy: OutboxPolicy::Fail,
+            user_properties: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The MQTT client session, sans-IO: what to send and what it means, without a socket, a clock
+//! or a thread (DESIGN.md). The driver connects a transport, calls [`Session::connect`], feeds
+//! received bytes to [`Session::handle_bytes`], writes [`Session::transmit`], honours
+//! [`Session::poll_timeout`], and on a transport failure calls [`Session::connection_lost`]
+//! and later `connect` again: unacknowledged messages survive (MQTT 5.0 §4.4).
+
+mod aliases;
+mod config;
+mod event;
+mod metrics;
+mod outbox;
+mod receive;
+mod send;
+
+pub use config::{LastWill, Message, MessageProperties, OutboxPolicy, SessionConfig};
+pub use event::{Disconnect, Event, PublishId, PublishOutcome, RequestId};
+pub use metrics::Metrics;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{Error, ResourceError, Table};
+use crate::frame::Qos;
+use crate::mqtt::codec::{Properties, ReasonPacket, SubscriptionOptions};
+use crate::mqtt::topic::{validate_topic_filter, validate_topic_name};
+use crate::mqtt::{MqttError, Packet, ReasonCode};
+use outbox::{Outbox, Queued};
+
+/// Bytes buffered for the transport before the outbox stops feeding it (backpressure).
+const TX_HIGH_WATER: usize = 256 * 1024;
+
+/// Connection state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// No transport, or it failed: `connect` next.
+    Disconnected,
+    /// CONNECT written, waiting for CONNACK.
+    Connecting,
+    /// CONNACK received: publishing and subscribing flow.
+    Connected,
+}
+
+/// What the server allows, from CONNACK (MQTT 5.0 §3.2.2.3); 3.1.1 servers get the defaults.
+#[derive(Debug, Clone, Copy)]
+struct ServerLimits {
+    receive_maximum: u16,
+    maximum_packet_size: u32,
+    topic_alias_maximum: u16,
+    keep_alive: u16,
+    maximum_qos: Qos,
+    retain_available: bool,
+}
+
+/// A SUBSCRIBE or UNSUBSCRIBE: waiting for a connection, or written and awaiting its ack.
+#[derive(Debug, Clone)]
+struct Request {
+    /// `None` for the session's own resubscriptions (no event).
+    id: Option<RequestId>,
+    kind: RequestKind,
+}
+
+#[derive(Debug, Clone)]
+enum RequestKind {
+    Subscribe { filters: Vec<(String, SubscriptionOptions)>, subscription_identifier: Option<u32> },
+    Unsubscribe { filters: Vec<String> },
+}
+
+/// An MQTT client session.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    state: State,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    outbox: Outbox,
+    /// QoS 2 messages delivered and answered with PUBREC, awaiting PUBREL (by packet id).
+    awaiting_release: BTreeSet<u16>,
+    /// Granted subscriptions, resent when the server did not keep the session.
+    subscriptions: BTreeMap<String, (SubscriptionOptions, Option<u32>)>,
+    unsent_requests: VecDeque<Request>,
+    pending_requests: BTreeMap<u16, Request>,
+    events: VecDeque<Event>,
+    incoming_aliases: aliases::Incoming,
+    outgoing_aliases: aliases::Outgoing,
+    server: ServerLimits,
+    last_tx: u64,
+    ping_deadline: Option<u64>,
+    next_publish_id: u64,
+    next_request_id: u64,
+    /// Order in which inflight messages were first written (resent in that order).
+    next_sequence: u64,
+    sequence: BTreeMap<u16, u64>,
+    connected_before: bool,
+    metrics: Metrics,
+}
+
+impl Session {
+    /// A disconnected session.
+    pub fn new(config: SessionConfig) -> Self {
+        Session {
+            server: ServerLimits::defaults(&config),
+            config,
+            state: State::Disconnected,
+            rx: Vec::new(),
+            tx: Vec::new(),
+            outbox: Outbox::default(),
+            awaiting_release: BTreeSet::new(),
+            subscriptions: BTreeMap::new(),
+            unsent_requests: VecDeque::new(),
+            pending_requests: BTreeMap::new(),
+            events: VecDeque::new(),
+            incoming_aliases: aliases::Incoming::default(),
+            outgoing_aliases: aliases::Outgoing::default(),
+            last_tx: 0,
+            ping_deadline: None,
+            next_publish_id: 1,
+            next_request_id: 1,
+            next_sequence: 0,
+            sequence: BTreeMap::new(),
+            connected_before: false,
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// The configuration (the client id is the server-assigned one after CONNACK, if any).
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Changes clean start for the next `connect` (mqboard connects clean once, then resumes).
+    pub fn set_clean_start(&mut self, clean: bool) {
+        self.config.clean_start = clean;
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Counters and gauges.
+    pub fn metrics(&self) -> Metrics {
+        Metrics {
+            inflight: self.outbox.inflight.len(),
+            queued_messages: self.outbox.queue.len(),
+            queued_bytes: self.outbox.bytes,
+            ..self.metrics
+        }
+    }
+
+    /// Starts a connection on a fresh transport: writes CONNECT. Anything left from a previous
+    /// connection's byte streams is discarded; the session state is kept.
+    pub fn connect(&mut self, now: u64) -> Result<(), Error> {
+        self.rx.clear();
+        self.tx.clear();
+        self.incoming_aliases.clear();
+        self.outgoing_aliases.clear();
+        self.ping_deadline = None;
+        self.server = ServerLimits::defaults(&self.config);
+        self.state = State::Connecting;
+        let connect = Packet::Connect(alloc::boxed::Box::new(send::connect_packet(&self.config)));
+        encode_into(&mut self.tx, self.config.version, &connect)?;
+        self.last_tx = now;
+        Ok(())
+    }
+
+    /// The transport closed or failed. Unacknowledged messages stay for the next connection.
+    pub fn connection_lost(&mut self) {
+        if self.state != State::Disconnected {
+            self.close(Disconnect::TransportClosed);
+        }
+    }
+
+    /// Queues `message` and returns the id its [`Event::PublishDone`] will carry. It is sent
+    /// when connected and the server's Receive Maximum allows.
+    pub fn publish(&mut self, now: u64, message: Message) -> Result<PublishId, Error> {
+        validate_topic_name(&message.topic)?;
+        send::check_message(&self.config, &message)?;
+        if self.state == State::Connected {
+            if message.qos > self.server.maximum_qos {
+                return Err(MqttError::Protocol("QoS above the server's Maximum QoS").into());
+            }
+            if message.retain && !self.server.retain_available {
+                return Err(MqttError::Protocol("the server does not support retained messages").into());
+            }
+            if send::publish_len(&self.config, &message) > self.server.maximum_packet_size as usize {
+                return Err(MqttError::PacketTooLarge.into());
+            }
+        }
+        let size = message.size();
+        while self.outbox.queue.len() >= self.config.max_outbox_messages
+            || (!self.outbox.queue.is_empty() && self.outbox.bytes + size > self.config.max_outbox_bytes)
+        {
+            match self.config.outbox_policy {
+                OutboxPolicy::Fail => return Err(ResourceError::Full(Table::Outbox).into()),
+                OutboxPolicy::DropOldest => {
+                    let Some(dropped) = self.outbox.pop_front() else { break };
+                    self.metrics.dropped += 1;
+                    self.events.push_back(Event::Dropped { id: dropped.id });
+                }
+            }
+        }
+        if size > self.config.max_outbox_bytes {
+            return Err(ResourceError::Full(Table::Outbox).into());
+        }
+        let id = PublishId(self.next_publish_id);
+        self.next_publish_id += 1;
+        self.outbox.push_back(Queued { id, message, since: now });
+        self.pump(now);
+        Ok(id)
+    }
+
+    /// Subscribes to `filters`. Sent now if connected, else at the next connection. The
+    /// [`Event::Subscribed`] carries the server's answer; granted filters are resubscribed
+    /// automatically after a reconnect that lost the session.
+    pub fn subscribe(
+        &mut self,
+        now: u64,
+        filters: Vec<(String, SubscriptionOptions)>,
+        subscription_identifier: Option<u32>,
+    ) -> Result<RequestId, Error> {
+        if filters.is_empty() {
+            return Err(MqttError::Protocol("SUBSCRIBE needs at least one filter").into());
+        }
+        for (f, _) in &filters {
+            validate_topic_filter(f)?;
+        }
+        self.request(now, RequestKind::Subscribe { filters, subscription_identifier })
+    }
+
+    /// Unsubscribes from `filters` (and stops resubscribing them).
+    pub fn unsubscribe(&mut self, now: u64, filters: Vec<String>) -> Result<RequestId, Error> {
+        if filters.is_empty() {
+            return Err(MqttError::Protocol("UNSUBSCRIBE needs at least one filter").into());
+        }
+        for f in &filters {
+            validate_topic_filter(f)?;
+            self.subscriptions.remove(f);
+        }
+        self.request(now, RequestKind::Unsubscribe { filters })
+    }
+
+    /// Writes DISCONNECT (a normal one keeps the will unpublished) and ends the connection.
+    pub fn disconnect(&mut self, now: u64, reason: ReasonCode) -> Result<(), Error> {
+        if self.state != State::Disconnected {
+            let packet = match self.config.version {
+                crate::mqtt::ProtocolVersion::V5 => {
+                    ReasonPacket { reason, properties: Properties::default() }
+                }
+                crate::mqtt::ProtocolVersion::V311 => ReasonPacket::default(),
+            };
+            self.write(now, &Packet::Disconnect(packet))?;
+            self.close(Disconnect::ByClient);
+        }
+        Ok(())
+    }
+
+    /// MQTT 5.0 enhanced authentication: answers an [`Event::AuthChallenge`].
+    pub fn auth(&mut self, now: u64, reason: ReasonCode, method: &str, data: &[u8]) -> Result<(), Error> {
+        let properties = Properties {
+            authentication_method: Some(method),
+            authentication_data: Some(data),
+            ..Properties::default()
+        };
+        self.write(now, &Packet::Auth(ReasonPacket { reason, properties }))
+    }
+
+    /// Bytes to write to the transport; call [`Session::transmitted`] with what was written.
+    pub fn transmit(&self) -> &[u8] {
+        &self.tx
+    }
+
+    /// `n` bytes of [`Session::transmit`] were written to the transport.
+    pub fn transmitted(&mut self, now: u64, n: usize) {
+        self.tx.drain(..n.min(self.tx.len()));
+        self.pump(now);
+    }
+
+    /// Copies pending bytes into `buf` (whole or partial packets: it is a byte stream) and
+    /// returns how many; for drivers that prefer their own buffer.
+    pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.tx.len());
+        buf[..n].copy_from_slice(&self.tx[..n]);
+        self.transmitted(now, n);
+        n
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` is next due (keep alive, PINGRESP deadline), if connected.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.state == State::Disconnected {
+            return None;
+        }
+        let ping =
+            (self.server.keep_alive > 0).then(|| self.last_tx + u64::from(self.server.keep_alive) * 1000);
+        match (ping, self.ping_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sends PINGREQ when the connection was idle for the keep alive, and declares it dead when
+    /// PINGRESP does not come in time (§3.1.2.10).
+    pub fn handle_timeout(&mut self, now: u64) {
+        if self.state == State::Disconnected {
+            return;
+        }
+        if self.ping_deadline.is_some_and(|d| now >= d) {
+            self.close(Disconnect::KeepAliveTimeout);
+            return;
+        }
+        let ka = u64::from(self.server.keep_alive) * 1000;
+        if ka > 0
+            && now >= self.last_tx + ka
+            && self.ping_deadline.is_none()
+            && self.write(now, &Packet::PingReq).is_ok()
+        {
+            self.ping_deadline = Some(now + self.config.ping_timeout_ms);
+        }
+    }
+
+    fn request(&mut self, now: u64, kind: RequestKind) -> Result<RequestId, Error> {
+        let id = RequestId(self.next_request_id);
+        self.next_request_id += 1;
+        self.unsent_requests.push_back(Request { id: Some(id), kind });
+        self.pump(now);
+        Ok(id)
+    }
+
+    /// Ends the connection state (the transport is the driver's to close).
+    fn close(&mut self, why: Disconnect) {
+        self.state = State::Disconnected;
+        self.ping_deadline = None;
+        // Requests written but not acknowledged are sent again on the next connection.
+        let pending: Vec<Request> = core::mem::take(&mut self.pending_requests).into_values().collect();
+        for r in pending.into_iter().rev() {
+            self.unsent_requests.push_front(r);
+        }
+        self.events.push_back(Event::Disconnected(why));
+    }
+
+    /// Encodes `packet` into the transmit buffer.
+    fn write(&mut self, now: u64, packet: &Packet<'_>) -> Result<(), Error> {
+        encode_into(&mut self.tx, self.config.version, packet)?;
+        self.last_tx = now;
+        Ok(())
+    }
+}
+
+/// Appends `packet` to `tx`; on failure `tx` is left as it was. A free function so that packets
+/// borrowing other session fields can be written.
+fn encode_into(tx: &mut Vec<u8>, v: crate::mqtt::ProtocolVersion, packet: &Packet<'_>) -> Result<(), Error> {
+    let start = tx.len();
+    tx.resize(start + packet.encoded_len(v), 0);
+    match packet.encode(v, &mut tx[start..]) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tx.truncate(start);
+            Err(e.into())
+        }
+    }
+}
+
+impl ServerLimits {
+    fn defaults(config: &SessionConfig) -> Self {
+        ServerLimits {
+            receive_maximum: u16::MAX,
+            maximum_packet_size: crate::mqtt::codec::MAX_VARINT + 5,
+            topic_alias_maximum: 0,
+            keep_alive: config.keep_alive,
+            maximum_qos: Qos::ExactlyOnce,
+            retain_available: true,
+        }
+    }
+}
