@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project on a fresh machine: installs what it needs (Python packages in
-# .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
+# Runs every test of the project on a fresh machine: installs what it needs (mosquitto with
+# apt-get, Python packages in .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
 # Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
 # interop tests against the installed wheel and binary, and a bounded fuzz run. `.ci/run` calls
 # this script; the README names it.
@@ -20,6 +20,15 @@ fi
 PY=$ROOT/.venv/bin/python
 "$PY" -m pip install --quiet --upgrade pip
 "$PY" -m pip install --quiet -r tests/python/requirements.txt
+
+step "mosquitto (MQTT broker for the client tests; each test starts its own on a free port)"
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
+fi
+# The Debian package may start a system broker on 1883; the tests never use it.
+/usr/sbin/mosquitto -h 2>/dev/null | head -n 1 || true
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

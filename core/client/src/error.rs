@@ -13,8 +13,10 @@ pub enum Error {
     Io(io::Error),
     /// A QoS 1/2 publish was not confirmed before its ttl ran out.
     Expired,
-    /// The node was closed before the operation finished.
+    /// The node or client was closed before the operation finished.
     Closed,
+    /// The message was dropped from a full outbox (drop-oldest policy).
+    Dropped,
 }
 
 impl fmt::Display for Error {
@@ -23,7 +25,8 @@ impl fmt::Display for Error {
             Error::Proto(e) => e.fmt(f),
             Error::Io(e) => write!(f, "socket error: {e}"),
             Error::Expired => f.write_str("not confirmed before the message's ttl ran out"),
-            Error::Closed => f.write_str("the node is closed"),
+            Error::Closed => f.write_str("closed before the operation finished"),
+            Error::Dropped => f.write_str("dropped from the full outbox (drop-oldest policy)"),
         }
     }
 }

@@ -6,12 +6,14 @@
 //! | item | what |
 //! |---|---|
 //! | [`Node`] | a NoMQ node on a UDP socket: publish with per-message completion, receive, heartbeats |
+//! | [`mqtt::Client`] | MQTT 3.1.1/5.0 client: per-publish completion, bounded outbox, reconnect with backoff and jitter |
 //! | [`OsRandom`] | the OS random generator for the sans-IO core |
 //! | [`proto`] | framing, the endpoint state machine, keys, the config file |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod mqtt;
 mod node;
 mod random;
 

@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 
-mod driver;
+pub(crate) mod driver;
 mod socket;
 
 use std::net::{IpAddr, SocketAddr};

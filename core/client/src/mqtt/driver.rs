@@ -1,0 +1,362 @@
+//! The MQTT driver task: connect (with a timeout), run the connection, reconnect with backoff
+//! and full jitter; route session events to waiting callers and message streams.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{ClientOptions, Command};
+use crate::Error;
+use crate::node::driver::unix_ms;
+use nomq_proto::endpoint::Random;
+use nomq_proto::error::{ResourceError, Table};
+use nomq_proto::mqtt::ReasonCode;
+use nomq_proto::mqtt::Session;
+use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
+use nomq_proto::mqtt::topic::topic_matches;
+
+type PublishReply = oneshot::Sender<Result<PublishOutcome, Error>>;
+type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
+/// A subscription's own message stream, registered when its SUBACK arrives.
+type Stream = (String, mpsc::Sender<Message>);
+
+struct Driver {
+    options: ClientOptions,
+    session: Session,
+    commands: mpsc::Receiver<Command>,
+    messages: mpsc::Sender<Message>,
+    streams: Vec<Stream>,
+    publishes: HashMap<PublishId, PublishReply>,
+    requests: HashMap<RequestId, (RequestReply, Option<Stream>)>,
+    /// `publish` calls waiting for outbox room (policy Fail, awaited publish).
+    blocked: VecDeque<(Message, PublishReply)>,
+    /// Messages the application has not taken yet; while any wait, the socket is not read.
+    undelivered: VecDeque<Message>,
+    ready: Option<oneshot::Sender<Result<(), Error>>>,
+    attempt: u32,
+    stop: bool,
+}
+
+pub(super) async fn run(
+    options: ClientOptions,
+    commands: mpsc::Receiver<Command>,
+    messages: mpsc::Sender<Message>,
+    ready: oneshot::Sender<Result<(), Error>>,
+) {
+    let session = Session::new(options.session.clone());
+    let mut d = Driver {
+        options,
+        session,
+        commands,
+        messages,
+        streams: Vec::new(),
+        publishes: HashMap::new(),
+        requests: HashMap::new(),
+        blocked: VecDeque::new(),
+        undelivered: VecDeque::new(),
+        ready: Some(ready),
+        attempt: 0,
+        stop: false,
+    };
+    while !d.stop {
+        match d.connection().await {
+            Ok(()) => {}
+            Err(e) => {
+                if let Some(ready) = d.ready.take() {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+                log::warn!("mqtt connection to {}:{} failed: {e}", d.options.host, d.options.port);
+            }
+        }
+        if d.stop || !d.options.reconnect.enabled {
+            break;
+        }
+        d.backoff().await;
+    }
+    d.fail_all();
+}
+
+impl Driver {
+    /// One connection, from TCP connect to its end.
+    async fn connection(&mut self) -> Result<(), Error> {
+        let addr = (self.options.host.as_str(), self.options.port);
+        let stream =
+            tokio::time::timeout(self.options.connect_timeout, TcpStream::connect(addr)).await.map_err(
+                |_| Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")),
+            )??;
+        stream.set_nodelay(true)?;
+        let (mut rd, mut wr) = stream.into_split();
+        self.session.connect(unix_ms())?;
+        let connack_deadline = tokio::time::Instant::now() + self.options.connect_timeout;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let now = unix_ms();
+            let sleep = self.session.poll_timeout().map(|t| Duration::from_millis(t.saturating_sub(now)));
+            let connecting = self.session.state() == State::Connecting;
+            let can_read = self.undelivered.is_empty();
+            // The stream the oldest undelivered message waits for.
+            let waiting_on = self.undelivered.front().map(|m| self.route(m).clone());
+            let tx = self.session.transmit();
+            let wake = tokio::select! {
+                read = rd.read(&mut buf), if can_read => Wake::Read(read),
+                written = wr.write(tx), if !tx.is_empty() => Wake::Written(written),
+                command = self.commands.recv() => Wake::Command(command),
+                _ = tokio::time::sleep(sleep.unwrap_or(Duration::MAX)), if sleep.is_some() => Wake::Timer,
+                _ = tokio::time::sleep_until(connack_deadline), if connecting => Wake::ConnackTimeout,
+                () = room(waiting_on.as_ref()), if !can_read => Wake::Room,
+            };
+            match wake {
+                Wake::Read(Ok(0) | Err(_)) | Wake::Written(Err(_)) => self.session.connection_lost(),
+                Wake::Read(Ok(n)) => self.session.handle_bytes(unix_ms(), &buf[..n]),
+                Wake::Written(Ok(n)) => self.session.transmitted(unix_ms(), n),
+                Wake::Command(Some(c)) => self.apply(c),
+                Wake::Command(None) => {
+                    // Every handle dropped: leave cleanly.
+                    let _ = self.session.disconnect(unix_ms(), ReasonCode::SUCCESS);
+                    self.stop = true;
+                }
+                Wake::Timer => self.session.handle_timeout(unix_ms()),
+                Wake::ConnackTimeout => {
+                    self.session.connection_lost();
+                    self.events()?;
+                    return Err(Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no CONNACK in time",
+                    )));
+                }
+                // `deliver` below hands over what now fits.
+                Wake::Room => {}
+            }
+            self.events()?;
+            self.deliver();
+            if self.session.state() == State::Disconnected {
+                // Flush what the session wrote last (DISCONNECT) before closing.
+                let tail = self.session.transmit().to_vec();
+                if !tail.is_empty() {
+                    let _ = wr.write_all(&tail).await;
+                    self.session.transmitted(unix_ms(), tail.len());
+                }
+                let _ = wr.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        let now = unix_ms();
+        match command {
+            Command::Publish { message, wait_for_room, reply } => {
+                if wait_for_room && !self.blocked.is_empty() {
+                    // Keep order behind earlier waiting publishes.
+                    self.blocked.push_back((message, reply));
+                    return;
+                }
+                match self.session.publish(now, message.clone()) {
+                    Ok(id) => {
+                        self.publishes.insert(id, reply);
+                    }
+                    Err(nomq_proto::Error::Resource(ResourceError::Full(Table::Outbox))) if wait_for_room => {
+                        self.blocked.push_back((message, reply));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                    }
+                }
+            }
+            Command::Subscribe { filter, options, stream, reply } => {
+                match self.session.subscribe(now, vec![(filter.clone(), options)], None) {
+                    Ok(id) => {
+                        self.requests.insert(id, (reply, stream.map(|s| (filter, s))));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                    }
+                }
+            }
+            Command::Unsubscribe { filter, reply } => {
+                self.streams.retain(|(f, _)| *f != filter);
+                match self.session.unsubscribe(now, vec![filter]) {
+                    Ok(id) => {
+                        self.requests.insert(id, (reply, None));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                    }
+                }
+            }
+            Command::Metrics { reply } => {
+                let _ = reply.send(self.session.metrics());
+            }
+            Command::Disconnect { reply } => {
+                let _ = self.session.disconnect(now, ReasonCode::SUCCESS);
+                self.stop = true;
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Routes session events. An error ends `connect()` when the first attempt is refused.
+    fn events(&mut self) -> Result<(), Error> {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                Event::Connected { session_present } => {
+                    log::debug!("mqtt connected (session present: {session_present})");
+                    self.attempt = 0;
+                    if let Some(ready) = self.ready.take() {
+                        let _ = ready.send(Ok(()));
+                    }
+                }
+                Event::ConnectionRefused(reason) => {
+                    return Err(Error::Proto(nomq_proto::mqtt::MqttError::Protocol(refusal(reason)).into()));
+                }
+                Event::Disconnected(why) => {
+                    log::debug!("mqtt disconnected: {why:?}");
+                    // Before the first CONNACK this is `connect`'s failure, not a reconnect.
+                    if self.ready.is_some() {
+                        return Err(match why {
+                            Disconnect::ProtocolError(e) => Error::Proto(e.into()),
+                            Disconnect::ByServer(reason) => {
+                                Error::Proto(nomq_proto::mqtt::MqttError::Protocol(refusal(reason)).into())
+                            }
+                            _ => Error::Io(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionAborted,
+                                "connection closed before CONNACK",
+                            )),
+                        });
+                    }
+                }
+                Event::Message(m) => self.undelivered.push_back(m),
+                Event::PublishDone { id, outcome } => {
+                    if let Some(reply) = self.publishes.remove(&id) {
+                        let _ = reply.send(match outcome {
+                            PublishOutcome::Expired => Err(Error::Expired),
+                            other => Ok(other),
+                        });
+                    }
+                    self.unblock();
+                }
+                Event::Dropped { id } => {
+                    if let Some(reply) = self.publishes.remove(&id) {
+                        let _ = reply.send(Err(Error::Dropped));
+                    }
+                }
+                Event::Subscribed { id, reasons } => {
+                    if let Some((reply, stream)) = self.requests.remove(&id) {
+                        if let Some(stream) = stream {
+                            self.streams.push(stream);
+                        }
+                        let _ = reply.send(Ok(reasons));
+                    }
+                }
+                Event::Unsubscribed { id, reasons } => {
+                    if let Some((reply, _)) = self.requests.remove(&id) {
+                        let _ = reply.send(Ok(reasons));
+                    }
+                }
+                Event::AuthChallenge { reason, .. } => log::warn!("mqtt AUTH challenge {reason} not handled"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries publishes waiting for room, in order.
+    fn unblock(&mut self) {
+        while let Some((message, reply)) = self.blocked.pop_front() {
+            match self.session.publish(unix_ms(), message.clone()) {
+                Ok(id) => {
+                    self.publishes.insert(id, reply);
+                }
+                Err(nomq_proto::Error::Resource(ResourceError::Full(Table::Outbox))) => {
+                    self.blocked.push_front((message, reply));
+                    return;
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                }
+            }
+        }
+    }
+
+    /// The subscription stream whose filter matches, else the `recv` channel.
+    fn route(&self, m: &Message) -> &mpsc::Sender<Message> {
+        self.streams.iter().find(|(f, _)| topic_matches(f, &m.topic)).map_or(&self.messages, |(_, s)| s)
+    }
+
+    /// Hands messages to their subscription streams or to `recv`, as far as they have room.
+    fn deliver(&mut self) {
+        while let Some(m) = self.undelivered.front() {
+            let target = self.route(m).clone();
+            match target.try_reserve() {
+                Ok(permit) => {
+                    if let Some(m) = self.undelivered.pop_front() {
+                        permit.send(m);
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(())) => {
+                    self.undelivered.pop_front();
+                }
+                Err(mpsc::error::TrySendError::Full(())) => return,
+            }
+        }
+    }
+
+    /// Sleeps a random time up to the capped exponential backoff (full jitter).
+    async fn backoff(&mut self) {
+        let r = &self.options.reconnect;
+        let ceiling = r.initial.saturating_mul(1u32 << self.attempt.min(16)).min(r.max);
+        self.attempt += 1;
+        let fraction = f64::from(crate::OsRandom.next_u32()) / f64::from(u32::MAX);
+        let delay = ceiling.mul_f64(fraction);
+        log::debug!("mqtt reconnect in {delay:?} (attempt {})", self.attempt);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            command = self.commands.recv() => match command {
+                Some(c) => self.apply(c),
+                None => self.stop = true,
+            },
+        }
+    }
+
+    fn fail_all(&mut self) {
+        for (_, reply) in self.publishes.drain() {
+            let _ = reply.send(Err(Error::Closed));
+        }
+        for (_, reply) in self.blocked.drain(..) {
+            let _ = reply.send(Err(Error::Closed));
+        }
+        for (_, (reply, _)) in self.requests.drain() {
+            let _ = reply.send(Err(Error::Closed));
+        }
+    }
+}
+
+enum Wake {
+    Read(std::io::Result<usize>),
+    Written(std::io::Result<usize>),
+    Command(Option<Command>),
+    Timer,
+    ConnackTimeout,
+    Room,
+}
+
+/// Resolves when `stream` has room (or is closed); never without a stream.
+async fn room(stream: Option<&mpsc::Sender<Message>>) {
+    match stream {
+        Some(s) => drop(s.reserve().await),
+        None => std::future::pending().await,
+    }
+}
+
+fn refusal(reason: ReasonCode) -> &'static str {
+    match reason.0 {
+        1 | 0x84 => "connection refused: unsupported protocol version",
+        2 | 0x85 => "connection refused: client identifier not valid",
+        3 | 0x88 => "connection refused: server unavailable",
+        4 | 0x86 => "connection refused: bad user name or password",
+        5 | 0x87 => "connection refused: not authorized",
+        _ => "connection refused by the server",
+    }
+}

@@ -1,0 +1,248 @@
+//! The MQTT client on tokio: a driver task owns the sans-IO [`Session`](nomq_proto::mqtt::Session)
+//! and the TCP connection, reconnects with exponential backoff and full jitter, and resolves
+//! every `publish` when its QoS flow completes.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), nomq::Error> {
+//! use nomq::mqtt::{Client, ClientOptions};
+//! use nomq::Qos;
+//!
+//! let client = Client::connect(ClientOptions::new("127.0.0.1", 1883, "sensor-1")).await?;
+//! client.subscribe("sensors/#", Qos::AtLeastOnce).await?;
+//! client.publish("sensors/temp", b"21.5", Qos::ExactlyOnce, false).await?; // PUBCOMP received
+//! while let Some(m) = client.recv().await {
+//!     println!("{}: {:?}", m.topic, m.payload);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod driver;
+
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::Error;
+use nomq_proto::frame::Qos;
+use nomq_proto::mqtt::ReasonCode;
+use nomq_proto::mqtt::codec::SubscriptionOptions;
+use nomq_proto::mqtt::session::{Message, Metrics, PublishOutcome, SessionConfig};
+
+pub use nomq_proto::mqtt::ProtocolVersion;
+pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy};
+
+/// Reconnection: exponential backoff with full jitter (a random delay between 0 and the capped
+/// exponential), so a fleet that lost its broker does not reconnect in lockstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// Reconnect at all after the first connection.
+    pub enabled: bool,
+    /// First backoff ceiling.
+    pub initial: Duration,
+    /// Largest backoff ceiling.
+    pub max: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect { enabled: true, initial: Duration::from_millis(100), max: Duration::from_secs(30) }
+    }
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Broker host name or address.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Session settings: version, client id, keep alive, will, credentials, outbox.
+    pub session: SessionConfig,
+    /// Time allowed for TCP connect plus CONNACK.
+    pub connect_timeout: Duration,
+    /// Reconnection policy.
+    pub reconnect: Reconnect,
+    /// Messages buffered for `recv` and each subscription stream; when full, the client stops
+    /// reading from the connection until the application catches up (TCP backpressure).
+    pub message_buffer: usize,
+}
+
+impl ClientOptions {
+    /// MQTT 3.1.1 to `host:port` with client id `client_id`, clean session, keep alive 60 s.
+    pub fn new(host: impl Into<String>, port: u16, client_id: impl Into<String>) -> Self {
+        ClientOptions {
+            host: host.into(),
+            port,
+            session: SessionConfig::new(ProtocolVersion::V311, client_id),
+            connect_timeout: Duration::from_secs(10),
+            reconnect: Reconnect::default(),
+            message_buffer: 4096,
+        }
+    }
+
+    /// The same options with another protocol version.
+    #[must_use]
+    pub fn version(mut self, version: ProtocolVersion) -> Self {
+        self.session.version = version;
+        self
+    }
+}
+
+/// A message stream for one subscription (see [`Client::subscription`]).
+#[derive(Debug)]
+pub struct Subscription {
+    rx: mpsc::Receiver<Message>,
+    /// Reason codes the server granted, in filter order.
+    pub granted: Vec<ReasonCode>,
+}
+
+impl Subscription {
+    /// The next message matching this subscription's filter.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.rx.recv().await
+    }
+}
+
+pub(crate) enum Command {
+    Publish {
+        message: Message,
+        wait_for_room: bool,
+        reply: oneshot::Sender<Result<PublishOutcome, Error>>,
+    },
+    Subscribe {
+        filter: String,
+        options: SubscriptionOptions,
+        stream: Option<mpsc::Sender<Message>>,
+        reply: oneshot::Sender<Result<Vec<ReasonCode>, Error>>,
+    },
+    Unsubscribe {
+        filter: String,
+        reply: oneshot::Sender<Result<Vec<ReasonCode>, Error>>,
+    },
+    Metrics {
+        reply: oneshot::Sender<Metrics>,
+    },
+    Disconnect {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// An MQTT client. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Client {
+    commands: mpsc::Sender<Command>,
+    messages: Mutex<mpsc::Receiver<Message>>,
+    buffer: usize,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Client {
+    /// Connects (TCP, CONNECT, CONNACK) and returns once the first connection is up; later
+    /// connection losses are repaired in the background per `options.reconnect`.
+    pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
+        let (commands, command_rx) = mpsc::channel(1024);
+        let (message_tx, messages) = mpsc::channel(options.message_buffer.max(1));
+        let (ready_tx, ready) = oneshot::channel();
+        let buffer = options.message_buffer.max(1);
+        let task = tokio::spawn(driver::run(options, command_rx, message_tx, ready_tx));
+        match ready.await {
+            Ok(Ok(())) => Ok(Client {
+                commands,
+                messages: Mutex::new(messages),
+                buffer,
+                task: std::sync::Mutex::new(Some(task)),
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::Closed),
+        }
+    }
+
+    /// Publishes and resolves when the QoS flow completes: QoS 0 when written, QoS 1 on
+    /// PUBACK, QoS 2 on PUBCOMP. Waits while the outbox is full (policy `Fail`), and across
+    /// reconnects: nothing is lost at QoS 1/2.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: Qos,
+        retain: bool,
+    ) -> Result<PublishOutcome, Error> {
+        self.publish_message(Message::new(topic, payload.to_vec(), qos, retain)).await
+    }
+
+    /// As [`Client::publish`], with MQTT 5.0 properties.
+    pub async fn publish_message(&self, message: Message) -> Result<PublishOutcome, Error> {
+        self.ask(|reply| Command::Publish { message, wait_for_room: true, reply }).await?
+    }
+
+    /// Queues without waiting for room: fails at once with an outbox-full error. Resolves,
+    /// like `publish`, when the QoS flow completes.
+    pub async fn try_publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: Qos,
+        retain: bool,
+    ) -> Result<PublishOutcome, Error> {
+        let message = Message::new(topic, payload.to_vec(), qos, retain);
+        self.ask(|reply| Command::Publish { message, wait_for_room: false, reply }).await?
+    }
+
+    /// Subscribes; messages arrive through [`Client::recv`]. Returns the granted reason codes.
+    pub async fn subscribe(&self, filter: &str, qos: Qos) -> Result<Vec<ReasonCode>, Error> {
+        self.subscribe_with(filter, SubscriptionOptions::qos(qos)).await
+    }
+
+    /// Subscribes with MQTT 5.0 options (no local, retain as published, retain handling).
+    pub async fn subscribe_with(
+        &self,
+        filter: &str,
+        options: SubscriptionOptions,
+    ) -> Result<Vec<ReasonCode>, Error> {
+        self.ask(|reply| Command::Subscribe { filter: filter.into(), options, stream: None, reply }).await?
+    }
+
+    /// Subscribes with a stream of its own: messages matching `filter` go there, not to `recv`.
+    pub async fn subscription(&self, filter: &str, qos: Qos) -> Result<Subscription, Error> {
+        let (tx, rx) = mpsc::channel(self.buffer);
+        let granted = self
+            .ask(|reply| Command::Subscribe {
+                filter: filter.into(),
+                options: SubscriptionOptions::qos(qos),
+                stream: Some(tx),
+                reply,
+            })
+            .await??;
+        Ok(Subscription { rx, granted })
+    }
+
+    /// Unsubscribes.
+    pub async fn unsubscribe(&self, filter: &str) -> Result<Vec<ReasonCode>, Error> {
+        self.ask(|reply| Command::Unsubscribe { filter: filter.into(), reply }).await?
+    }
+
+    /// The next message of a plain subscription; `None` after `disconnect`.
+    pub async fn recv(&self) -> Option<Message> {
+        self.messages.lock().await.recv().await
+    }
+
+    /// Counters and gauges of the session.
+    pub async fn metrics(&self) -> Result<Metrics, Error> {
+        self.ask(|reply| Command::Metrics { reply }).await
+    }
+
+    /// Sends DISCONNECT (the will is not published) and stops the driver. Publishes still
+    /// pending fail with [`Error::Closed`].
+    pub async fn disconnect(&self) {
+        let _ = self.ask(|reply| Command::Disconnect { reply }).await;
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(make(reply)).await.map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)
+    }
+}

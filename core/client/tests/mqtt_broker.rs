@@ -1,0 +1,261 @@
+//! The MQTT client against a real mosquitto (issue 4 §3): every QoS both ways in 3.1.1 and 5.0,
+//! retained messages, last will, wildcards, unsubscribe, persistent sessions, a broker restart
+//! in the middle of 10,000 messages at QoS 1 and 2, and hostile servers.
+
+mod support;
+
+use nomq::mqtt::{Client, ClientOptions, ProtocolVersion, Reconnect};
+use nomq::proto::mqtt::session::PublishOutcome;
+use nomq::{Error, Qos};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use support::broker::Broker;
+use tokio::time::timeout;
+
+fn options(broker: &Broker, id: &str, v: ProtocolVersion) -> ClientOptions {
+    let mut o = ClientOptions::new("127.0.0.1", broker.port, id).version(v);
+    o.connect_timeout = Duration::from_secs(5);
+    o.reconnect =
+        Reconnect { enabled: true, initial: Duration::from_millis(50), max: Duration::from_millis(500) };
+    o
+}
+
+async fn next(c: &Client) -> nomq::proto::mqtt::session::Message {
+    timeout(Duration::from_secs(5), c.recv()).await.expect("message in time").expect("client open")
+}
+
+#[tokio::test]
+async fn every_qos_both_ways_in_both_versions() {
+    let broker = Broker::start();
+    for v in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let sub = Client::connect(options(&broker, &format!("sub-{v:?}"), v)).await.unwrap();
+        let publisher = Client::connect(options(&broker, &format!("pub-{v:?}"), v)).await.unwrap();
+        let granted = sub.subscribe("q/+", Qos::ExactlyOnce).await.unwrap();
+        assert_eq!(granted[0].0, 2);
+        for qos in [Qos::AtMostOnce, Qos::AtLeastOnce, Qos::ExactlyOnce] {
+            let topic = format!("q/{}", qos as u8);
+            let outcome = publisher.publish(&topic, b"payload", qos, false).await.unwrap();
+            match qos {
+                Qos::AtMostOnce => assert_eq!(outcome, PublishOutcome::Sent),
+                _ => assert!(matches!(outcome, PublishOutcome::Confirmed(_)), "{outcome:?}"),
+            }
+            let m = next(&sub).await;
+            assert_eq!(
+                (m.topic.as_str(), m.payload.as_slice(), m.qos),
+                (topic.as_str(), &b"payload"[..], qos),
+                "{v:?}"
+            );
+        }
+        let metrics = publisher.metrics().await.unwrap();
+        assert_eq!((metrics.sent, metrics.inflight, metrics.queued_messages), (3, 0, 0));
+        sub.disconnect().await;
+        publisher.disconnect().await;
+    }
+}
+
+#[tokio::test]
+async fn retained_wildcards_and_unsubscribe() {
+    let broker = Broker::start();
+    let v = ProtocolVersion::V5;
+    let publisher = Client::connect(options(&broker, "ret-pub", v)).await.unwrap();
+    publisher.publish("home/door", b"open", Qos::AtLeastOnce, true).await.unwrap();
+    let sub = Client::connect(options(&broker, "ret-sub", v)).await.unwrap();
+    let mut door = sub.subscription("home/+", Qos::AtLeastOnce).await.unwrap();
+    let m = timeout(Duration::from_secs(5), door.recv()).await.unwrap().unwrap();
+    assert!(m.retain && m.payload == b"open", "retained message on subscribe: {m:?}");
+    sub.subscribe("sensors/#", Qos::AtMostOnce).await.unwrap();
+    for t in ["sensors/a", "sensors/a/b", "home/window", "other"] {
+        publisher.publish(t, t.as_bytes(), Qos::AtLeastOnce, false).await.unwrap();
+    }
+    assert_eq!(next(&sub).await.topic, "sensors/a");
+    assert_eq!(next(&sub).await.topic, "sensors/a/b");
+    let m = timeout(Duration::from_secs(5), door.recv()).await.unwrap().unwrap();
+    assert_eq!(m.topic, "home/window", "per-subscription stream");
+    sub.unsubscribe("sensors/#").await.unwrap();
+    publisher.publish("sensors/a", b"after", Qos::AtLeastOnce, false).await.unwrap();
+    publisher.publish("home/x", b"marker", Qos::AtLeastOnce, false).await.unwrap();
+    let m = timeout(Duration::from_secs(5), door.recv()).await.unwrap().unwrap();
+    assert_eq!(m.topic, "home/x");
+    assert!(timeout(Duration::from_millis(300), sub.recv()).await.is_err(), "nothing after unsubscribe");
+    publisher.publish("home/door", b"", Qos::AtLeastOnce, true).await.unwrap(); // clear it
+}
+
+#[tokio::test]
+async fn persistent_session_survives_a_client_restart() {
+    let broker = Broker::start();
+    for v in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let id = format!("persist-{v:?}");
+        let mut o = options(&broker, &id, v);
+        // 3.1.1 discards a clean session at disconnect, so persistence means clean = false from
+        // the start; 5.0 starts clean and keeps the session for its expiry interval.
+        o.session.clean_start = v == ProtocolVersion::V5;
+        o.session.session_expiry_interval = 3600;
+        let sub = Client::connect(o.clone()).await.unwrap();
+        sub.subscribe("persist/t", Qos::AtLeastOnce).await.unwrap();
+        sub.disconnect().await;
+        let publisher = Client::connect(options(&broker, &format!("persist-pub-{v:?}"), v)).await.unwrap();
+        for i in 0..20 {
+            publisher.publish("persist/t", format!("{i}").as_bytes(), Qos::AtLeastOnce, false).await.unwrap();
+        }
+        o.session.clean_start = false;
+        let sub = Client::connect(o).await.unwrap();
+        for i in 0..20 {
+            assert_eq!(next(&sub).await.payload, format!("{i}").as_bytes(), "{v:?}: queued while away");
+        }
+        sub.disconnect().await;
+    }
+}
+
+#[tokio::test]
+async fn last_will_on_abrupt_disconnect() {
+    use nomq::proto::mqtt::Session;
+    use nomq::proto::mqtt::session::{Event, LastWill, Message, SessionConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let broker = Broker::start();
+    let watcher = Client::connect(options(&broker, "will-watcher", ProtocolVersion::V311)).await.unwrap();
+    watcher.subscribe("wills/#", Qos::AtLeastOnce).await.unwrap();
+    // A client on a raw socket with a will, which then vanishes without DISCONNECT.
+    let mut config = SessionConfig::new(ProtocolVersion::V311, "dying-client");
+    config.will = Some(LastWill {
+        message: Message::new("wills/dying", b"gone".to_vec(), Qos::AtLeastOnce, false),
+        delay_interval: None,
+    });
+    let mut session = Session::new(config);
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", broker.port)).await.unwrap();
+    session.connect(0).unwrap();
+    stream.write_all(session.transmit()).await.unwrap();
+    session.transmitted(0, session.transmit().len());
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).await.unwrap();
+    session.handle_bytes(0, &buf[..n]);
+    assert_eq!(session.poll_event(), Some(Event::Connected { session_present: false }));
+    drop(stream);
+    let m = next(&watcher).await;
+    assert_eq!((m.topic.as_str(), m.payload.as_slice()), ("wills/dying", &b"gone"[..]));
+    // A clean disconnect publishes no will.
+    let mut o = options(&broker, "polite-client", ProtocolVersion::V311);
+    o.session.will = Some(LastWill {
+        message: Message::new("wills/polite", b"x".to_vec(), Qos::AtLeastOnce, false),
+        delay_interval: None,
+    });
+    Client::connect(o).await.unwrap().disconnect().await;
+    assert!(timeout(Duration::from_millis(500), watcher.recv()).await.is_err());
+}
+
+/// Publishes `count` sequence numbers at `qos` while the broker is restarted midway; returns how
+/// often each arrived.
+async fn stream_through_restart(qos: Qos, count: usize) -> HashMap<u32, u32> {
+    let mut broker = Broker::start();
+    let v = ProtocolVersion::V311;
+    let mut so = options(&broker, &format!("restart-sub-{}", qos as u8), v);
+    so.session.clean_start = false;
+    let sub = Arc::new(Client::connect(so).await.unwrap());
+    sub.subscribe("stream/seq", qos).await.unwrap();
+    let mut po = options(&broker, &format!("restart-pub-{}", qos as u8), v);
+    po.session.clean_start = false;
+    let publisher = Arc::new(Client::connect(po).await.unwrap());
+    let pubs = {
+        let publisher = publisher.clone();
+        tokio::spawn(async move {
+            let window = Arc::new(tokio::sync::Semaphore::new(100));
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..count as u32 {
+                let permit = window.clone().acquire_owned().await.unwrap();
+                let p = publisher.clone();
+                tasks.spawn(async move {
+                    let r = p.publish("stream/seq", &i.to_be_bytes(), qos, false).await;
+                    drop(permit);
+                    r
+                });
+            }
+            tasks.join_all().await
+        })
+    };
+    let mut seen: HashMap<u32, u32> = HashMap::new();
+    let mut restarted = false;
+    while seen.len() < count {
+        let m = match timeout(Duration::from_secs(30), sub.recv()).await {
+            Ok(m) => m.unwrap(),
+            Err(_) => panic!(
+                "stalled after {} messages; publisher {:?}, subscriber {:?}",
+                seen.len(),
+                publisher.metrics().await,
+                sub.metrics().await
+            ),
+        };
+        *seen.entry(u32::from_be_bytes(m.payload[..4].try_into().unwrap())).or_default() += 1;
+        if !restarted && seen.len() >= count / 3 {
+            restarted = true;
+            // Restarting blocks this worker; the clients run on the other one.
+            tokio::task::block_in_place(|| broker.restart());
+        }
+    }
+    let results = pubs.await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "every publish completed");
+    assert!(restarted);
+    let m = publisher.metrics().await.unwrap();
+    assert!(m.reconnects >= 1, "the publisher reconnected: {m:?}");
+    // Late duplicates (QoS 1) may still be in flight; collect them briefly.
+    while let Ok(Some(m)) = timeout(Duration::from_millis(300), sub.recv()).await {
+        *seen.entry(u32::from_be_bytes(m.payload[..4].try_into().unwrap())).or_default() += 1;
+    }
+    drop(broker);
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restart_mid_stream_qos1_delivers_everything() {
+    let seen = stream_through_restart(Qos::AtLeastOnce, 10_000).await;
+    assert_eq!(seen.len(), 10_000, "every message arrived at least once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restart_mid_stream_qos2_delivers_exactly_once() {
+    let seen = stream_through_restart(Qos::ExactlyOnce, 10_000).await;
+    assert_eq!(seen.len(), 10_000, "every message arrived");
+    let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        dups.is_empty(),
+        "QoS 2 delivered {} messages twice: {:?}",
+        dups.len(),
+        &dups[..dups.len().min(5)]
+    );
+}
+
+#[tokio::test]
+async fn hostile_or_silent_servers_fail_cleanly() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that answers CONNECT with garbage.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 256];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02]).await;
+        }
+    });
+    let mut o = ClientOptions::new("127.0.0.1", port, "victim");
+    o.connect_timeout = Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let r = Client::connect(o.clone()).await;
+    assert!(matches!(r, Err(Error::Proto(_)) | Err(Error::Io(_))), "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "no hang");
+    // A server that accepts and says nothing: CONNACK timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    o.port = silent.local_addr().unwrap().port();
+    let keep = tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let started = std::time::Instant::now();
+    assert!(matches!(Client::connect(o.clone()).await, Err(Error::Io(_))));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    keep.abort();
+    // Nobody listening at all.
+    o.port = 1;
+    assert!(matches!(Client::connect(o).await, Err(Error::Io(_))));
+}
