@@ -1,6 +1,7 @@
 //! `nomq`: the command-line face of the SDK (the README's main job is `nomq demo`).
 
 mod bench;
+mod bench_mqtt;
 mod common;
 mod demo;
 mod flow;
@@ -113,6 +114,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// An MQTT client against a broker: throughput, round-trip time or connect time.
+    Mqtt {
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 1883)]
+        port: u16,
+        /// throughput | rtt | connect
+        #[arg(long, default_value = "throughput")]
+        mode: String,
+        #[arg(long, default_value_t = 1)]
+        qos: u8,
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+    },
     /// Confirmed messages per second between two NoMQ nodes over loopback UDP.
     Nomq {
         #[arg(long)]
@@ -180,6 +197,9 @@ fn main() -> ExitCode {
             };
             pubsub::publish(args)
         })(),
+        Command::Bench(BenchCommand::Mqtt { host, port, mode, qos, count, size }) => {
+            bench_mqtt::run(bench_mqtt::Args { host, port, mode, qos, count, size })
+        }
         Command::Bench(BenchCommand::Nomq { v2, qos, count, size, window }) => {
             bench::nomq(v2, qos, count, size, window)
         }

@@ -148,6 +148,21 @@ fn incoming_qos2_is_delivered_once_until_pubrel() {
 }
 
 #[test]
+fn our_own_inflight_cap_applies_without_a_receive_maximum() {
+    let mut config = SessionConfig::new(V311, "c");
+    config.max_inflight = 3;
+    let mut s = Session::new(config);
+    s.connect(0).unwrap();
+    written(&mut s, 0);
+    feed(&mut s, 1, connack(false, Properties::default()));
+    for i in 0..10 {
+        s.publish(2, msg("w", &i.to_string(), Qos::ExactlyOnce)).unwrap();
+    }
+    assert_eq!(publish_ids(&written(&mut s, 2), V311).len(), 3);
+    assert_eq!(s.metrics().inflight, 3);
+}
+
+#[test]
 fn receive_maximum_limits_the_inflight_window() {
     let mut s = connected(V5, Properties { receive_maximum: Some(2), ..Properties::default() });
     let ids: Vec<_> =

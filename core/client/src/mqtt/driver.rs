@@ -103,7 +103,9 @@ impl Driver {
             let wake = tokio::select! {
                 read = rd.read(&mut buf), if can_read => Wake::Read(read),
                 written = wr.write(tx), if !tx.is_empty() => Wake::Written(written),
-                command = self.commands.recv() => Wake::Command(command),
+                // While publishes wait for outbox room, new commands wait in the channel: the
+                // caller's `publish`/`enqueue` feels the backpressure, memory stays bounded.
+                command = self.commands.recv(), if self.blocked.is_empty() => Wake::Command(command),
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::MAX)), if sleep.is_some() => Wake::Timer,
                 _ = tokio::time::sleep_until(connack_deadline), if connecting => Wake::ConnackTimeout,
                 () = room(waiting_on.as_ref()), if !can_read => Wake::Room,

@@ -87,6 +87,17 @@ impl ClientOptions {
     }
 }
 
+/// The end of one queued publish (see [`Client::enqueue`]).
+#[derive(Debug)]
+pub struct Completion(oneshot::Receiver<Result<PublishOutcome, Error>>);
+
+impl Completion {
+    /// Resolves when the QoS flow completes, as [`Client::publish`] does.
+    pub async fn wait(self) -> Result<PublishOutcome, Error> {
+        self.0.await.map_err(|_| Error::Closed)?
+    }
+}
+
 /// A message stream for one subscription (see [`Client::subscription`]).
 #[derive(Debug)]
 pub struct Subscription {
@@ -172,6 +183,17 @@ impl Client {
     /// As [`Client::publish`], with MQTT 5.0 properties.
     pub async fn publish_message(&self, message: Message) -> Result<PublishOutcome, Error> {
         self.ask(|reply| Command::Publish { message, wait_for_room: true, reply }).await?
+    }
+
+    /// Queues `message` and returns at once with its [`Completion`]: pipelining without a task
+    /// per message. Waits only while the outbox is full (backpressure).
+    pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Publish { message, wait_for_room: true, reply })
+            .await
+            .map_err(|_| Error::Closed)?;
+        Ok(Completion(answer))
     }
 
     /// Queues without waiting for room: fails at once with an outbox-full error. Resolves,

@@ -142,6 +142,11 @@ pub struct SessionConfig {
     pub topic_alias_maximum: u16,
     /// Use topic aliases towards the server when it allows them (5.0).
     pub auto_topic_alias: bool,
+    /// QoS 1/2 publishes unacknowledged at once, at most; the server's Receive Maximum (5.0)
+    /// lowers it further. MQTT 3.1.1 has no way to learn the server's limit, and brokers close
+    /// connections that exceed it (mosquitto's default `max_inflight_messages` is 20), so the
+    /// default is 20, as in paho.
+    pub max_inflight: u16,
     /// Messages waiting to be sent, at most.
     pub max_outbox_messages: usize,
     /// Bytes (topics, payloads, properties) waiting to be sent, at most.
@@ -169,6 +174,7 @@ impl SessionConfig {
             maximum_packet_size: 16 << 20,
             topic_alias_maximum: 64,
             auto_topic_alias: true,
+            max_inflight: 20,
             max_outbox_messages: 10_000,
             max_outbox_bytes: 16 << 20,
             outbox_policy: OutboxPolicy::Fail,

@@ -98,7 +98,8 @@ impl Session {
         while self.tx.len() < TX_HIGH_WATER {
             let Some(front) = self.outbox.queue.front() else { break };
             let tracked = front.message.qos != Qos::AtMostOnce;
-            if tracked && self.outbox.inflight.len() >= usize::from(self.server.receive_maximum) {
+            let window = self.server.receive_maximum.min(self.config.max_inflight.max(1));
+            if tracked && self.outbox.inflight.len() >= usize::from(window) {
                 break;
             }
             let Some(q) = self.outbox.pop_front() else { break };
