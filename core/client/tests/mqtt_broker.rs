@@ -259,3 +259,61 @@ async fn hostile_or_silent_servers_fail_cleanly() {
     o.port = 1;
     assert!(matches!(Client::connect(o).await, Err(Error::Io(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_policies_while_the_broker_is_away() {
+    use nomq::mqtt::OutboxPolicy;
+    use nomq::proto::mqtt::session::Message;
+    let mut broker = Broker::start();
+    let mut o = options(&broker, "outbox-fail", ProtocolVersion::V311);
+    o.session.max_outbox_messages = 3;
+    o.session.clean_start = false;
+    let client = Arc::new(Client::connect(o).await.unwrap());
+    let mut d = options(&broker, "outbox-drop", ProtocolVersion::V311);
+    d.session.max_outbox_messages = 2;
+    d.session.outbox_policy = OutboxPolicy::DropOldest;
+    let dropper = Client::connect(d).await.unwrap();
+    tokio::task::block_in_place(|| broker.stop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Fill the outbox while disconnected: three queued completions.
+    let mut queued = vec![];
+    for i in 0..3 {
+        queued.push(client.enqueue(Message::new("away/t", vec![i], Qos::AtLeastOnce, false)).await.unwrap());
+    }
+    // Fail fast when full...
+    let full =
+        timeout(Duration::from_secs(1), client.try_publish("away/t", b"x", Qos::AtLeastOnce, false)).await;
+    assert!(matches!(full, Ok(Err(Error::Proto(_)))), "try_publish refuses at once: {full:?}");
+    // ...or wait for room.
+    let waiting = {
+        let c = client.clone();
+        tokio::spawn(async move { c.publish("away/t", b"waited", Qos::AtLeastOnce, false).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "publish waits while the outbox is full");
+    let m = client.metrics().await;
+    assert!(m.is_err() || m.unwrap().queued_messages <= 3, "the outbox stays bounded");
+
+    // Drop-oldest: the first of three is dropped and reported.
+    let first =
+        dropper.enqueue(Message::new("away/d", b"1".to_vec(), Qos::AtLeastOnce, false)).await.unwrap();
+    for p in [b"2", b"3"] {
+        let _ = dropper.enqueue(Message::new("away/d", p.to_vec(), Qos::AtLeastOnce, false)).await.unwrap();
+    }
+    assert!(matches!(timeout(Duration::from_secs(2), first.wait()).await, Ok(Err(Error::Dropped))));
+
+    // The broker returns: everything accepted completes.
+    tokio::task::block_in_place(|| broker.restart());
+    for done in queued {
+        assert!(matches!(
+            timeout(Duration::from_secs(10), done.wait()).await,
+            Ok(Ok(PublishOutcome::Confirmed(_)))
+        ));
+    }
+    assert!(matches!(
+        timeout(Duration::from_secs(10), waiting).await,
+        Ok(Ok(Ok(PublishOutcome::Confirmed(_))))
+    ));
+    assert!(client.metrics().await.unwrap().reconnects >= 1);
+}

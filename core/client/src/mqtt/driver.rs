@@ -26,6 +26,7 @@ struct Driver {
     options: ClientOptions,
     session: Session,
     commands: mpsc::Receiver<Command>,
+    publish_rx: mpsc::Receiver<Command>,
     messages: mpsc::Sender<Message>,
     streams: Vec<Stream>,
     publishes: HashMap<PublishId, PublishReply>,
@@ -42,6 +43,7 @@ struct Driver {
 pub(super) async fn run(
     options: ClientOptions,
     commands: mpsc::Receiver<Command>,
+    publish_rx: mpsc::Receiver<Command>,
     messages: mpsc::Sender<Message>,
     ready: oneshot::Sender<Result<(), Error>>,
 ) {
@@ -50,6 +52,7 @@ pub(super) async fn run(
         options,
         session,
         commands,
+        publish_rx,
         messages,
         streams: Vec::new(),
         publishes: HashMap::new(),
@@ -103,9 +106,10 @@ impl Driver {
             let wake = tokio::select! {
                 read = rd.read(&mut buf), if can_read => Wake::Read(read),
                 written = wr.write(tx), if !tx.is_empty() => Wake::Written(written),
-                // While publishes wait for outbox room, new commands wait in the channel: the
+                command = self.commands.recv() => Wake::Command(command),
+                // While publishes wait for outbox room, new ones wait in their channel: the
                 // caller's `publish`/`enqueue` feels the backpressure, memory stays bounded.
-                command = self.commands.recv(), if self.blocked.is_empty() => Wake::Command(command),
+                Some(publish) = self.publish_rx.recv(), if self.blocked.is_empty() => Wake::Command(Some(publish)),
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::MAX)), if sleep.is_some() => Wake::Timer,
                 _ = tokio::time::sleep_until(connack_deadline), if connecting => Wake::ConnackTimeout,
                 () = room(waiting_on.as_ref()), if !can_read => Wake::Room,
@@ -151,6 +155,10 @@ impl Driver {
         let now = unix_ms();
         match command {
             Command::Publish { message, wait_for_room, reply } => {
+                if !wait_for_room {
+                    // Judge "full" after the publishes the application sent before this one.
+                    self.drain_publishes();
+                }
                 if wait_for_room && !self.blocked.is_empty() {
                     // Keep order behind earlier waiting publishes.
                     self.blocked.push_back((message, reply));
@@ -264,6 +272,16 @@ impl Driver {
         Ok(())
     }
 
+    /// Applies the publishes already waiting in their channel, until one has to wait for room.
+    fn drain_publishes(&mut self) {
+        while self.blocked.is_empty() {
+            match self.publish_rx.try_recv() {
+                Ok(c) => self.apply(c),
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Retries publishes waiting for room, in order.
     fn unblock(&mut self) {
         while let Some((message, reply)) = self.blocked.pop_front() {
@@ -313,12 +331,20 @@ impl Driver {
         let fraction = f64::from(crate::OsRandom.next_u32()) / f64::from(u32::MAX);
         let delay = ceiling.mul_f64(fraction);
         log::debug!("mqtt reconnect in {delay:?} (attempt {})", self.attempt);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            command = self.commands.recv() => match command {
-                Some(c) => self.apply(c),
-                None => self.stop = true,
-            },
+        // Commands are served while waiting, but never shorten the wait: an application that
+        // keeps publishing must not turn the backoff into a reconnect loop.
+        let deadline = tokio::time::Instant::now() + delay;
+        while !self.stop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                command = self.commands.recv() => match command {
+                    Some(c) => self.apply(c),
+                    None => self.stop = true,
+                },
+                Some(publish) = self.publish_rx.recv(), if self.blocked.is_empty() => self.apply(publish),
+            }
+            // Outcomes decided offline (drops, expiries) reach their callers now.
+            let _ = self.events();
         }
     }
 

@@ -140,6 +140,9 @@ pub(crate) enum Command {
 /// An MQTT client. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Client {
+    /// Publishes: gated by the driver while the outbox is full (backpressure).
+    publishes: mpsc::Sender<Command>,
+    /// Everything else: always served, so metrics and disconnect never wait behind publishes.
     commands: mpsc::Sender<Command>,
     messages: Mutex<mpsc::Receiver<Message>>,
     buffer: usize,
@@ -150,13 +153,15 @@ impl Client {
     /// Connects (TCP, CONNECT, CONNACK) and returns once the first connection is up; later
     /// connection losses are repaired in the background per `options.reconnect`.
     pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
-        let (commands, command_rx) = mpsc::channel(1024);
+        let (commands, command_rx) = mpsc::channel(64);
+        let (publishes, publish_rx) = mpsc::channel(1024);
         let (message_tx, messages) = mpsc::channel(options.message_buffer.max(1));
         let (ready_tx, ready) = oneshot::channel();
         let buffer = options.message_buffer.max(1);
-        let task = tokio::spawn(driver::run(options, command_rx, message_tx, ready_tx));
+        let task = tokio::spawn(driver::run(options, command_rx, publish_rx, message_tx, ready_tx));
         match ready.await {
             Ok(Ok(())) => Ok(Client {
+                publishes,
                 commands,
                 messages: Mutex::new(messages),
                 buffer,
@@ -182,14 +187,14 @@ impl Client {
 
     /// As [`Client::publish`], with MQTT 5.0 properties.
     pub async fn publish_message(&self, message: Message) -> Result<PublishOutcome, Error> {
-        self.ask(|reply| Command::Publish { message, wait_for_room: true, reply }).await?
+        self.enqueue(message).await?.wait().await
     }
 
     /// Queues `message` and returns at once with its [`Completion`]: pipelining without a task
     /// per message. Waits only while the outbox is full (backpressure).
     pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
         let (reply, answer) = oneshot::channel();
-        self.commands
+        self.publishes
             .send(Command::Publish { message, wait_for_room: true, reply })
             .await
             .map_err(|_| Error::Closed)?;
@@ -206,6 +211,7 @@ impl Client {
         retain: bool,
     ) -> Result<PublishOutcome, Error> {
         let message = Message::new(topic, payload.to_vec(), qos, retain);
+        // On the control channel: fail-fast must not queue behind waiting publishes.
         self.ask(|reply| Command::Publish { message, wait_for_room: false, reply }).await?
     }
 
