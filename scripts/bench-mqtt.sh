@@ -44,10 +44,13 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(client, mode, qos, key):
     vals = [r["result"][key] for r in rows if r["client"] == client and r["mode"] == mode and r["qos"] == qos]
     return statistics.median(vals), len(vals)
-print(f"{'measure':<28}{'nomq':>12}{'rumqttc':>12}{'nomq/rumqttc':>14}")
+print(f"{'measure':<34}{'nomq':>12}{'rumqttc':>12}{'nomq/rumqttc':>14}")
 for qos in (0, 1, 2):
     n, k = med("nomq", "throughput", qos, "msgs_per_s"); r, _ = med("rumqttc", "throughput", qos, "msgs_per_s")
     print(f"{'throughput QoS %d (msg/s)' % qos:<28}{n:>12,.0f}{r:>12,.0f}{n / r:>13.2f}x")
+for qos in (0, 1, 2):
+    n, _ = med("nomq", "throughput", qos, "cpu_us_per_msg"); r, _ = med("rumqttc", "throughput", qos, "cpu_us_per_msg")
+    print(f"{'CPU QoS %d (us/msg, both clients)' % qos:<28}{n:>12.2f}{r:>12.2f}{n / r:>13.2f}x")
 for key in ("p50_us", "p99_us"):
     n, _ = med("nomq", "rtt", 1, key); r, _ = med("rumqttc", "rtt", 1, key)
     print(f"{'rtt QoS 1 ' + key:<28}{n:>12,.0f}{r:>12,.0f}{n / r:>13.2f}x")

@@ -34,7 +34,11 @@ fn qos(q: u8) -> QoS {
 }
 
 fn client(args: &Args, role: &str) -> (AsyncClient, EventLoop) {
-    let mut o = MqttOptions::new(format!("rumqttc-bench-{}-{role}", std::process::id()), args.host.clone(), args.port);
+    let mut o = MqttOptions::new(
+        format!("rumqttc-bench-{}-{role}", std::process::id()),
+        args.host.clone(),
+        args.port,
+    );
     o.set_keep_alive(Duration::from_secs(60));
     o.set_clean_session(true);
     o.set_max_packet_size(1 << 20, 1 << 20);
@@ -79,7 +83,7 @@ async fn main() {
             let (publisher, pub_ev) = client(&args, "pub");
             let _pub_rx = drive(pub_ev);
             let payload = vec![b'x'; args.size];
-            let start = Instant::now();
+            let (start, cpu0) = (Instant::now(), cpu_seconds());
             let (p, t, n) = (publisher.clone(), topic.clone(), args.count);
             tokio::spawn(async move {
                 for _ in 0..n {
@@ -99,7 +103,8 @@ async fn main() {
                 }
             }
             let elapsed = last.duration_since(start).as_secs_f64();
-            json!({"msgs_per_s": (received as f64 / elapsed.max(1e-9)).round(), "received": received, "elapsed_s": elapsed})
+            let cpu_us = (cpu_seconds() - cpu0) * 1e6 / received.max(1) as f64;
+            json!({"msgs_per_s": (received as f64 / elapsed.max(1e-9)).round(), "received": received, "elapsed_s": elapsed, "cpu_us_per_msg": (cpu_us * 100.0).round() / 100.0})
         }
         "rtt" => {
             let topic = format!("rumqttc-bench/{}/rtt", std::process::id());
@@ -141,4 +146,15 @@ async fn main() {
         other => panic!("--mode {other}: expected throughput, rtt or connect"),
     };
     println!("{line}");
+}
+
+/// CPU time (user + system) this process has used, in seconds, from /proc/self/stat (Linux);
+/// 0 elsewhere. Clock ticks are 1/100 s on Linux.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }

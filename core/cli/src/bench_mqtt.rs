@@ -56,7 +56,7 @@ async fn throughput(args: &Args, qos: Qos) -> Result<serde_json::Value, String> 
     sub.subscribe(&topic, qos).await.map_err(|e| e.to_string())?;
     let publisher = Arc::new(Client::connect(options(args, "pub")).await.map_err(|e| e.to_string())?);
     let payload = vec![b'x'; args.size];
-    let start = Instant::now();
+    let (start, cpu0) = (Instant::now(), cpu_seconds());
     let sender = {
         let (publisher, topic, count) = (publisher.clone(), topic.clone(), args.count);
         tokio::spawn(async move {
@@ -91,9 +91,13 @@ async fn throughput(args: &Args, qos: Qos) -> Result<serde_json::Value, String> 
     let elapsed = last.duration_since(start).as_secs_f64();
     publisher.disconnect().await;
     sub.disconnect().await;
-    Ok(
-        json!({"msgs_per_s": (received as f64 / elapsed.max(1e-9)).round(), "received": received, "elapsed_s": elapsed}),
-    )
+    let cpu_us = (cpu_seconds() - cpu0) * 1e6 / received.max(1) as f64;
+    Ok(json!({
+        "msgs_per_s": (received as f64 / elapsed.max(1e-9)).round(),
+        "received": received,
+        "elapsed_s": elapsed,
+        "cpu_us_per_msg": (cpu_us * 100.0).round() / 100.0,
+    }))
 }
 
 async fn rtt(args: &Args, qos: Qos) -> Result<serde_json::Value, String> {
@@ -127,4 +131,15 @@ async fn connect(args: &Args) -> Result<serde_json::Value, String> {
     }
     times.sort_by(f64::total_cmp);
     Ok(json!({"median_ms": times[times.len() / 2], "count": times.len()}))
+}
+
+/// CPU time (user + system) this process has used, in seconds, from /proc/self/stat (Linux);
+/// 0 elsewhere. Clock ticks are 1/100 s on Linux.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }

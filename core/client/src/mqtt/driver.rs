@@ -11,7 +11,6 @@ use super::{ClientOptions, Command};
 use crate::Error;
 use crate::node::driver::unix_ms;
 use nomq_proto::endpoint::Random;
-use nomq_proto::error::{ResourceError, Table};
 use nomq_proto::mqtt::ReasonCode;
 use nomq_proto::mqtt::Session;
 use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
@@ -159,17 +158,14 @@ impl Driver {
                     // Judge "full" after the publishes the application sent before this one.
                     self.drain_publishes();
                 }
-                if wait_for_room && !self.blocked.is_empty() {
-                    // Keep order behind earlier waiting publishes.
+                if wait_for_room && (!self.blocked.is_empty() || !self.session.has_room(message.size())) {
+                    // Keep order behind earlier waiting publishes; wait for room.
                     self.blocked.push_back((message, reply));
                     return;
                 }
-                match self.session.publish(now, message.clone()) {
+                match self.session.publish(now, message) {
                     Ok(id) => {
                         self.publishes.insert(id, reply);
-                    }
-                    Err(nomq_proto::Error::Resource(ResourceError::Full(Table::Outbox))) if wait_for_room => {
-                        self.blocked.push_back((message, reply));
                     }
                     Err(e) => {
                         let _ = reply.send(Err(e.into()));
@@ -284,14 +280,14 @@ impl Driver {
 
     /// Retries publishes waiting for room, in order.
     fn unblock(&mut self) {
-        while let Some((message, reply)) = self.blocked.pop_front() {
-            match self.session.publish(unix_ms(), message.clone()) {
+        while let Some((message, _)) = self.blocked.front() {
+            if !self.session.has_room(message.size()) {
+                return;
+            }
+            let Some((message, reply)) = self.blocked.pop_front() else { return };
+            match self.session.publish(unix_ms(), message) {
                 Ok(id) => {
                     self.publishes.insert(id, reply);
-                }
-                Err(nomq_proto::Error::Resource(ResourceError::Full(Table::Outbox))) => {
-                    self.blocked.push_front((message, reply));
-                    return;
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e.into()));

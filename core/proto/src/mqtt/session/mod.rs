@@ -171,6 +171,15 @@ impl Session {
         }
     }
 
+    /// Whether `publish` would accept a message of `size` bytes (see [`Message::size`]) rather
+    /// than refuse it as `Full(Outbox)`: always under the drop-oldest policy, which makes room.
+    /// Lets a driver wait for room without copying the message first.
+    pub fn has_room(&self, size: usize) -> bool {
+        self.config.outbox_policy == OutboxPolicy::DropOldest
+            || (self.outbox.queue.len() < self.config.max_outbox_messages
+                && (self.outbox.queue.is_empty() || self.outbox.bytes + size <= self.config.max_outbox_bytes))
+    }
+
     /// Queues `message` and returns the id its [`Event::PublishDone`] will carry. It is sent
     /// when connected and the server's Receive Maximum allows.
     pub fn publish(&mut self, now: u64, message: Message) -> Result<PublishId, Error> {
