@@ -17,6 +17,8 @@ pub enum Error {
     Closed,
     /// The message was dropped from a full outbox (drop-oldest policy).
     Dropped,
+    /// TLS configuration or handshake failure (bad certificate, untrusted server, ...).
+    Tls(String),
 }
 
 impl fmt::Display for Error {
@@ -27,6 +29,7 @@ impl fmt::Display for Error {
             Error::Expired => f.write_str("not confirmed before the message's ttl ran out"),
             Error::Closed => f.write_str("closed before the operation finished"),
             Error::Dropped => f.write_str("dropped from the full outbox (drop-oldest policy)"),
+            Error::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
 }

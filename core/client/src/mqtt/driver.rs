@@ -21,8 +21,13 @@ type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
 type Stream = (String, mpsc::Sender<Message>);
 
+/// A connected byte stream, plain TCP or TLS.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 struct Driver {
     options: ClientOptions,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     session: Session,
     commands: mpsc::Receiver<Command>,
     publish_rx: mpsc::Receiver<Command>,
@@ -47,8 +52,16 @@ pub(super) async fn run(
     ready: oneshot::Sender<Result<(), Error>>,
 ) {
     let session = Session::new(options.session.clone());
+    let tls = match options.tls.as_ref().map(super::tls::client_config).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
     let mut d = Driver {
         options,
+        tls,
         session,
         commands,
         publish_rx,
@@ -84,13 +97,11 @@ pub(super) async fn run(
 impl Driver {
     /// One connection, from TCP connect to its end.
     async fn connection(&mut self) -> Result<(), Error> {
-        let addr = (self.options.host.as_str(), self.options.port);
         let stream =
-            tokio::time::timeout(self.options.connect_timeout, TcpStream::connect(addr)).await.map_err(
-                |_| Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")),
-            )??;
-        stream.set_nodelay(true)?;
-        let (mut rd, mut wr) = stream.into_split();
+            tokio::time::timeout(self.options.connect_timeout, self.open()).await.map_err(|_| {
+                Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
+            })??;
+        let (mut rd, mut wr) = tokio::io::split(stream);
         self.session.connect(unix_ms())?;
         let connack_deadline = tokio::time::Instant::now() + self.options.connect_timeout;
         let mut buf = vec![0u8; 64 * 1024];
@@ -148,6 +159,26 @@ impl Driver {
                 return Ok(());
             }
         }
+    }
+
+    /// TCP (with TCP_NODELAY: MQTT packets are small and latency matters), then TLS if asked.
+    async fn open(&self) -> Result<Box<dyn Io>, Error> {
+        let tcp = TcpStream::connect((self.options.host.as_str(), self.options.port)).await?;
+        tcp.set_nodelay(true)?;
+        let Some(config) = &self.tls else { return Ok(Box::new(tcp)) };
+        let name = self
+            .options
+            .tls
+            .as_ref()
+            .and_then(|t| t.server_name.clone())
+            .unwrap_or_else(|| self.options.host.clone());
+        let name = rustls_pki_types::ServerName::try_from(name)
+            .map_err(|e| Error::Tls(format!("server name: {e}")))?;
+        let stream = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| Error::Tls(format!("TLS handshake with {}: {e}", self.options.host)))?;
+        Ok(Box::new(stream))
     }
 
     fn apply(&mut self, command: Command) {

@@ -17,6 +17,7 @@
 //! ```
 
 mod driver;
+mod tls;
 
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -29,6 +30,7 @@ use nomq_proto::mqtt::session::{Message, Metrics, PublishOutcome, SessionConfig}
 
 pub use nomq_proto::mqtt::ProtocolVersion;
 pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy};
+pub use tls::TlsOptions;
 
 /// Reconnection: exponential backoff with full jitter (a random delay between 0 and the capped
 /// exponential), so a fleet that lost its broker does not reconnect in lockstep.
@@ -55,6 +57,8 @@ pub struct ClientOptions {
     pub host: String,
     /// Broker port.
     pub port: u16,
+    /// TLS (`mqtts://`); `None` is plain TCP.
+    pub tls: Option<TlsOptions>,
     /// Session settings: version, client id, keep alive, will, credentials, outbox.
     pub session: SessionConfig,
     /// Time allowed for TCP connect plus CONNACK.
@@ -72,11 +76,35 @@ impl ClientOptions {
         ClientOptions {
             host: host.into(),
             port,
+            tls: None,
             session: SessionConfig::new(ProtocolVersion::V311, client_id),
             connect_timeout: Duration::from_secs(10),
             reconnect: Reconnect::default(),
             message_buffer: 4096,
         }
+    }
+
+    /// Options from a URL: `mqtt://host[:1883]` or `mqtts://host[:8883]` (system roots; set
+    /// [`ClientOptions::tls`] for a custom CA or a client certificate).
+    pub fn from_url(url: &str, client_id: impl Into<String>) -> Result<Self, Error> {
+        let bad = || Error::Tls(format!("{url}: expected mqtt://host[:port] or mqtts://host[:port]"));
+        let (tls, rest) = match url.split_once("://") {
+            Some(("mqtt", rest)) => (false, rest),
+            Some(("mqtts", rest)) => (true, rest),
+            _ => return Err(bad()),
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().map_err(|_| bad())?),
+            _ => (rest, if tls { 8883 } else { 1883 }),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let mut o = ClientOptions::new(host, port, client_id);
+        o.tls = tls.then(TlsOptions::default);
+        Ok(o)
     }
 
     /// The same options with another protocol version.

@@ -25,9 +25,19 @@ fn mosquitto() -> PathBuf {
     panic!("mosquitto not found: run scripts/test.sh (it installs it with apt-get)");
 }
 
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 impl Broker {
     pub fn start() -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Broker::start_with("")
+    }
+
+    /// A broker with extra configuration lines (more listeners, TLS files).
+    pub fn start_with(extra: &str) -> Broker {
+        let port = free_port();
         let dir = std::env::temp_dir().join(format!("nomq-mosquitto-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // Started as root, mosquitto drops to its own user and must still write its database.
@@ -35,7 +45,7 @@ impl Broker {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-             max_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {}/mosquitto.log\n",
+             max_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {}/mosquitto.log\n{extra}\n",
             dir.display(),
             dir.display()
         );
