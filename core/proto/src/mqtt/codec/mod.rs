@@ -180,13 +180,22 @@ impl Packet<'_> {
     /// Checks and writes the packet into `out`; returns the bytes written.
     pub fn encode(&self, v: ProtocolVersion, out: &mut [u8]) -> Result<usize, MqttError> {
         self.check(v)?;
-        let v = self.version(v);
-        let body = self.body_len(v);
+        let body = self.body_len(self.version(v));
         if body > wire::MAX_VARINT as usize {
             return Err(MqttError::PacketTooLarge);
         }
         let total = 1 + varint_len(body as u32) + body;
         let out = out.get_mut(..total).ok_or(MqttError::BufferTooSmall { needed: total })?;
+        self.encode_unchecked(v, out);
+        Ok(total)
+    }
+
+    /// Writes a packet already checked with [`Packet::check`] into `out`, which must be exactly
+    /// [`Packet::encoded_len`] bytes. For callers that checked once and encode often.
+    pub(crate) fn encode_unchecked(&self, v: ProtocolVersion, out: &mut [u8]) {
+        let v = self.version(v);
+        let body = self.body_len(v);
+        let total = out.len();
         let mut w = Writer::new(out);
         w.u8(self.type_and_flags());
         w.varint(body as u32);
@@ -204,6 +213,5 @@ impl Packet<'_> {
             Packet::Disconnect(d) | Packet::Auth(d) => d.write(&mut w, v),
         }
         debug_assert_eq!(w.position(), total, "body_len and write agree");
-        Ok(total)
     }
 }

@@ -88,9 +88,8 @@ pub struct Session {
     ping_deadline: Option<u64>,
     next_publish_id: u64,
     next_request_id: u64,
-    /// Order in which inflight messages were first written (resent in that order).
+    /// Numbers inflight messages in the order they were first written.
     next_sequence: u64,
-    sequence: BTreeMap<u16, u64>,
     connected_before: bool,
     metrics: Metrics,
 }
@@ -117,7 +116,6 @@ impl Session {
             next_publish_id: 1,
             next_request_id: 1,
             next_sequence: 0,
-            sequence: BTreeMap::new(),
             connected_before: false,
             metrics: Metrics::default(),
         }
@@ -184,7 +182,7 @@ impl Session {
     /// when connected and the server's Receive Maximum allows.
     pub fn publish(&mut self, now: u64, message: Message) -> Result<PublishId, Error> {
         validate_topic_name(&message.topic)?;
-        send::check_message(&self.config, &message)?;
+        let encoded_len = send::check_message(&self.config, &message)?;
         if self.state == State::Connected {
             if message.qos > self.server.maximum_qos {
                 return Err(MqttError::Protocol("QoS above the server's Maximum QoS").into());
@@ -192,7 +190,7 @@ impl Session {
             if message.retain && !self.server.retain_available {
                 return Err(MqttError::Protocol("the server does not support retained messages").into());
             }
-            if send::publish_len(&self.config, &message) > self.server.maximum_packet_size as usize {
+            if encoded_len > self.server.maximum_packet_size as usize {
                 return Err(MqttError::PacketTooLarge.into());
             }
         }
@@ -350,6 +348,21 @@ impl Session {
             self.unsent_requests.push_front(r);
         }
         self.events.push_back(Event::Disconnected(why));
+    }
+
+    /// Encodes a PUBLISH whose content `publish` already checked (the alias and packet id it
+    /// gained since are valid by construction), skipping the second check on the hot path.
+    fn write_checked(&mut self, now: u64, packet: &Packet<'_>) -> Result<(), Error> {
+        let v = self.config.version;
+        let start = self.tx.len();
+        let len = packet.encoded_len(v);
+        if len > self.server.maximum_packet_size as usize {
+            return Err(MqttError::PacketTooLarge.into());
+        }
+        self.tx.resize(start + len, 0);
+        packet.encode_unchecked(v, &mut self.tx[start..]);
+        self.last_tx = now;
+        Ok(())
     }
 
     /// Encodes `packet` into the transmit buffer.

@@ -30,6 +30,8 @@ pub(super) struct Inflight {
     pub(super) id: PublishId,
     pub(super) message: Message,
     pub(super) stage: Stage,
+    /// Order in which it was first written: resent in that order after a reconnect.
+    pub(super) sequence: u64,
 }
 
 #[derive(Debug, Default)]

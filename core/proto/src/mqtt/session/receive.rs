@@ -165,7 +165,6 @@ impl Session {
             PublishOutcome::Confirmed(a.reason)
         };
         if let Some(done) = self.outbox.inflight.remove(&a.packet_id) {
-            self.sequence.remove(&a.packet_id);
             self.events.push_back(Event::PublishDone { id: done.id, outcome });
         }
     }

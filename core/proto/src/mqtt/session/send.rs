@@ -68,18 +68,15 @@ fn publish_packet<'m>(
     Publish { dup, qos: m.qos, retain: m.retain, topic, packet_id, payload: &m.payload, properties }
 }
 
-/// Checks a message can be encoded for this session's version (topic, properties, strings).
-pub(super) fn check_message(c: &SessionConfig, m: &Message) -> Result<(), MqttError> {
+/// Checks a message can be encoded for this session's version (topic, properties, strings)
+/// and returns its encoded size without an alias (what a Maximum Packet Size applies to). The
+/// check is done once, here: the session writes the message later without checking again.
+pub(super) fn check_message(c: &SessionConfig, m: &Message) -> Result<usize, MqttError> {
     let id = (m.qos != Qos::AtMostOnce).then_some(1);
     let expiry = m.properties.message_expiry_interval;
-    Packet::Publish(publish_packet(c, m, id, false, &m.topic, None, expiry)).check(c.version)
-}
-
-/// Encoded size of `m` without an alias (what the server's Maximum Packet Size is checked against).
-pub(super) fn publish_len(c: &SessionConfig, m: &Message) -> usize {
-    let id = (m.qos != Qos::AtMostOnce).then_some(1);
-    Packet::Publish(publish_packet(c, m, id, false, &m.topic, None, m.properties.message_expiry_interval))
-        .encoded_len(c.version)
+    let packet = Packet::Publish(publish_packet(c, m, id, false, &m.topic, None, expiry));
+    packet.check(c.version)?;
+    Ok(packet.encoded_len(c.version))
 }
 
 impl Session {
@@ -141,7 +138,7 @@ impl Session {
         };
         let packet =
             Packet::Publish(publish_packet(&self.config, &q.message, packet_id, false, topic, alias, expiry));
-        if let Err(e) = self.write(now, &packet) {
+        if let Err(e) = self.write_checked(now, &packet) {
             // Checked at `publish`; a server limit learned since (CONNACK) can still refuse it.
             let reason = if matches!(e, crate::Error::Mqtt(MqttError::PacketTooLarge)) {
                 ReasonCode::PACKET_TOO_LARGE
@@ -156,9 +153,9 @@ impl Session {
             None => self.events.push_back(Event::PublishDone { id: q.id, outcome: PublishOutcome::Sent }),
             Some(pid) => {
                 let stage = if q.message.qos == Qos::AtLeastOnce { Stage::Ack } else { Stage::Rec };
-                self.outbox.inflight.insert(pid, Inflight { id: q.id, message: q.message, stage });
-                self.sequence.insert(pid, self.next_sequence);
+                let sequence = self.next_sequence;
                 self.next_sequence += 1;
+                self.outbox.inflight.insert(pid, Inflight { id: q.id, message: q.message, stage, sequence });
             }
         }
     }
@@ -194,12 +191,8 @@ impl Session {
     /// unconfirmed messages again as new, complete those the server already took (PUBREC),
     /// and resubscribe (MQTT 5.0 §4.4, §3.2.2.1.2).
     pub(super) fn resume(&mut self, now: u64, session_present: bool) {
-        let mut order: Vec<(u64, u16)> = self
-            .outbox
-            .inflight
-            .keys()
-            .map(|pid| (self.sequence.get(pid).copied().unwrap_or(0), *pid))
-            .collect();
+        let mut order: Vec<(u64, u16)> =
+            self.outbox.inflight.iter().map(|(pid, e)| (e.sequence, *pid)).collect();
         order.sort_unstable();
         if session_present {
             for (_, pid) in order {
@@ -226,7 +219,6 @@ impl Session {
         self.awaiting_release.clear();
         for (_, pid) in order.into_iter().rev() {
             let Some(entry) = self.outbox.inflight.remove(&pid) else { continue };
-            self.sequence.remove(&pid);
             if entry.stage == Stage::Comp {
                 self.events.push_back(Event::PublishDone {
                     id: entry.id,
