@@ -317,3 +317,57 @@ async fn outbox_policies_while_the_broker_is_away() {
     ));
     assert!(client.metrics().await.unwrap().reconnects >= 1);
 }
+
+#[tokio::test]
+async fn credentials_user_properties_and_message_expiry() {
+    use nomq::proto::mqtt::session::{Message, MessageProperties};
+    let dir = std::env::temp_dir().join(format!("nomq-passwd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwd = dir.join("passwd");
+    let made = std::process::Command::new("mosquitto_passwd")
+        .arg("-b")
+        .arg("-c")
+        .arg(&passwd)
+        .args(["alice", "s3cret"])
+        .status();
+    assert!(made.map(|s| s.success()).unwrap_or(false), "mosquitto_passwd (from the mosquitto package)");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let broker = Broker::start_with(&format!("allow_anonymous false\npassword_file {}", passwd.display()));
+    for v in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut o = options(&broker, &format!("cred-{v:?}"), v);
+        o.reconnect.enabled = false;
+        let r = Client::connect(o.clone()).await;
+        assert!(matches!(&r, Err(Error::Proto(_))), "{v:?}: anonymous refused: {r:?}");
+        o.session.username = Some("alice".into());
+        o.session.password = Some(b"wrong".to_vec());
+        let r = Client::connect(o.clone()).await;
+        assert!(
+            matches!(&r, Err(e) if e.to_string().contains("user name or password") || e.to_string().contains("not authorized")),
+            "{v:?}: {r:?}"
+        );
+        o.session.password = Some(b"s3cret".to_vec());
+        let client = Client::connect(o).await.unwrap();
+        client.subscribe("props/t", Qos::AtLeastOnce).await.unwrap();
+        let mut m = Message::new("props/t", b"with properties".to_vec(), Qos::AtLeastOnce, false);
+        m.properties = MessageProperties {
+            message_expiry_interval: Some(120),
+            content_type: Some("text/plain".into()),
+            user_properties: vec![("origin".into(), "test".into())],
+            ..MessageProperties::default()
+        };
+        client.publish_message(m).await.unwrap();
+        let got = next(&client).await;
+        if v == ProtocolVersion::V5 {
+            // The broker forwards 5.0 properties; the expiry arrives reduced by the time it waited.
+            assert_eq!(got.properties.user_properties, vec![("origin".to_string(), "test".to_string())]);
+            assert_eq!(got.properties.content_type.as_deref(), Some("text/plain"));
+            assert!(got.properties.message_expiry_interval.is_some_and(|e| (110..=120).contains(&e)));
+        } else {
+            assert!(got.properties.user_properties.is_empty(), "3.1.1 carries no properties");
+        }
+        client.disconnect().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
