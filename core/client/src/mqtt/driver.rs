@@ -105,9 +105,25 @@ impl Driver {
         self.session.connect(unix_ms())?;
         let connack_deadline = tokio::time::Instant::now() + self.options.connect_timeout;
         let mut buf = vec![0u8; 64 * 1024];
+        // One timer for the whole connection, re-armed only when the session's next deadline is
+        // earlier than the armed one. The keep-alive deadline moves with every write; firing a
+        // little early costs one `handle_timeout` that does nothing, while a new timer per loop
+        // turn would cost a timer-wheel insert and cancel per message.
+        let timer = tokio::time::sleep(Duration::from_secs(86_400));
+        tokio::pin!(timer);
+        let mut armed: Option<u64> = None;
         loop {
             let now = unix_ms();
-            let sleep = self.session.poll_timeout().map(|t| Duration::from_millis(t.saturating_sub(now)));
+            match self.session.poll_timeout() {
+                Some(t) if armed.is_none_or(|a| t < a) => {
+                    timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + Duration::from_millis(t.saturating_sub(now)));
+                    armed = Some(t);
+                }
+                Some(_) => {}
+                None => armed = None,
+            }
             let connecting = self.session.state() == State::Connecting;
             let can_read = self.undelivered.is_empty();
             // The stream the oldest undelivered message waits for.
@@ -120,7 +136,7 @@ impl Driver {
                 // While publishes wait for outbox room, new ones wait in their channel: the
                 // caller's `publish`/`enqueue` feels the backpressure, memory stays bounded.
                 Some(publish) = self.publish_rx.recv(), if self.blocked.is_empty() => Wake::Command(Some(publish)),
-                _ = tokio::time::sleep(sleep.unwrap_or(Duration::MAX)), if sleep.is_some() => Wake::Timer,
+                () = &mut timer, if armed.is_some() => Wake::Timer,
                 _ = tokio::time::sleep_until(connack_deadline), if connecting => Wake::ConnackTimeout,
                 () = room(waiting_on.as_ref()), if !can_read => Wake::Room,
             };
@@ -134,7 +150,10 @@ impl Driver {
                     let _ = self.session.disconnect(unix_ms(), ReasonCode::SUCCESS);
                     self.stop = true;
                 }
-                Wake::Timer => self.session.handle_timeout(unix_ms()),
+                Wake::Timer => {
+                    armed = None;
+                    self.session.handle_timeout(unix_ms());
+                }
                 Wake::ConnackTimeout => {
                     self.session.connection_lost();
                     self.events()?;

@@ -133,9 +133,12 @@ fn nonzero16(r: &mut Reader<'_>, what: &'static str) -> Result<u16, MqttError> {
 }
 
 impl<'a> Properties<'a> {
-    /// True when no property is set.
+    /// True when no property is set. (Called for every packet encoded: it checks fields rather
+    /// than building a default list to compare with.)
     pub fn is_empty(&self) -> bool {
-        *self == Properties::default()
+        let mut any = false;
+        self.for_each(|_, _| any = true);
+        !any
     }
 
     /// Reads a property list (its length, then the properties) allowed at `place`.
