@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod handle;
 pub mod mqtt;
 mod node;
 mod random;

@@ -290,15 +290,10 @@ impl Client {
     /// pending fail with [`Error::Closed`].
     pub async fn disconnect(&self) {
         let _ = self.ask(|reply| Command::Disconnect { reply }).await;
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        crate::handle::join(&self.task).await;
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).await.map_err(|_| Error::Closed)?;
-        answer.await.map_err(|_| Error::Closed)
+        crate::handle::ask(&self.commands, make).await
     }
 }

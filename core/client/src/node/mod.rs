@@ -195,16 +195,11 @@ impl Node {
     /// Stops the driver: pending publishes fail with [`Error::Closed`], `recv` returns `None`.
     pub async fn close(&self) {
         self.closed.notify_one();
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        crate::handle::join(&self.task).await;
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
-        let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).await.map_err(|_| Error::Closed)?;
-        answer.await.map_err(|_| Error::Closed)
+        crate::handle::ask(&self.commands, make).await
     }
 }
 
