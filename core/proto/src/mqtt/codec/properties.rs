@@ -43,19 +43,8 @@ const fn places(list: &[Place]) -> u16 {
 use Place::*;
 /// Reason String and User Property may appear in every acknowledgement-like packet.
 const REPLIES: u16 = places(&[ConnAck, Ack, SubAck, UnsubAck, Disconnect, Auth]);
-const ALL: u16 = places(&[
-    Connect,
-    Will,
-    ConnAck,
-    Publish,
-    Ack,
-    Subscribe,
-    SubAck,
-    Unsubscribe,
-    UnsubAck,
-    Disconnect,
-    Auth,
-]);
+/// User Property may appear everywhere: every bit up to the last place.
+const ALL: u16 = (Auth.bit() << 1) - 1;
 
 /// Allowed places of property `id`, or `None` for an unknown identifier.
 const fn allowed(id: u32) -> Option<u16> {
