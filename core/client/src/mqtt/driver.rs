@@ -16,6 +16,9 @@ use nomq_proto::mqtt::Session;
 use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
 use nomq_proto::mqtt::topic::topic_matches;
 
+/// Commands applied per wake-up at most, so reads and timers are not starved.
+const BATCH: usize = 64;
+
 type PublishReply = oneshot::Sender<Result<PublishOutcome, Error>>;
 type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
@@ -144,7 +147,10 @@ impl Driver {
                 Wake::Read(Ok(0) | Err(_)) | Wake::Written(Err(_)) => self.session.connection_lost(),
                 Wake::Read(Ok(n)) => self.session.handle_bytes(unix_ms(), &buf[..n]),
                 Wake::Written(Ok(n)) => self.session.transmitted(unix_ms(), n),
-                Wake::Command(Some(c)) => self.apply(c),
+                Wake::Command(Some(c)) => {
+                    self.apply(c);
+                    self.drain_commands();
+                }
                 Wake::Command(None) => {
                     // Every handle dropped: leave cleanly.
                     let _ = self.session.disconnect(unix_ms(), ReasonCode::SUCCESS);
@@ -316,6 +322,26 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// Applies up to `BATCH` more commands and publishes already waiting in their channels, so
+    /// that one write carries many packets: a loop turn per command would cost a `select!`
+    /// and a syscall per message.
+    fn drain_commands(&mut self) {
+        for _ in 0..BATCH {
+            let command = match self.commands.try_recv() {
+                Ok(c) => c,
+                Err(_) if self.blocked.is_empty() => match self.publish_rx.try_recv() {
+                    Ok(c) => c,
+                    Err(_) => return,
+                },
+                Err(_) => return,
+            };
+            self.apply(command);
+            if self.stop {
+                return;
+            }
+        }
     }
 
     /// Applies the publishes already waiting in their channel, until one has to wait for room.
