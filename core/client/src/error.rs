@@ -19,6 +19,9 @@ pub enum Error {
     Dropped,
     /// TLS configuration or handshake failure (bad certificate, untrusted server, ...).
     Tls(String),
+    /// MQTT 5.0 enhanced authentication failed: the authenticator refused the server's
+    /// challenge, or none was configured.
+    Auth(String),
 }
 
 impl fmt::Display for Error {
@@ -30,6 +33,7 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("closed before the operation finished"),
             Error::Dropped => f.write_str("dropped from the full outbox (drop-oldest policy)"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::Auth(e) => write!(f, "enhanced authentication: {e}"),
         }
     }
 }

@@ -452,3 +452,69 @@ fn bytes_arriving_one_at_a_time_work() {
     assert_eq!(events(&mut s), vec![Event::Connected { session_present: false }]);
     assert_eq!(s.state(), State::Connected);
 }
+
+/// MQTT 5.0 §4.12: the method and initial data go in CONNECT, the server's challenge comes back
+/// as an event, the answer carries the method; a challenge we did not ask for is a protocol error.
+#[test]
+fn enhanced_authentication_challenge_response_and_reauthentication() {
+    let auth = |reason, data| {
+        Packet::Auth(ReasonPacket {
+            reason,
+            properties: Properties {
+                authentication_method: Some("TOKEN-1"),
+                authentication_data: Some(data),
+                ..Properties::default()
+            },
+        })
+    };
+    let mut config = SessionConfig::new(V5, "c");
+    config.authentication_method = Some("TOKEN-1".into());
+    config.authentication_data = Some(b"client-first".to_vec());
+    let mut s = Session::new(config);
+    s.connect(0).unwrap();
+    let sent = written(&mut s, 0);
+    let Packet::Connect(c) = parse(&sent[0], V5) else { panic!("CONNECT first") };
+    assert_eq!(c.properties.authentication_method, Some("TOKEN-1"));
+    assert_eq!(c.properties.authentication_data, Some(&b"client-first"[..]));
+
+    feed(&mut s, 1, auth(ReasonCode::CONTINUE_AUTHENTICATION, b"server-nonce"));
+    assert_eq!(
+        events(&mut s),
+        vec![Event::AuthChallenge {
+            reason: ReasonCode::CONTINUE_AUTHENTICATION,
+            data: b"server-nonce".to_vec()
+        }]
+    );
+    s.auth(2, ReasonCode::CONTINUE_AUTHENTICATION, b"client-proof").unwrap();
+    let sent = written(&mut s, 2);
+    let Packet::Auth(a) = parse(&sent[0], V5) else { panic!("AUTH answer") };
+    assert_eq!(a.reason, ReasonCode::CONTINUE_AUTHENTICATION);
+    assert_eq!(a.properties.authentication_method, Some("TOKEN-1"));
+    assert_eq!(a.properties.authentication_data, Some(&b"client-proof"[..]));
+    // Only CONNACK ends the exchange; re-authenticating before it is refused.
+    assert!(s.auth(2, ReasonCode::REAUTHENTICATE, b"x").is_err());
+    feed(&mut s, 3, connack(false, Properties::default()));
+    assert_eq!(events(&mut s), vec![Event::Connected { session_present: false }]);
+    s.auth(4, ReasonCode::REAUTHENTICATE, b"again").unwrap();
+    assert!(
+        matches!(parse(&written(&mut s, 4)[0], V5), Packet::Auth(a) if a.reason == ReasonCode::REAUTHENTICATE)
+    );
+    feed(&mut s, 5, auth(ReasonCode::SUCCESS, b""));
+    assert_eq!(events(&mut s), vec![Event::AuthChallenge { reason: ReasonCode::SUCCESS, data: vec![] }]);
+    assert!(s.auth(6, ReasonCode::SUCCESS, b"").is_err(), "only 0x18 and 0x19 are client reasons");
+
+    // No method configured: the session cannot answer, and a server AUTH ends the connection.
+    let mut s = connected(V5, Properties::default());
+    assert!(s.auth(2, ReasonCode::REAUTHENTICATE, b"x").is_err());
+    feed(&mut s, 2, auth(ReasonCode::CONTINUE_AUTHENTICATION, b"unasked"));
+    assert!(
+        matches!(parse(&written(&mut s, 2)[0], V5), Packet::Disconnect(d) if d.reason == ReasonCode::PROTOCOL_ERROR)
+    );
+    assert!(matches!(events(&mut s)[..], [Event::Disconnected(Disconnect::ProtocolError(_))]));
+    // 3.1.1 has no AUTH at all.
+    let mut config = SessionConfig::new(V311, "c");
+    config.authentication_method = Some("TOKEN-1".into());
+    let mut s = Session::new(config);
+    s.connect(0).unwrap();
+    assert!(s.auth(0, ReasonCode::CONTINUE_AUTHENTICATION, b"x").is_err());
+}

@@ -318,7 +318,22 @@ impl Driver {
                         let _ = reply.send(Ok(reasons));
                     }
                 }
-                Event::AuthChallenge { reason, .. } => log::warn!("mqtt AUTH challenge {reason} not handled"),
+                Event::AuthChallenge { reason: ReasonCode::CONTINUE_AUTHENTICATION, data } => {
+                    let answer = match &self.options.authenticator {
+                        Some(a) => a.respond(&data),
+                        None => Err("the server sent a challenge and no authenticator is set".into()),
+                    };
+                    let sent = answer.and_then(|r| {
+                        self.session
+                            .auth(unix_ms(), ReasonCode::CONTINUE_AUTHENTICATION, &r)
+                            .map_err(|e| e.to_string())
+                    });
+                    if let Err(why) = sent {
+                        self.session.connection_lost();
+                        return Err(Error::Auth(why));
+                    }
+                }
+                Event::AuthChallenge { reason, .. } => log::debug!("mqtt AUTH {reason}"),
             }
         }
         Ok(())

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod driver;
 mod tls;
 
@@ -28,6 +29,7 @@ use nomq_proto::mqtt::ReasonCode;
 use nomq_proto::mqtt::codec::SubscriptionOptions;
 use nomq_proto::mqtt::session::{Message, Metrics, PublishOutcome, SessionConfig};
 
+pub use auth::Authenticator;
 pub use nomq_proto::mqtt::ProtocolVersion;
 pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy};
 pub use tls::TlsOptions;
@@ -68,6 +70,8 @@ pub struct ClientOptions {
     /// Messages buffered for `recv` and each subscription stream; when full, the client stops
     /// reading from the connection until the application catches up (TCP backpressure).
     pub message_buffer: usize,
+    /// MQTT 5.0 enhanced authentication; set with [`ClientOptions::enhanced_auth`].
+    pub authenticator: Option<Authenticator>,
 }
 
 impl ClientOptions {
@@ -81,6 +85,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             reconnect: Reconnect::default(),
             message_buffer: 4096,
+            authenticator: None,
         }
     }
 
@@ -105,6 +110,22 @@ impl ClientOptions {
         let mut o = ClientOptions::new(host, port, client_id);
         o.tls = tls.then(TlsOptions::default);
         Ok(o)
+    }
+
+    /// MQTT 5.0 enhanced authentication (§4.12) with `method`: `initial` goes in CONNECT, and
+    /// `respond` answers every challenge the server sends.
+    #[must_use]
+    pub fn enhanced_auth(
+        mut self,
+        method: impl Into<String>,
+        initial: Option<Vec<u8>>,
+        respond: impl Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.session.version = ProtocolVersion::V5;
+        self.session.authentication_method = Some(method.into());
+        self.session.authentication_data = initial;
+        self.authenticator = Some(Authenticator::new(respond));
+        self
     }
 
     /// The same options with another protocol version.

@@ -155,6 +155,12 @@ pub struct SessionConfig {
     pub outbox_policy: OutboxPolicy,
     /// User properties sent with CONNECT (5.0).
     pub user_properties: Vec<(String, String)>,
+    /// MQTT 5.0 enhanced authentication (§4.12): the method named in CONNECT, and its initial
+    /// data. The server's challenges arrive as `Event::AuthChallenge`, answered with
+    /// `Session::auth`.
+    pub authentication_method: Option<String>,
+    /// Initial authentication data sent with CONNECT.
+    pub authentication_data: Option<Vec<u8>>,
 }
 
 impl SessionConfig {
@@ -179,6 +185,8 @@ impl SessionConfig {
             max_outbox_bytes: 16 << 20,
             outbox_policy: OutboxPolicy::Fail,
             user_properties: Vec::new(),
+            authentication_method: None,
+            authentication_data: None,
         }
     }
 }

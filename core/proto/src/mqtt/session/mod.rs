@@ -262,10 +262,27 @@ impl Session {
         Ok(())
     }
 
-    /// MQTT 5.0 enhanced authentication: answers an [`Event::AuthChallenge`].
-    pub fn auth(&mut self, now: u64, reason: ReasonCode, method: &str, data: &[u8]) -> Result<(), Error> {
+    /// MQTT 5.0 enhanced authentication (§4.12) with the configured method: answers an
+    /// [`Event::AuthChallenge`] with reason `CONTINUE_AUTHENTICATION` (0x18), or starts a
+    /// re-authentication with `REAUTHENTICATE` (0x19) while connected.
+    pub fn auth(&mut self, now: u64, reason: ReasonCode, data: &[u8]) -> Result<(), Error> {
+        // Cloned: `write` borrows the whole session (AUTH is rare, not a hot path).
+        let Some(method) = self.config.authentication_method.clone() else {
+            return Err(MqttError::Protocol("AUTH needs SessionConfig::authentication_method").into());
+        };
+        let allowed = match reason {
+            ReasonCode::CONTINUE_AUTHENTICATION => self.state != State::Disconnected,
+            ReasonCode::REAUTHENTICATE => self.state == State::Connected,
+            _ => false,
+        };
+        if self.config.version != crate::mqtt::ProtocolVersion::V5 || !allowed {
+            return Err(MqttError::Protocol(
+                "AUTH is MQTT 5.0 only, with reason 0x18 (continue) or 0x19 (re-authenticate, connected)",
+            )
+            .into());
+        }
         let properties = Properties {
-            authentication_method: Some(method),
+            authentication_method: Some(&method),
             authentication_data: Some(data),
             ..Properties::default()
         };

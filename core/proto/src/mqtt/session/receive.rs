@@ -44,7 +44,9 @@ impl Session {
     fn on_packet(&mut self, now: u64, packet: Packet<'_>) {
         match (self.state, packet) {
             (State::Connecting, Packet::ConnAck(c)) => self.on_connack(now, c),
-            (State::Connecting, Packet::Auth(a)) | (State::Connected, Packet::Auth(a)) => self.on_auth(a),
+            (State::Connecting, Packet::Auth(a)) | (State::Connected, Packet::Auth(a)) => {
+                self.on_auth(now, a)
+            }
             (State::Connected, Packet::Publish(p)) => self.on_publish(now, p),
             (State::Connected, Packet::PubAck(a)) => self.on_ack(now, a, Stage::Ack),
             (State::Connected, Packet::PubRec(a)) => self.on_ack(now, a, Stage::Rec),
@@ -191,7 +193,13 @@ impl Session {
         });
     }
 
-    fn on_auth(&mut self, a: ReasonPacket<'_>) {
+    /// §4.12: a server may send AUTH only to a client that named a method in CONNECT, and only
+    /// with that method.
+    fn on_auth(&mut self, now: u64, a: ReasonPacket<'_>) {
+        let asked = self.config.authentication_method.as_deref();
+        if asked.is_none() || a.properties.authentication_method != asked {
+            return self.protocol_error(now, MqttError::Protocol("AUTH for a method we did not ask for"));
+        }
         let data = a.properties.authentication_data.unwrap_or_default().to_vec();
         self.events.push_back(Event::AuthChallenge { reason: a.reason, data });
     }

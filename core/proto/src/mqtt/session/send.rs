@@ -21,6 +21,8 @@ pub(super) fn connect_packet(c: &SessionConfig) -> Connect<'_> {
             maximum_packet_size: Some(c.maximum_packet_size.max(1)),
             topic_alias_maximum: (c.topic_alias_maximum > 0).then_some(c.topic_alias_maximum),
             user_properties: c.user_properties.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            authentication_method: c.authentication_method.as_deref(),
+            authentication_data: c.authentication_method.as_ref().and(c.authentication_data.as_deref()),
             ..Properties::default()
         }
     } else {
