@@ -1,8 +1,68 @@
 """nomq: NoMQ and MQTT for IoT on one Rust core.
 
-The compiled core is the private module ``nomq._nomq``; this package re-exports its public
-names. The framing, endpoint, MQTT and compatibility APIs arrive with the Python wheel work.
-"""
-from ._nomq import __version__
+- ``nomq.Endpoint``: a NoMQ node (v1, byte-compatible with the reference, or the secure v2);
+- ``nomq.mqtt.Client``: an MQTT 3.1.1 / 5.0 client;
+- ``nomq.sync``: blocking facades for scripts;
+- ``nomq.Codec``, ``nomq.channel_id``, ``nomq.read_config``, ``nomq.write_config``: framing
+  and the config file;
+- ``nomq.NoMQ``: the reference implementation's API, unchanged;
+- ``mqtt_async`` (a top-level module of the same wheel): mqboard's MQTT API.
 
-__all__ = ["__version__"]
+The compiled core is the private module ``nomq._nomq``. Logs go to the ``nomq`` logger.
+"""
+from . import errors, mqtt, sync
+from ._nomq import Codec, Packet, __version__, channel_id
+from .compat import Listener, NoMQ, create_config
+from .config import read_config, write_config
+from .endpoint import Endpoint, EndpointMessage
+from .errors import (
+    AuthenticationError,
+    ClosedError,
+    ConfigError,
+    DroppedError,
+    EnhancedAuthError,
+    ExpiredError,
+    FrameError,
+    InvalidArgument,
+    NetworkError,
+    NomqError,
+    PayloadTooLarge,
+    ProtocolError,
+    PublishRefused,
+    QueueFull,
+    StaleError,
+    TLSError,
+)
+
+__all__ = [
+    "__version__",
+    "AuthenticationError",
+    "ClosedError",
+    "Codec",
+    "ConfigError",
+    "DroppedError",
+    "Endpoint",
+    "EndpointMessage",
+    "EnhancedAuthError",
+    "ExpiredError",
+    "FrameError",
+    "InvalidArgument",
+    "Listener",
+    "NetworkError",
+    "NoMQ",
+    "NomqError",
+    "Packet",
+    "PayloadTooLarge",
+    "ProtocolError",
+    "PublishRefused",
+    "QueueFull",
+    "StaleError",
+    "TLSError",
+    "channel_id",
+    "create_config",
+    "errors",
+    "mqtt",
+    "read_config",
+    "sync",
+    "write_config",
+]

@@ -1,6 +1,9 @@
-"""The installed wheel imports and reports the version of the Rust crates it was built from."""
+"""The installed wheel: version of the Rust crates it was built from, an explicit public API,
+both top-level modules, and a clean shutdown (no warnings, no threads left to Python)."""
 import pathlib
 import re
+import subprocess
+import sys
 
 import nomq
 
@@ -9,4 +12,38 @@ def test_version_matches_the_workspace():
     cargo = (pathlib.Path(__file__).parents[2] / "Cargo.toml").read_text()
     version = re.search(r'^version = "([^"]+)"', cargo, re.M).group(1)
     assert nomq.__version__ == version
-    assert nomq.__all__ == ["__version__"]
+
+
+def test_public_names_are_explicit_and_importable():
+    assert "_nomq" not in nomq.__all__
+    for name in nomq.__all__:
+        assert hasattr(nomq, name), name
+    import mqtt_async
+
+    assert set(mqtt_async.__all__) == {"MQTTClient", "MQTTMessage", "config", "set_last_will"}
+    assert issubclass(nomq.NetworkError, OSError) and issubclass(nomq.InvalidArgument, ValueError)
+
+
+def test_shutdown_leaves_no_warnings_and_no_python_threads(broker):
+    script = f"""
+import asyncio, threading, warnings
+warnings.simplefilter("error")
+import nomq
+from nomq.mqtt import Client
+
+async def main():
+    async with Client("mqtt://127.0.0.1:{broker}", client_id="shutdown-check") as c:
+        await c.subscribe("shutdown/check", 1)
+        await c.publish("shutdown/check", b"x", qos=1)
+        assert (await c.recv(timeout=5)).payload == b"x"
+    async with nomq.Endpoint("127.0.0.1:0", encryption_key=bytes(32), trailer_key=bytes(32)) as ep:
+        await ep.subscribe("c")
+asyncio.run(main())
+assert threading.active_count() == 1, threading.enumerate()
+print("clean")
+"""
+    out = subprocess.run([sys.executable, "-X", "dev", "-W", "error", "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "clean"
+    assert "Warning" not in out.stderr, out.stderr

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ClientOptions, Command};
+use super::{ClientOptions, Command, PublishReply};
 use crate::Error;
 use crate::node::driver::unix_ms;
 use nomq_proto::endpoint::Random;
@@ -19,7 +19,6 @@ use nomq_proto::mqtt::topic::topic_matches;
 /// Commands applied per wake-up at most, so reads and timers are not starved.
 const BATCH: usize = 64;
 
-type PublishReply = oneshot::Sender<Result<PublishOutcome, Error>>;
 type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
 type Stream = (String, mpsc::Sender<Message>);
@@ -224,7 +223,7 @@ impl Driver {
                         self.publishes.insert(id, reply);
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(e.into()));
+                        reply.send(Err(e.into()));
                     }
                 }
             }
@@ -293,7 +292,7 @@ impl Driver {
                 Event::Message(m) => self.undelivered.push_back(m),
                 Event::PublishDone { id, outcome } => {
                     if let Some(reply) = self.publishes.remove(&id) {
-                        let _ = reply.send(match outcome {
+                        reply.send(match outcome {
                             PublishOutcome::Expired => Err(Error::Expired),
                             other => Ok(other),
                         });
@@ -302,7 +301,7 @@ impl Driver {
                 }
                 Event::Dropped { id } => {
                     if let Some(reply) = self.publishes.remove(&id) {
-                        let _ = reply.send(Err(Error::Dropped));
+                        reply.send(Err(Error::Dropped));
                     }
                 }
                 Event::Subscribed { id, reasons } => {
@@ -381,7 +380,7 @@ impl Driver {
                     self.publishes.insert(id, reply);
                 }
                 Err(e) => {
-                    let _ = reply.send(Err(e.into()));
+                    reply.send(Err(e.into()));
                 }
             }
         }
@@ -437,10 +436,10 @@ impl Driver {
 
     fn fail_all(&mut self) {
         for (_, reply) in self.publishes.drain() {
-            let _ = reply.send(Err(Error::Closed));
+            reply.send(Err(Error::Closed));
         }
         for (_, reply) in self.blocked.drain(..) {
-            let _ = reply.send(Err(Error::Closed));
+            reply.send(Err(Error::Closed));
         }
         for (_, (reply, _)) in self.requests.drain() {
             let _ = reply.send(Err(Error::Closed));

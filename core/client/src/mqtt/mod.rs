@@ -160,13 +160,34 @@ impl Subscription {
     pub async fn recv(&mut self) -> Option<Message> {
         self.rx.recv().await
     }
+
+    /// Waits for at least one message, then moves up to `limit` into `into`; 0 once closed.
+    pub async fn recv_many(&mut self, into: &mut Vec<Message>, limit: usize) -> usize {
+        self.rx.recv_many(into, limit.max(1)).await
+    }
+}
+
+/// Where the outcome of one publish goes: a [`Completion`], or a callback for bindings that
+/// resolve their own futures (no task per publish).
+pub(crate) enum PublishReply {
+    Channel(oneshot::Sender<Result<PublishOutcome, Error>>),
+    Callback(Box<dyn FnOnce(Result<PublishOutcome, Error>) + Send + Sync>),
+}
+
+impl PublishReply {
+    pub(crate) fn send(self, outcome: Result<PublishOutcome, Error>) {
+        match self {
+            PublishReply::Channel(tx) => drop(tx.send(outcome)),
+            PublishReply::Callback(done) => done(outcome),
+        }
+    }
 }
 
 pub(crate) enum Command {
     Publish {
         message: Message,
         wait_for_room: bool,
-        reply: oneshot::Sender<Result<PublishOutcome, Error>>,
+        reply: PublishReply,
     },
     Subscribe {
         filter: String,
@@ -184,6 +205,17 @@ pub(crate) enum Command {
     Disconnect {
         reply: oneshot::Sender<()>,
     },
+}
+
+impl Command {
+    /// Answers a command that never reached the driver.
+    fn fail(self, e: Error) {
+        match self {
+            Command::Publish { reply, .. } => reply.send(Err(e)),
+            Command::Subscribe { reply, .. } | Command::Unsubscribe { reply, .. } => drop(reply.send(Err(e))),
+            Command::Metrics { .. } | Command::Disconnect { .. } => {}
+        }
+    }
 }
 
 /// An MQTT client. Cheap to share behind an `Arc`.
@@ -243,11 +275,41 @@ impl Client {
     /// per message. Waits only while the outbox is full (backpressure).
     pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
         let (reply, answer) = oneshot::channel();
+        let reply = PublishReply::Channel(reply);
         self.publishes
             .send(Command::Publish { message, wait_for_room: true, reply })
             .await
             .map_err(|_| Error::Closed)?;
         Ok(Completion(answer))
+    }
+
+    /// Queues `message` from any thread, without a runtime context; `done` is called exactly
+    /// once with the outcome: on the driver task when the QoS flow completes, or at once when
+    /// the client is closed. This is how bindings resolve their own futures without a task per
+    /// publish. When the publish channel is full, the returned future finishes the queuing
+    /// (backpressure): spawn or await it; `None` means queued.
+    pub fn publish_with(
+        &self,
+        message: Message,
+        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + Sync + 'static,
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let reply = PublishReply::Callback(Box::new(done));
+        let command = Command::Publish { message, wait_for_room: true, reply };
+        match self.publishes.try_send(command) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Closed(command)) => {
+                command.fail(Error::Closed);
+                None
+            }
+            Err(mpsc::error::TrySendError::Full(command)) => {
+                let publishes = self.publishes.clone();
+                Some(async move {
+                    if let Err(mpsc::error::SendError(command)) = publishes.send(command).await {
+                        command.fail(Error::Closed);
+                    }
+                })
+            }
+        }
     }
 
     /// Queues without waiting for room: fails at once with an outbox-full error. Resolves,
@@ -261,7 +323,13 @@ impl Client {
     ) -> Result<PublishOutcome, Error> {
         let message = Message::new(topic, payload.to_vec(), qos, retain);
         // On the control channel: fail-fast must not queue behind waiting publishes.
-        self.ask(|reply| Command::Publish { message, wait_for_room: false, reply }).await?
+        let (reply, answer) = oneshot::channel();
+        let reply = PublishReply::Channel(reply);
+        self.commands
+            .send(Command::Publish { message, wait_for_room: false, reply })
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
     }
 
     /// Subscribes; messages arrive through [`Client::recv`]. Returns the granted reason codes.
@@ -300,6 +368,26 @@ impl Client {
     /// The next message of a plain subscription; `None` after `disconnect`.
     pub async fn recv(&self) -> Option<Message> {
         self.messages.lock().await.recv().await
+    }
+
+    /// Waits for at least one message, then moves up to `limit` into `into`; 0 after
+    /// `disconnect`. One wake-up for a burst of messages.
+    pub async fn recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
+        self.messages.lock().await.recv_many(into, limit.max(1)).await
+    }
+
+    /// The messages already waiting, up to `limit`, without waiting (none while another caller
+    /// is receiving).
+    pub fn try_recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
+        let Ok(mut messages) = self.messages.try_lock() else { return 0 };
+        let before = into.len();
+        while into.len() - before < limit {
+            match messages.try_recv() {
+                Ok(m) => into.push(m),
+                Err(_) => break,
+            }
+        }
+        into.len() - before
     }
 
     /// Counters and gauges of the session.

@@ -187,6 +187,12 @@ impl Node {
         self.messages.lock().await.recv().await
     }
 
+    /// Waits for at least one message, then moves up to `limit` into `into`; 0 once the node
+    /// is closed. One wake-up for a burst of messages.
+    pub async fn recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
+        self.messages.lock().await.recv_many(into, limit.max(1)).await
+    }
+
     /// The endpoint's counters.
     pub async fn stats(&self) -> Result<Stats, Error> {
         self.ask(|reply| Command::Stats { reply }).await

@@ -1,0 +1,247 @@
+//! From tokio to asyncio without holding the GIL on tokio threads.
+//!
+//! Every asyncio event loop gets one [`Completer`] (`python/nomq/_bridge.py`). An operation
+//! started from Python carries its asyncio future into Rust; when it finishes, the future and
+//! a converter of its outcome are queued here, and the first entry of a batch writes one byte
+//! to a socket pair the loop watches (`loop.add_reader`). The loop thread then resolves the
+//! whole batch in one call, holding the GIL it already has. Tokio workers never wait for the
+//! GIL, and a burst of completions costs one wake-up.
+//!
+//! The same operations run synchronously when no future is given: the caller's thread
+//! releases the GIL and blocks on the runtime (the synchronous facade, `nomq.sync`).
+
+use pyo3::IntoPyObjectExt;
+use pyo3::prelude::*;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::sync::{Mutex, OnceLock};
+
+use crate::errors;
+
+/// The process-wide tokio runtime of the extension (its worker threads are daemon-like: they
+/// hold no Python state and never block interpreter shutdown).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("nomq-tokio")
+            .enable_all()
+            .build()
+            .expect("nomq: cannot start the tokio runtime")
+    })
+}
+
+/// Turns a finished operation's outcome into its Python value, on the loop thread. The flag
+/// says the future was cancelled meanwhile: the outcome has no taker, and an outcome that holds
+/// data (received messages) must put it back rather than lose it.
+pub type Convert = Box<dyn FnOnce(Python<'_>, bool) -> PyResult<Py<PyAny>> + Send>;
+
+struct Queue {
+    ready: Vec<(Py<PyAny>, Convert)>,
+    /// A wake-up byte is on its way for the entries in `ready`.
+    armed: bool,
+}
+
+/// The per-event-loop completion queue (see the module documentation).
+#[pyclass(frozen, module = "nomq._nomq")]
+pub(crate) struct Completer {
+    queue: Mutex<Queue>,
+    wake_tx: std::os::unix::net::UnixStream,
+    wake_rx: std::os::unix::net::UnixStream,
+}
+
+impl Completer {
+    /// Queues `future` to be resolved with `convert`'s value; callable from any thread.
+    pub fn complete(&self, future: Py<PyAny>, convert: Convert) {
+        let wake = {
+            let mut q = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            q.ready.push((future, convert));
+            !std::mem::replace(&mut q.armed, true)
+        };
+        if wake {
+            // Non-blocking: a full socket buffer already holds a wake-up.
+            let _ = (&self.wake_tx).write(&[1]);
+        }
+    }
+}
+
+#[pymethods]
+impl Completer {
+    #[new]
+    fn new() -> PyResult<Self> {
+        let (wake_tx, wake_rx) = std::os::unix::net::UnixStream::pair()?;
+        wake_tx.set_nonblocking(true)?;
+        wake_rx.set_nonblocking(true)?;
+        Ok(Completer { queue: Mutex::new(Queue { ready: Vec::new(), armed: false }), wake_tx, wake_rx })
+    }
+
+    /// The descriptor the event loop watches for readability.
+    fn fileno(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.wake_rx.as_raw_fd()
+    }
+
+    /// Resolves every queued future (the loop's reader callback). Futures cancelled meanwhile
+    /// are skipped: the operation finished, nobody waits for it.
+    fn resolve(&self, py: Python<'_>) -> PyResult<()> {
+        // Drain the wake-up bytes first, then take the batch: an entry queued after the take
+        // finds `armed` false and sends a new byte.
+        let mut sink = [0u8; 64];
+        while matches!((&self.wake_rx).read(&mut sink), Ok(n) if n > 0) {}
+        let ready = {
+            let mut q = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            q.armed = false;
+            std::mem::take(&mut q.ready)
+        };
+        for (future, convert) in ready {
+            let future = future.bind(py);
+            if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                let _ = convert(py, true);
+                continue;
+            }
+            match convert(py, false) {
+                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
+                Err(e) => future.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Where an operation's result goes: an asyncio future (resolved through its loop's
+/// completer), or, when absent, the calling thread, which blocks with the GIL released.
+pub type Target = Option<(Py<Completer>, Py<PyAny>)>;
+
+/// Runs `work` for `target` and converts its value with `into_py` (on the loop thread, or on
+/// the caller's thread when blocking). Returns `None` for asyncio, the value when blocking.
+pub fn run<T, F, C>(py: Python<'_>, target: Target, work: F, into_py: C) -> PyResult<Py<PyAny>>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, nomq::Error>> + Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    match target {
+        Some((completer, future)) => {
+            runtime().spawn(async move {
+                let outcome = work.await;
+                completer.get().complete(future, settle(outcome, into_py));
+            });
+            Ok(py.None())
+        }
+        None => {
+            let outcome = py.detach(|| runtime().block_on(work));
+            settle(outcome, into_py)(py, false)
+        }
+    }
+}
+
+/// The converter for an outcome: the value through `into_py`, or the mapped exception.
+pub fn settle<T, C>(outcome: Result<T, nomq::Error>, into_py: C) -> Convert
+where
+    T: Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    Box::new(move |py, abandoned| match outcome {
+        Ok(_) if abandoned => Ok(py.None()),
+        Ok(value) => into_py(py, value),
+        Err(e) => Err(errors::to_py(py, &e)),
+    })
+}
+
+/// A future's done-callback that aborts the receive task when the future was cancelled.
+#[pyclass(frozen, module = "nomq._nomq")]
+pub(crate) struct AbortOnCancel(tokio::task::AbortHandle);
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.0.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Messages received for a future that was cancelled before it took them; the next receive
+/// returns them first, so cancelling a pending receive loses nothing.
+pub type Stash<M> = std::sync::Arc<Mutex<std::collections::VecDeque<M>>>;
+
+/// Receives a batch through `recv` (after the stashed messages) for `target`, converting with
+/// `into_py`; a batch whose future was cancelled goes back to the stash, in order.
+pub fn receive<M, F, C>(
+    py: Python<'_>,
+    target: Target,
+    stash: &Stash<M>,
+    limit: usize,
+    recv: F,
+    into_py: C,
+) -> PyResult<Py<PyAny>>
+where
+    M: Send + 'static,
+    F: Future<Output = Option<Vec<M>>> + Send + 'static,
+    C: FnOnce(Python<'_>, Vec<M>) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    let stashed: Vec<M> = {
+        let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = s.len().min(limit);
+        s.drain(..n).collect()
+    };
+    let convert = |py: Python<'_>, batch: Option<Vec<M>>| match batch {
+        Some(batch) => into_py(py, batch),
+        None => Ok(py.None()),
+    };
+    if !stashed.is_empty() {
+        return convert(py, Some(stashed)).and_then(|value| match target {
+            Some((_, future)) => future.call_method1(py, "set_result", (value,)).map(|_| py.None()),
+            None => Ok(value),
+        });
+    }
+    match target {
+        Some((completer, future)) => {
+            let stash = stash.clone();
+            let task = runtime().spawn(async move {
+                let batch = recv.await;
+                completer.get().complete(
+                    future,
+                    Box::new(move |py, abandoned| {
+                        if abandoned {
+                            let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            for m in batch.into_iter().flatten().rev() {
+                                s.push_front(m);
+                            }
+                            return Ok(py.None());
+                        }
+                        convert(py, batch)
+                    }),
+                );
+            });
+            // The caller adds it as the future's done-callback: a cancelled receive stops
+            // waiting (and releases the receiver) instead of taking the next message.
+            AbortOnCancel(task.abort_handle()).into_py_any(py)
+        }
+        None => {
+            let batch = py.detach(|| runtime().block_on(recv));
+            convert(py, batch)
+        }
+    }
+}
+
+/// `fut`'s value, or `None` after `timeout` seconds (`None`: no limit; a bad number: no limit
+/// either, after the caller validated it).
+pub async fn within<T>(timeout: Option<f64>, fut: impl Future<Output = T>) -> Option<T> {
+    match timeout.and_then(|t| std::time::Duration::try_from_secs_f64(t).ok()) {
+        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+        None => Some(fut.await),
+    }
+}
+
+/// `None` as the Python value of an operation without one.
+pub fn none<T>(py: Python<'_>, _: T) -> PyResult<Py<PyAny>> {
+    Ok(py.None())
+}
+
+/// Any value pyo3 can convert.
+pub fn value<T: for<'py> IntoPyObject<'py>>(py: Python<'_>, v: T) -> PyResult<Py<PyAny>> {
+    v.into_py_any(py)
+}

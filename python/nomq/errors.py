@@ -1,0 +1,114 @@
+"""Exceptions raised by nomq.
+
+Every error of the Rust core is mapped to one of these classes by a single function
+(``bindings/python/src/errors.rs``). They all derive from :class:`NomqError`; several also derive
+from the built-in exception a caller would naturally catch (``ValueError`` for bad arguments,
+``OSError`` for network failures, ``TimeoutError`` for expiry).
+
+=====================  ==========================================================
+class                  raised when
+=====================  ==========================================================
+FrameError             a datagram is malformed or of another protocol version
+AuthenticationError    a datagram fails authentication: wrong keys or tampering
+StaleError             a datagram's timestamp is outside the acceptance window
+ConfigError            a config file or key is invalid
+InvalidArgument        an argument cannot be encoded (bad QoS, topic, address...)
+PayloadTooLarge        a payload or packet exceeds the protocol's or the peer's limit
+QueueFull              a bounded table or outbox is full (``try_publish``)
+ProtocolError          the MQTT server broke the protocol or refused the connection
+PublishRefused         the MQTT server refused a publish (5.0 reason code >= 0x80)
+NetworkError           a socket error (connection refused, reset, timed out...)
+TLSError               TLS configuration or handshake failure
+EnhancedAuthError      MQTT 5.0 enhanced authentication failed
+ExpiredError           a QoS 1/2 publish was not confirmed within its ttl
+ClosedError            the endpoint or client closed before the operation finished
+DroppedError           the message was dropped from a full outbox (drop-oldest policy)
+=====================  ==========================================================
+"""
+
+__all__ = [
+    "NomqError",
+    "FrameError",
+    "AuthenticationError",
+    "StaleError",
+    "ConfigError",
+    "InvalidArgument",
+    "PayloadTooLarge",
+    "QueueFull",
+    "ProtocolError",
+    "PublishRefused",
+    "NetworkError",
+    "TLSError",
+    "EnhancedAuthError",
+    "ExpiredError",
+    "ClosedError",
+    "DroppedError",
+]
+
+
+class NomqError(Exception):
+    """Base class of every nomq error."""
+
+
+class FrameError(NomqError):
+    """A datagram is malformed or of another protocol version."""
+
+
+class AuthenticationError(FrameError):
+    """A datagram failed authentication: wrong keys, tampering or corruption."""
+
+
+class StaleError(FrameError):
+    """A datagram's timestamp is outside the acceptance window (replay or clock skew)."""
+
+
+class ConfigError(NomqError, ValueError):
+    """A config file or key is invalid."""
+
+
+class InvalidArgument(NomqError, ValueError):
+    """An argument cannot be encoded."""
+
+
+class PayloadTooLarge(InvalidArgument):
+    """A payload or packet exceeds a size limit."""
+
+
+class QueueFull(NomqError):
+    """A bounded table or outbox is full."""
+
+
+class ProtocolError(NomqError):
+    """The MQTT server broke the protocol or refused the connection."""
+
+
+class PublishRefused(ProtocolError):
+    """The MQTT server refused a publish; ``reason_code`` is its MQTT 5.0 reason code."""
+
+    def __init__(self, message: str, reason_code: int = 0x80) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+
+
+class NetworkError(NomqError, OSError):
+    """A socket error."""
+
+
+class TLSError(NomqError):
+    """TLS configuration or handshake failure."""
+
+
+class EnhancedAuthError(NomqError):
+    """MQTT 5.0 enhanced authentication failed."""
+
+
+class ExpiredError(NomqError, TimeoutError):
+    """A QoS 1/2 publish was not confirmed within its ttl."""
+
+
+class ClosedError(NomqError):
+    """The endpoint or client closed before the operation finished."""
+
+
+class DroppedError(NomqError):
+    """The message was dropped from a full outbox (drop-oldest policy)."""
