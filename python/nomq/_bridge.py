@@ -26,14 +26,27 @@ def _completer(loop: asyncio.AbstractEventLoop) -> _nomq.Completer:
     return completer
 
 
+# The loop and completer of the last call: one identity check instead of a weak-dictionary
+# lookup on the per-publish path.
+_last: Tuple[Any, Any] = (None, None)
+
+
 def target() -> Tuple[_nomq.Completer, "asyncio.Future[Any]"]:
     """A new future of the running loop, with the completer that will resolve it."""
+    global _last
     loop = asyncio.get_running_loop()
-    return _completer(loop), loop.create_future()
+    last_loop, completer = _last
+    if last_loop is not loop:
+        completer = _completer(loop)
+        _last = (loop, completer)
+    return completer, loop.create_future()
 
 
 def forget(loop: asyncio.AbstractEventLoop) -> None:
     """Stops watching the loop's completer (before the loop closes)."""
+    global _last
+    if _last[0] is loop:
+        _last = (None, None)
     completer = _completers.pop(loop, None)
     if completer is not None and not loop.is_closed():
         loop.remove_reader(completer.fileno())

@@ -16,6 +16,7 @@ backoff and full jitter, and QoS 1/2 messages survive reconnects.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -271,9 +272,22 @@ class Client:
         """Publishes and returns when the QoS flow completes: written (0), PUBACK (1), PUBCOMP
         (2). Waits while the outbox is full. Returns the reason code (0, or 0x10 "no matching
         subscribers" from some 5.0 servers); a refusal raises ``PublishRefused``."""
+        return await self.enqueue(topic, message, qos, retain, properties=properties)
+
+    def enqueue(
+        self,
+        topic: str,
+        message: Payload,
+        qos: int = 0,
+        retain: bool = False,
+        *,
+        properties: Optional[MessageProperties] = None,
+    ) -> "asyncio.Future[int]":
+        """Queues a publish and returns its future at once (no coroutine, no task): pipelining
+        many publishes costs one future each. Await it for the same result as ``publish``."""
         completer, fut = _bridge.target()
         self._client().publish((completer, fut), topic, payload(message), qos, retain, _properties(properties))
-        return await fut  # type: ignore[no-any-return]
+        return fut
 
     async def try_publish(self, topic: str, message: Payload, qos: int = 0, retain: bool = False) -> int:
         """As ``publish``, but raises ``QueueFull`` at once when the outbox is full."""
@@ -316,8 +330,17 @@ class Client:
 
     async def recv(self, timeout: Optional[float] = None) -> Optional[Message]:
         """The next message; None after ``timeout`` seconds or after ``disconnect``."""
-        batch = await _bridge.call(self._client().recv_many, 1, timeout)
+        batch = await self.recv_many(1, timeout)
         return batch[0] if batch else None
+
+    async def recv_many(self, limit: int = 256, timeout: Optional[float] = None) -> List[Message]:
+        """Up to ``limit`` messages: those already waiting, else the next burst. Empty after
+        ``timeout`` seconds or after ``disconnect``. One await for many messages."""
+        native = self._client()
+        batch = native.try_recv_many(limit)
+        if batch:
+            return batch  # type: ignore[no-any-return]
+        return await _bridge.call(native.recv_many, limit, timeout) or []
 
     async def metrics(self) -> Dict[str, int]:
         """Counters (sent, received, retransmitted, reconnects, dropped, duplicates) and gauges

@@ -43,7 +43,13 @@ fn now_ms() -> u64 {
 #[pyclass(frozen, module = "nomq._nomq")]
 pub(crate) struct Codec {
     codec: FrameCodec,
+    /// IVs, nonces and ids: AES-CTR keyed once from the OS (no system call per packet).
+    random: std::sync::Mutex<crate::random::CtrRandom>,
+    channels: std::sync::Mutex<std::collections::HashMap<String, nomq::proto::frame::ChannelId>>,
 }
+
+/// Channel ids remembered per codec (cleared when full: applications use few channels).
+const CHANNEL_CACHE: usize = 256;
 
 #[pymethods]
 impl Codec {
@@ -63,7 +69,11 @@ impl Codec {
             return Err(errors::raise(py, "InvalidArgument", "window_s must be within 0..86400".into()));
         }
         let options = OpenOptions { window_ms: (window_s * 1000.0) as u64, strict_iv };
-        Ok(Codec { codec: FrameCodec::new(&keys, v).with_options(options) })
+        Ok(Codec {
+            codec: FrameCodec::new(&keys, v).with_options(options),
+            random: std::sync::Mutex::new(crate::random::CtrRandom::new()),
+            channels: std::sync::Mutex::default(),
+        })
     }
 
     /// 1 or 2.
@@ -89,7 +99,7 @@ impl Codec {
         &self,
         py: Python<'py>,
         channel: &str,
-        message: &[u8],
+        message: &Bound<'py, PyAny>,
         qos: u8,
         retain: bool,
         priority: u8,
@@ -99,7 +109,16 @@ impl Codec {
         timestamp_ms: Option<u64>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let q = self::qos(py, qos)?;
-        let mut rng = OsRandom;
+        // Text (v1 messages are text) or bytes.
+        let text: Vec<u8>;
+        let message: &[u8] = match message.cast::<pyo3::types::PyString>() {
+            Ok(t) => {
+                text = t.to_cow()?.into_owned().into_bytes();
+                &text
+            }
+            Err(_) => message.extract()?,
+        };
+        let mut rng = self.random.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let timestamp_ms = timestamp_ms.unwrap_or_else(now_ms);
         let mut iv = [0u8; 16];
         rng.fill(&mut iv);
@@ -110,7 +129,7 @@ impl Codec {
             session_id: session_id.unwrap_or_else(|| rng.next_u32()),
             ttl,
             timestamp_ms,
-            channel: self.codec.channel_id(channel),
+            channel: self.channel(channel),
             iv,
         };
         let body = match self.codec.version() {
@@ -161,7 +180,7 @@ impl Codec {
             })?,
             None => {
                 let mut iv = [0u8; 16];
-                OsRandom.fill(&mut iv);
+                self.random.lock().unwrap_or_else(std::sync::PoisonError::into_inner).fill(&mut iv);
                 iv
             }
         };
@@ -187,18 +206,26 @@ impl Codec {
         if datagram.len() > MAX_DATAGRAM {
             return Err(errors::raise(py, "FrameError", format!("datagram of {} bytes", datagram.len())));
         }
-        let mut plain = vec![0u8; datagram.len()];
+        // Most datagrams fit the v1 receive size (2048 bytes): no heap buffer for them.
+        let mut small = [0u8; 2048];
+        let mut large = Vec::new();
+        let plain: &mut [u8] = if datagram.len() <= small.len() {
+            &mut small[..]
+        } else {
+            large.resize(datagram.len(), 0);
+            &mut large
+        };
         let opened = self
             .codec
-            .open(datagram, now_ms.unwrap_or_else(now_ms_fn), &mut plain)
+            .open(datagram, now_ms.unwrap_or_else(now_ms_fn), plain)
             .map_err(|e| errors::proto(py, e))?;
         let h = opened.header;
-        let (payload, text) = match (h.kind, self.codec.version()) {
+        let (payload, is_text) = match (h.kind, self.codec.version()) {
             (PacketType::Publish, Version::V1) => {
                 let p = opened.v1_publish().map_err(|e| errors::proto(py, e.into()))?;
-                (p.text.as_bytes().to_vec(), Some(p.text.to_owned()))
+                (p.text.as_bytes(), true)
             }
-            _ => (opened.plaintext.to_vec(), None),
+            _ => (opened.plaintext, false),
         };
         Ok(Packet {
             kind: h.kind as u8,
@@ -210,10 +237,10 @@ impl Codec {
             session_id: h.session_id,
             ttl: h.ttl,
             timestamp_ms: h.timestamp_ms,
-            channel_id: PyBytes::new(py, h.channel.as_bytes()).unbind(),
-            iv: PyBytes::new(py, &h.iv).unbind(),
-            payload: PyBytes::new(py, &payload).unbind(),
-            text,
+            channel: *h.channel.as_bytes(),
+            iv_bytes: h.iv,
+            payload: PyBytes::new(py, payload).unbind(),
+            is_text,
         })
     }
 }
@@ -223,6 +250,20 @@ fn now_ms_fn() -> u64 {
 }
 
 impl Codec {
+    /// The channel id of `name`, from a small cache (a SHA-256 or HMAC per packet otherwise).
+    fn channel(&self, name: &str) -> nomq::proto::frame::ChannelId {
+        let mut cache = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(id) = cache.get(name) {
+            return *id;
+        }
+        let id = self.codec.channel_id(name);
+        if cache.len() >= CHANNEL_CACHE {
+            cache.clear();
+        }
+        cache.insert(name.to_owned(), id);
+        id
+    }
+
     fn seal_header<'py>(
         &self,
         py: Python<'py>,
@@ -239,30 +280,57 @@ impl Codec {
     }
 }
 
-/// An opened packet.
-#[pyclass(frozen, get_all, module = "nomq._nomq")]
+/// An opened packet. The byte fields are made on access: most readers want the payload only.
+#[pyclass(frozen, module = "nomq._nomq")]
 pub(crate) struct Packet {
     /// Packet type 1..8 (1 PUBLISH, 2 SUBSCRIBE, 3 ACK, 4 UNSUBSCRIBE, 5 HEARTBEAT, 6 PUBREC,
     /// 7 PUBREL, 8 PUBCOMP).
+    #[pyo3(get)]
     kind: u8,
+    #[pyo3(get)]
     flags: u8,
+    #[pyo3(get)]
     qos: Option<u8>,
+    #[pyo3(get)]
     retain: bool,
+    #[pyo3(get)]
     priority: u8,
+    #[pyo3(get)]
     packet_id: u32,
+    #[pyo3(get)]
     session_id: u32,
+    #[pyo3(get)]
     ttl: u16,
+    #[pyo3(get)]
     timestamp_ms: u64,
-    channel_id: Py<PyBytes>,
-    iv: Py<PyBytes>,
     /// The message (v1 PUBLISH: the text's bytes) or the plaintext.
+    #[pyo3(get)]
     payload: Py<PyBytes>,
-    /// v1 PUBLISH: the text.
-    text: Option<String>,
+    channel: [u8; 16],
+    iv_bytes: [u8; 16],
+    is_text: bool,
 }
 
 #[pymethods]
 impl Packet {
+    /// The 16-byte channel id.
+    #[getter]
+    fn channel_id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.channel)
+    }
+
+    /// The 16-byte IV.
+    #[getter]
+    fn iv<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.iv_bytes)
+    }
+
+    /// v1 PUBLISH: the message text; otherwise None.
+    #[getter]
+    fn text(&self, py: Python<'_>) -> Option<String> {
+        self.is_text.then(|| String::from_utf8_lossy(self.payload.as_bytes(py)).into_owned())
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Packet(kind={}, packet_id={}, flags={:#04x}, ttl={})",

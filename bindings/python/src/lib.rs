@@ -17,6 +17,7 @@ mod errors;
 mod framing;
 mod logging;
 mod mqtt;
+mod random;
 
 use pyo3::prelude::*;
 

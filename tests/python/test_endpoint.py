@@ -1,0 +1,115 @@
+"""nomq.Endpoint and nomq.sync.Endpoint over loopback UDP: QoS 0/1/2 in v1 and v2, delivery as
+it arrives, wrong keys, expiry, bad input, cancellation."""
+import asyncio
+
+import nomq
+import pytest
+from conftest import KEYS
+from nomq.sync import Endpoint as BlockingEndpoint
+
+
+def pair(version):
+    a = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1], version=version)
+    b = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1], version=version)
+    return a, b
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_qos_is_confirmed_and_delivered(version):
+    async def main():
+        a, b = pair(version)
+        async with a, b:
+            await b.subscribe("sensors/temp")
+            for qos in (0, 1, 2):
+                await a.publish(b.local_addr, "sensors/temp", f"21.{qos}", qos=qos)
+                m = await b.recv(timeout=5)
+                assert (m.channel, m.payload, m.qos, m.text) == ("sensors/temp", f"21.{qos}".encode(), qos, f"21.{qos}")
+                assert m.sender == a.local_addr
+            stats = await b.stats()
+            assert stats["delivered"] == 3 and stats["rejected_auth"] == 0
+            assert not await b.unsubscribe("other")
+
+    asyncio.run(main())
+
+
+def test_messages_iterate_as_they_arrive_and_end_on_close():
+    async def main():
+        a, b = pair(2)
+        await b.subscribe("c")
+        got = []
+
+        async def reader():
+            async for m in b.messages():
+                got.append(m.payload)
+
+        task = asyncio.ensure_future(reader())
+        await asyncio.gather(*(a.publish(b.local_addr, "c", bytes([i]), qos=1) for i in range(200)))
+        while len(got) < 200:
+            await asyncio.sleep(0.01)
+        await b.close()
+        await asyncio.wait_for(task, 5)
+        assert sorted(got) == [bytes([i]) for i in range(200)]
+        await a.close()
+
+    asyncio.run(main())
+
+
+def test_wrong_keys_are_refused_and_the_publish_expires():
+    async def main():
+        a = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[1], trailer_key=KEYS[0])
+        b = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1])
+        async with a, b:
+            await b.subscribe("c")
+            with pytest.raises(nomq.ExpiredError):
+                await a.publish(b.local_addr, "c", "x", qos=1, ttl=1)
+            assert await b.recv(timeout=0.2) is None
+            assert (await b.stats())["rejected_auth"] >= 1
+
+    asyncio.run(main())
+
+
+def test_bad_input_raises_clear_errors():
+    with pytest.raises(nomq.ConfigError):
+        nomq.Endpoint("127.0.0.1:0", encryption_key=b"short", trailer_key=KEYS[1])
+    with pytest.raises(nomq.InvalidArgument, match="address"):
+        nomq.Endpoint("nowhere", encryption_key=KEYS[0], trailer_key=KEYS[1])
+
+    async def main():
+        async with nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1]) as a:
+            with pytest.raises(nomq.InvalidArgument, match="qos"):
+                await a.publish("127.0.0.1:9", "c", "x", qos=3)
+            with pytest.raises(nomq.InvalidArgument):
+                await a.publish("127.0.0.1:9", "c", b"\xff")  # v1 messages are text
+            with pytest.raises(nomq.PayloadTooLarge):
+                await a.publish("127.0.0.1:9", "c", "x" * 5000, qos=0)
+            with pytest.raises(nomq.InvalidArgument):
+                await a.publish(("127.0.0.1",), "c", "x")  # type: ignore[arg-type]
+
+    asyncio.run(main())
+
+
+def test_cancelled_receive_loses_nothing():
+    async def main():
+        a, b = pair(1)
+        async with a, b:
+            await b.subscribe("c")
+            waiter = asyncio.ensure_future(b.recv())
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            await a.publish(b.local_addr, "c", "after-cancel", qos=1)
+            assert (await b.recv(timeout=5)).text == "after-cancel"
+
+    asyncio.run(main())
+
+
+def test_blocking_endpoint():
+    with BlockingEndpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1], version=2) as b, \
+            BlockingEndpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1], version=2) as a:
+        b.subscribe("c")
+        a.publish(b.local_addr, "c", b"\x00\x01", qos=2)
+        m = b.recv(timeout=5)
+        assert m is not None and m.payload == b"\x00\x01"
+        assert b.recv(timeout=0.1) is None
+        assert b.stats()["delivered"] == 1
