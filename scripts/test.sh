@@ -2,7 +2,8 @@
 # Runs every test of the project on a fresh machine: installs what it needs (mosquitto with
 # apt-get, Python packages in .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
 # Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
-# interop tests against the installed wheel and binary, and a bounded fuzz run. `.ci/run` calls
+# interop tests against the installed wheel and binary, the Python stub and types, and a bounded
+# fuzz run. `.ci/run` calls
 # this script; the README names it.
 #
 #   NOMQ_FUZZ_SECONDS=30   seconds per fuzz target (0 skips fuzzing)
@@ -13,7 +14,7 @@ FUZZ_SECONDS=${NOMQ_FUZZ_SECONDS:-30}
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python environment (.venv): pytest, cryptography, maturin"
+step "Python environment (.venv): pytest, cryptography, maturin, mypy"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
@@ -50,6 +51,10 @@ cargo build --release --locked -p nomq-cli
 step "pip install . (the wheel); Python and interop tests (independent v1/v2 implementations vs. nomq)"
 "$PY" -m pip install --quiet .
 NOMQ_BIN=$ROOT/target/release/nomq "$PY" -m pytest -q
+
+step "Python typing: the hand-written stub against the built module (stubtest), mypy --strict"
+"$PY" -m mypy.stubtest nomq._nomq --allowlist tests/python/stubtest-allowlist.txt
+"$PY" -m mypy --strict python/nomq python/mqtt_async
 
 if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     step "fuzz: ${FUZZ_SECONDS}s per target (nightly found)"
