@@ -12,12 +12,7 @@ import time
 from typing import Iterator
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support import free_port
 
 
 @pytest.fixture(scope="session")
@@ -48,5 +43,3 @@ def broker() -> Iterator[int]:
     proc.wait(timeout=10)
     shutil.rmtree(d, ignore_errors=True)
 
-
-KEYS = (bytes(range(32)), bytes(range(32, 64)))

@@ -7,7 +7,7 @@ import pathlib
 import nomq
 import nomq_v1_reference as ref
 import pytest
-from conftest import KEYS
+from support import KEYS
 
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors"
 

@@ -4,7 +4,7 @@ import asyncio
 
 import nomq
 import pytest
-from conftest import KEYS
+from support import KEYS
 from nomq.sync import Endpoint as BlockingEndpoint
 
 

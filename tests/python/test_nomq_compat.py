@@ -7,7 +7,7 @@ import sys
 
 import nomq
 import pytest
-from conftest import free_port
+from support import free_port
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python"
 SETTINGS = {"ip": "127.0.0.1", "port": 0, "use_ipv6": False, "encryption_key": "11" * 32, "hmac_key": "22" * 32}
