@@ -1,0 +1,540 @@
+//! The sans-IO NoMQ endpoint from C (`nomq_proto::endpoint`): the application owns the UDP
+//! socket, the clock and the buffers. The loop:
+//!
+//! 1. on a datagram: `nomq_endpoint_handle_datagram(now, from, bytes)`;
+//! 2. send everything `nomq_endpoint_poll_transmit` gives until it reports length 0;
+//! 3. read every event with `nomq_endpoint_poll_event` until its kind is NONE;
+//! 4. sleep until `nomq_endpoint_poll_timeout()` (or the next datagram), then
+//!    `nomq_endpoint_handle_timeout(now)`.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use core::ffi::{c_char, c_void};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use nomq_proto::Keys;
+use nomq_proto::endpoint::{
+    Channel, Dropped, Endpoint, EndpointConfig, Event, PublishOptions, PublishOutcome, Random,
+};
+use nomq_proto::frame::Qos;
+
+use crate::guard::{self, guard};
+use crate::result::nomq_result;
+
+/// An IPv4 or IPv6 address and port.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct nomq_addr {
+    /// 4 or 6.
+    pub family: u8,
+    /// Port, host byte order.
+    pub port: u16,
+    /// The address in network order: IPv4 in the first 4 bytes, IPv6 in all 16.
+    pub ip: [u8; 16],
+}
+
+impl nomq_addr {
+    pub(crate) fn to_socket_addr(self) -> Result<SocketAddr, nomq_result> {
+        let ip = match self.family {
+            4 => IpAddr::V4(Ipv4Addr::new(self.ip[0], self.ip[1], self.ip[2], self.ip[3])),
+            6 => IpAddr::V6(Ipv6Addr::from(self.ip)),
+            _ => return Err(nomq_result::InvalidArgument),
+        };
+        Ok(SocketAddr::new(ip, self.port))
+    }
+
+    pub(crate) fn from_socket_addr(a: SocketAddr) -> Self {
+        let mut ip = [0u8; 16];
+        let family = match a.ip() {
+            IpAddr::V4(v4) => {
+                ip[..4].copy_from_slice(&v4.octets());
+                4
+            }
+            IpAddr::V6(v6) => {
+                ip = v6.octets();
+                6
+            }
+        };
+        nomq_addr { family, port: a.port(), ip }
+    }
+}
+
+/// Fills `buf` with `len` cryptographically secure random bytes (IVs, ids, nonces). On
+/// ESP-IDF: `esp_fill_random`; on Linux: `getrandom`.
+pub type nomq_random_fn = Option<unsafe extern "C" fn(ctx: *mut c_void, buf: *mut u8, len: usize)>;
+
+struct CallbackRandom {
+    fill: unsafe extern "C" fn(*mut c_void, *mut u8, usize),
+    ctx: *mut c_void,
+}
+
+// SAFETY: the documented contract of `nomq_endpoint_new`: the callback and its context may be
+// called from whichever thread uses the endpoint.
+unsafe impl Send for CallbackRandom {}
+
+impl Random for CallbackRandom {
+    fn fill(&mut self, dest: &mut [u8]) {
+        // SAFETY: `dest` is valid for `dest.len()` bytes; the callback's contract is to fill it.
+        unsafe { (self.fill)(self.ctx, dest.as_mut_ptr(), dest.len()) }
+    }
+}
+
+/// What `nomq_endpoint_poll_event` reports.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum nomq_endpoint_event_kind {
+    /// No event waiting.
+    #[default]
+    None = 0,
+    /// A message on a subscribed channel: `channel`, `payload`, `peer` and the header fields.
+    Message = 1,
+    /// A publish finished: `publish_id`, `outcome`.
+    PublishDone = 2,
+    /// A peer was heard from (again): `peer`, `session_id`.
+    PeerAlive = 3,
+    /// A peer went quiet: `peer`.
+    PeerLost = 4,
+    /// A bound dropped something: `dropped_count` (and `channel` for a retained message).
+    Dropped = 5,
+}
+
+/// How a publish finished.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum nomq_publish_outcome {
+    /// QoS 0: handed to the network.
+    #[default]
+    Sent = 0,
+    /// QoS 1 ACK or QoS 2 PUBCOMP received.
+    Confirmed = 1,
+    /// The ttl ran out without a confirmation.
+    Expired = 2,
+}
+
+/// One endpoint event. `channel` and `payload` point into the buffer given to
+/// `nomq_endpoint_poll_event` and are valid until that buffer is reused.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nomq_endpoint_event {
+    /// What happened.
+    pub kind: nomq_endpoint_event_kind,
+    /// PUBLISH_DONE: the id `nomq_endpoint_publish` returned.
+    pub publish_id: u64,
+    /// PUBLISH_DONE: how.
+    pub outcome: nomq_publish_outcome,
+    /// MESSAGE: the sender; PEER_*: the peer.
+    pub peer: nomq_addr,
+    /// MESSAGE: QoS it was published with.
+    pub qos: u8,
+    /// MESSAGE: retain flag.
+    pub retain: bool,
+    /// MESSAGE: priority 0..15.
+    pub priority: u8,
+    /// MESSAGE, PEER_ALIVE: the sender's session id.
+    pub session_id: u32,
+    /// MESSAGE: packet id.
+    pub packet_id: u32,
+    /// MESSAGE: the sender's timestamp, Unix milliseconds.
+    pub timestamp_ms: u64,
+    /// MESSAGE, DROPPED (retained): channel name, not NUL-terminated.
+    pub channel: *const c_char,
+    /// Length of `channel`.
+    pub channel_len: usize,
+    /// MESSAGE: the payload (v1: UTF-8 text).
+    pub payload: *const u8,
+    /// Length of `payload`.
+    pub payload_len: usize,
+    /// DROPPED: how many.
+    pub dropped_count: u64,
+}
+
+impl Default for nomq_endpoint_event {
+    fn default() -> Self {
+        nomq_endpoint_event {
+            kind: nomq_endpoint_event_kind::None,
+            publish_id: 0,
+            outcome: nomq_publish_outcome::Sent,
+            peer: nomq_addr::default(),
+            qos: 0,
+            retain: false,
+            priority: 0,
+            session_id: 0,
+            packet_id: 0,
+            timestamp_ms: 0,
+            channel: core::ptr::null(),
+            channel_len: 0,
+            payload: core::ptr::null(),
+            payload_len: 0,
+            dropped_count: 0,
+        }
+    }
+}
+
+/// A NoMQ node without I/O. Create with `nomq_endpoint_new`, free with
+/// `nomq_endpoint_free`. Not thread-safe: use one endpoint from one thread at a time.
+pub struct nomq_endpoint {
+    endpoint: Endpoint,
+    channels: BTreeMap<String, Channel>,
+    /// An event that did not fit the caller's buffer; returned first next time.
+    pending: Option<Event>,
+}
+
+impl core::fmt::Debug for nomq_endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("nomq_endpoint").field("session_id", &self.endpoint.session_id()).finish()
+    }
+}
+
+impl nomq_endpoint {
+    fn channel(&mut self, name: &str) -> Channel {
+        if let Some(c) = self.channels.get(name) {
+            return c.clone();
+        }
+        let c = self.endpoint.channel(name);
+        // Bounded: the endpoint's subscription limit plus publish-only channels, cleared when
+        // an application cycles through very many names.
+        if self.channels.len() >= 1024 {
+            self.channels.clear();
+        }
+        self.channels.insert(name.into(), c.clone());
+        c
+    }
+}
+
+/// Creates an endpoint speaking `version` (1: the reference's wire format, 2: secure v2)
+/// under the two 32-byte keys (copied). `random` supplies IVs and ids and is called with
+/// `random_ctx` from whichever thread uses the endpoint; `now_ms` is the current Unix time in
+/// milliseconds. Writes the endpoint to `*out` on success.
+///
+/// # Safety
+/// Keys readable for 32 bytes each; `random` non-NULL and valid for the endpoint's life, with
+/// `random_ctx`; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_new(
+    version: u8,
+    encryption_key: *const u8,
+    trailer_key: *const u8,
+    random: nomq_random_fn,
+    random_ctx: *mut c_void,
+    now_ms: u64,
+    out: *mut *mut nomq_endpoint,
+) -> nomq_result {
+    guard(|| {
+        let v = crate::framing::version(version)?;
+        // SAFETY: the caller passes two 32-byte keys.
+        let keys = unsafe { Keys::new(guard::key(encryption_key)?, guard::key(trailer_key)?) };
+        let fill = random.ok_or(nomq_result::NullPointer)?;
+        if out.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let rng = Box::new(CallbackRandom { fill, ctx: random_ctx });
+        let endpoint = Endpoint::new(EndpointConfig::new(v), &keys, rng, now_ms);
+        let ep = nomq_endpoint { endpoint, channels: BTreeMap::new(), pending: None };
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { out.write(Box::into_raw(Box::new(ep))) };
+        Ok(())
+    })
+}
+
+/// Frees an endpoint (pending publishes are abandoned). NULL is ignored.
+///
+/// # Safety
+/// `endpoint` comes from `nomq_endpoint_new` and is not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_free(endpoint: *mut nomq_endpoint) {
+    if !endpoint.is_null() {
+        // SAFETY: made by `Box::into_raw` in `nomq_endpoint_new`, freed once per the contract.
+        drop(unsafe { Box::from_raw(endpoint) });
+    }
+}
+
+/// Delivers messages of `channel` (UTF-8, `channel_len` bytes). `NOMQ_RESULT_FULL` when the
+/// subscription table is full.
+///
+/// # Safety
+/// `endpoint` live; `channel` readable for `channel_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_subscribe(
+    endpoint: *mut nomq_endpoint,
+    channel: *const c_char,
+    channel_len: usize,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let (ep, name) = unsafe { (guard::object(endpoint)?, guard::text(channel, channel_len)?) };
+        let c = ep.channel(name);
+        Ok(ep.endpoint.subscribe(&c)?)
+    })
+}
+
+/// Stops delivering `channel` (a channel that was not subscribed is not an error).
+///
+/// # Safety
+/// As `nomq_endpoint_subscribe`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_unsubscribe(
+    endpoint: *mut nomq_endpoint,
+    channel: *const c_char,
+    channel_len: usize,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let (ep, name) = unsafe { (guard::object(endpoint)?, guard::text(channel, channel_len)?) };
+        let c = ep.channel(name);
+        ep.endpoint.unsubscribe(&c);
+        Ok(())
+    })
+}
+
+/// Queues a publish of `payload` on `channel` to `*to` (unicast, broadcast or multicast) and
+/// writes its id to `*publish_id`; a PUBLISH_DONE event with that id follows (sent for QoS 0,
+/// confirmed or expired for QoS 1/2). QoS 1/2 publishes are retransmitted until confirmed or
+/// until `ttl` seconds pass. v1 payloads must be UTF-8 text.
+///
+/// # Safety
+/// `endpoint` live; `to` readable; `channel` and `payload` readable for their lengths;
+/// `publish_id` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_publish(
+    endpoint: *mut nomq_endpoint,
+    now_ms: u64,
+    to: *const nomq_addr,
+    channel: *const c_char,
+    channel_len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    priority: u8,
+    ttl: u16,
+    publish_id: *mut u64,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let (ep, to, name, payload) = unsafe {
+            (
+                guard::object(endpoint)?,
+                to.as_ref().ok_or(nomq_result::NullPointer)?,
+                guard::text(channel, channel_len)?,
+                guard::bytes(payload, payload_len)?,
+            )
+        };
+        if publish_id.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let qos = Qos::from_u8(qos).ok_or(nomq_result::InvalidArgument)?;
+        let c = ep.channel(name);
+        let options = PublishOptions { qos, retain, priority, ttl };
+        let id = ep.endpoint.publish(now_ms, to.to_socket_addr()?, &c, payload, options)?;
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { publish_id.write(id.0) };
+        Ok(())
+    })
+}
+
+/// Queues a HEARTBEAT to `*to`.
+///
+/// # Safety
+/// `endpoint` live; `to` readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_heartbeat(
+    endpoint: *mut nomq_endpoint,
+    to: *const nomq_addr,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let (ep, to) = unsafe { (guard::object(endpoint)?, to.as_ref().ok_or(nomq_result::NullPointer)?) };
+        Ok(ep.endpoint.heartbeat(to.to_socket_addr()?)?)
+    })
+}
+
+/// Feeds a received datagram. Bad datagrams (wrong keys, replays, garbage) are counted and
+/// dropped; they are never an error of this call.
+///
+/// # Safety
+/// `endpoint` live; `from` readable; `datagram` readable for `datagram_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_handle_datagram(
+    endpoint: *mut nomq_endpoint,
+    now_ms: u64,
+    from: *const nomq_addr,
+    datagram: *const u8,
+    datagram_len: usize,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let (ep, from, data) = unsafe {
+            (
+                guard::object(endpoint)?,
+                from.as_ref().ok_or(nomq_result::NullPointer)?,
+                guard::bytes(datagram, datagram_len)?,
+            )
+        };
+        ep.endpoint.handle_datagram(now_ms, from.to_socket_addr()?, data);
+        Ok(())
+    })
+}
+
+/// Writes the next datagram to send into `buf` (`buf_cap` bytes), its destination to `*to`
+/// and its length to `*len`; `*len` is 0 when nothing is waiting. A buffer of
+/// `nomq_endpoint_max_datagram_len()` bytes always suffices; with a smaller one the datagram
+/// stays queued and the result is `NOMQ_RESULT_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `endpoint` live; `buf` writable for `buf_cap` bytes; `to` and `len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
+    endpoint: *mut nomq_endpoint,
+    now_ms: u64,
+    buf: *mut u8,
+    buf_cap: usize,
+    to: *mut nomq_addr,
+    len: *mut usize,
+) -> nomq_result {
+    guard(|| {
+        if to.is_null() || len.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        // SAFETY: per the contract above.
+        let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
+        let (addr, n) = match ep.endpoint.poll_transmit(now_ms, buf)? {
+            Some(t) => (nomq_addr::from_socket_addr(t.to), t.len),
+            None => (nomq_addr::default(), 0),
+        };
+        // SAFETY: both checked non-NULL above; writable per the contract.
+        unsafe {
+            to.write(addr);
+            len.write(n);
+        }
+        Ok(())
+    })
+}
+
+/// The largest datagram `nomq_endpoint_poll_transmit` can produce (0 for NULL).
+///
+/// # Safety
+/// `endpoint` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_endpoint) -> usize {
+    // SAFETY: per the contract above.
+    unsafe { guard::object(endpoint.cast_mut()) }.map_or(0, |ep| ep.endpoint.max_datagram_len())
+}
+
+/// When `nomq_endpoint_handle_timeout` is next due (Unix ms); `UINT64_MAX` when no timer is
+/// armed (or for NULL).
+///
+/// # Safety
+/// `endpoint` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_poll_timeout(endpoint: *const nomq_endpoint) -> u64 {
+    // SAFETY: per the contract above.
+    unsafe { guard::object(endpoint.cast_mut()) }
+        .ok()
+        .and_then(|ep| ep.endpoint.poll_timeout())
+        .unwrap_or(u64::MAX)
+}
+
+/// Runs the timers due at `now_ms`: retransmissions, expiries, peer liveness.
+///
+/// # Safety
+/// `endpoint` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_handle_timeout(
+    endpoint: *mut nomq_endpoint,
+    now_ms: u64,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        unsafe { guard::object(endpoint) }?.endpoint.handle_timeout(now_ms);
+        Ok(())
+    })
+}
+
+/// Takes the next event into `*event`; `event->kind` is NONE when none is waiting. A
+/// message's channel and payload are copied into `buf` (`buf_cap` bytes) and `event` points
+/// there. When they do not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL`, and the event stays queued
+/// for a call with a larger buffer (channel length plus payload length suffices).
+///
+/// # Safety
+/// `endpoint` live; `event` writable; `buf` writable for `buf_cap` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_poll_event(
+    endpoint: *mut nomq_endpoint,
+    event: *mut nomq_endpoint_event,
+    buf: *mut u8,
+    buf_cap: usize,
+) -> nomq_result {
+    guard(|| {
+        if event.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        // SAFETY: per the contract above.
+        let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
+        let Some(next) = ep.pending.take().or_else(|| ep.endpoint.poll_event()) else {
+            // SAFETY: checked non-NULL; writable per the contract.
+            unsafe { event.write(nomq_endpoint_event::default()) };
+            return Ok(());
+        };
+        let mut e = nomq_endpoint_event::default();
+        match &next {
+            Event::Message(m) => {
+                let (c, p) = (m.channel.as_bytes(), &m.payload[..]);
+                if c.len() + p.len() > buf.len() {
+                    ep.pending = Some(next);
+                    return Err(nomq_result::BufferTooSmall);
+                }
+                buf[..c.len()].copy_from_slice(c);
+                buf[c.len()..c.len() + p.len()].copy_from_slice(p);
+                e.kind = nomq_endpoint_event_kind::Message;
+                e.peer = nomq_addr::from_socket_addr(m.from);
+                e.qos = m.qos as u8;
+                e.retain = m.retain;
+                e.priority = m.priority;
+                e.session_id = m.session_id;
+                e.packet_id = m.packet_id;
+                e.timestamp_ms = m.timestamp_ms;
+                e.channel = buf.as_ptr().cast();
+                e.channel_len = c.len();
+                e.payload = buf[c.len()..].as_ptr();
+                e.payload_len = p.len();
+            }
+            Event::PublishDone { id, outcome } => {
+                e.kind = nomq_endpoint_event_kind::PublishDone;
+                e.publish_id = id.0;
+                e.outcome = match outcome {
+                    PublishOutcome::Sent => nomq_publish_outcome::Sent,
+                    PublishOutcome::Confirmed => nomq_publish_outcome::Confirmed,
+                    _ => nomq_publish_outcome::Expired,
+                };
+            }
+            Event::PeerAlive { addr, session_id } => {
+                e.kind = nomq_endpoint_event_kind::PeerAlive;
+                e.peer = nomq_addr::from_socket_addr(*addr);
+                e.session_id = *session_id;
+            }
+            Event::PeerLost { addr } => {
+                e.kind = nomq_endpoint_event_kind::PeerLost;
+                e.peer = nomq_addr::from_socket_addr(*addr);
+            }
+            Event::Dropped(d) => {
+                e.kind = nomq_endpoint_event_kind::Dropped;
+                match d {
+                    Dropped::Retained { channel } => {
+                        let n = channel.len().min(buf.len());
+                        buf[..n].copy_from_slice(&channel.as_bytes()[..n]);
+                        e.channel = buf.as_ptr().cast();
+                        e.channel_len = n;
+                        e.dropped_count = 1;
+                    }
+                    Dropped::Peers { count } | Dropped::Inbound { count } | Dropped::Transmits { count } => {
+                        e.dropped_count = *count;
+                    }
+                }
+            }
+        }
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { event.write(e) };
+        Ok(())
+    })
+}

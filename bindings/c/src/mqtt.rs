@@ -1,0 +1,651 @@
+//! The sans-IO MQTT 3.1.1/5.0 client session from C (`nomq_proto::mqtt::Session`): the
+//! application owns the TCP (or TLS) connection and the clock. The loop:
+//!
+//! 1. after connecting the socket: `nomq_mqtt_session_connect(now)`;
+//! 2. write what `nomq_mqtt_session_poll_transmit` gives (or borrow it with
+//!    `nomq_mqtt_session_transmit` and report `nomq_mqtt_session_transmitted`);
+//! 3. feed what the socket reads to `nomq_mqtt_session_handle_bytes`;
+//! 4. read every event with `nomq_mqtt_session_poll_event` until its kind is NONE;
+//! 5. call `nomq_mqtt_session_handle_timeout` at `nomq_mqtt_session_poll_timeout()`;
+//! 6. when the socket fails: `nomq_mqtt_session_connection_lost`, reconnect, back to 1.
+//!    QoS 1/2 messages not yet acknowledged are resent (MQTT 5.0 §4.4).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec;
+use core::ffi::c_char;
+
+use nomq_proto::frame::Qos;
+use nomq_proto::mqtt::codec::SubscriptionOptions;
+use nomq_proto::mqtt::session::{
+    Disconnect, Event, LastWill, Message, OutboxPolicy, PublishOutcome, SessionConfig, State,
+};
+use nomq_proto::mqtt::{ProtocolVersion, ReasonCode, Session};
+
+use crate::guard::{self, guard};
+use crate::result::nomq_result;
+
+/// Session settings; fill with `nomq_mqtt_config_init`, then change what you need. Strings
+/// are NUL-terminated UTF-8 and are copied by `nomq_mqtt_session_new`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nomq_mqtt_config {
+    /// 4 (MQTT 3.1.1) or 5.
+    pub version: u8,
+    /// Client identifier; NULL or "" asks the server to assign one.
+    pub client_id: *const c_char,
+    /// Start a new session (true) or resume the stored one.
+    pub clean_start: bool,
+    /// Keep alive in seconds (0 disables it).
+    pub keep_alive: u16,
+    /// User name, or NULL.
+    pub username: *const c_char,
+    /// Password bytes, or NULL.
+    pub password: *const u8,
+    /// Length of `password`.
+    pub password_len: usize,
+    /// MQTT 5.0: seconds the server keeps the session after the connection closes.
+    pub session_expiry: u32,
+    /// QoS 1/2 publishes unacknowledged at once.
+    pub max_inflight: u16,
+    /// Messages waiting to be sent, at most.
+    pub max_outbox_messages: usize,
+    /// Bytes waiting to be sent, at most.
+    pub max_outbox_bytes: usize,
+    /// When the outbox is full: false refuses the new publish (`NOMQ_RESULT_FULL`), true
+    /// drops the oldest queued message (a DROPPED event reports it).
+    pub drop_oldest: bool,
+    /// Will topic, or NULL for no will.
+    pub will_topic: *const c_char,
+    /// Will payload.
+    pub will_payload: *const u8,
+    /// Length of `will_payload`.
+    pub will_payload_len: usize,
+    /// Will QoS.
+    pub will_qos: u8,
+    /// Will retain flag.
+    pub will_retain: bool,
+}
+
+/// Fills `*config` with the defaults: MQTT 3.1.1, clean start, keep alive 60 s, inflight 20,
+/// outbox of 1000 messages or 1 MiB refusing when full, no credentials, no will.
+///
+/// # Safety
+/// `config` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_config_init(config: *mut nomq_mqtt_config) -> nomq_result {
+    guard(|| {
+        let c = nomq_mqtt_config {
+            version: 4,
+            client_id: core::ptr::null(),
+            clean_start: true,
+            keep_alive: 60,
+            username: core::ptr::null(),
+            password: core::ptr::null(),
+            password_len: 0,
+            session_expiry: 0,
+            max_inflight: 20,
+            max_outbox_messages: 1000,
+            max_outbox_bytes: 1 << 20,
+            drop_oldest: false,
+            will_topic: core::ptr::null(),
+            will_payload: core::ptr::null(),
+            will_payload_len: 0,
+            will_qos: 0,
+            will_retain: false,
+        };
+        // SAFETY: per the contract above.
+        unsafe { guard::write(config, c) }
+    })
+}
+
+/// A client session without I/O. Not thread-safe: one thread at a time.
+pub struct nomq_mqtt_session {
+    session: Session,
+    /// An event that did not fit the caller's buffer; returned first next time.
+    pending: Option<Event>,
+}
+
+impl core::fmt::Debug for nomq_mqtt_session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("nomq_mqtt_session").field("state", &self.session.state()).finish()
+    }
+}
+
+/// Creates a session from `*config` (copied) and writes it to `*out`.
+///
+/// # Safety
+/// `config` readable, its strings NUL-terminated or NULL, its byte pointers readable for
+/// their lengths; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_new(
+    config: *const nomq_mqtt_config,
+    out: *mut *mut nomq_mqtt_session,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let c = unsafe { config.as_ref() }.ok_or(nomq_result::NullPointer)?;
+        if out.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let version = match c.version {
+            4 => ProtocolVersion::V311,
+            5 => ProtocolVersion::V5,
+            _ => return Err(nomq_result::InvalidArgument),
+        };
+        // SAFETY: per the contract above (NUL-terminated or NULL).
+        let client_id = unsafe { guard::c_string(c.client_id) }?.unwrap_or("");
+        let mut s = SessionConfig::new(version, client_id);
+        s.clean_start = c.clean_start;
+        s.keep_alive = c.keep_alive;
+        // SAFETY: per the contract above.
+        s.username = unsafe { guard::c_string(c.username) }?.map(String::from);
+        if !c.password.is_null() {
+            // SAFETY: per the contract above.
+            s.password = Some(unsafe { guard::bytes(c.password, c.password_len) }?.to_vec());
+        }
+        s.session_expiry_interval = c.session_expiry;
+        s.max_inflight = c.max_inflight.max(1);
+        s.max_outbox_messages = c.max_outbox_messages.max(1);
+        s.max_outbox_bytes = c.max_outbox_bytes.max(1);
+        s.outbox_policy = if c.drop_oldest { OutboxPolicy::DropOldest } else { OutboxPolicy::Fail };
+        // SAFETY: per the contract above.
+        if let Some(topic) = unsafe { guard::c_string(c.will_topic) }? {
+            // SAFETY: per the contract above.
+            let payload = unsafe { guard::bytes(c.will_payload, c.will_payload_len) }?;
+            let qos = Qos::from_u8(c.will_qos).ok_or(nomq_result::InvalidArgument)?;
+            s.will = Some(LastWill {
+                message: Message::new(topic, payload.to_vec(), qos, c.will_retain),
+                delay_interval: None,
+            });
+        }
+        let session = nomq_mqtt_session { session: Session::new(s), pending: None };
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { out.write(Box::into_raw(Box::new(session))) };
+        Ok(())
+    })
+}
+
+/// Frees a session. NULL is ignored.
+///
+/// # Safety
+/// `session` comes from `nomq_mqtt_session_new` and is not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_free(session: *mut nomq_mqtt_session) {
+    if !session.is_null() {
+        // SAFETY: made by `Box::into_raw`, freed once per the contract.
+        drop(unsafe { Box::from_raw(session) });
+    }
+}
+
+macro_rules! session {
+    ($ptr:expr) => {
+        // SAFETY: every export documents that its session pointer is live or NULL.
+        &mut unsafe { guard::object($ptr) }?.session
+    };
+}
+
+/// Queues CONNECT; call once the transport is open (and again after every reconnect).
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_connect(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+) -> nomq_result {
+    guard(|| Ok(session!(session).connect(now_ms)?))
+}
+
+/// Feeds bytes read from the transport. Malformed or hostile bytes end the connection with
+/// a DISCONNECTED event (protocol error), never a crash.
+///
+/// # Safety
+/// `session` live; `data` readable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_handle_bytes(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    data: *const u8,
+    len: usize,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let data = unsafe { guard::bytes(data, len) }?;
+        session!(session).handle_bytes(now_ms, data);
+        Ok(())
+    })
+}
+
+/// Copies up to `buf_cap` pending bytes to `buf` (whole or partial packets: a byte stream)
+/// and writes the count to `*len` (0: nothing to send). The copied bytes count as sent.
+///
+/// # Safety
+/// `session` live; `buf` writable for `buf_cap`; `len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_poll_transmit(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    buf: *mut u8,
+    buf_cap: usize,
+    len: *mut usize,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let buf = unsafe { guard::buffer(buf, buf_cap) }?;
+        if len.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let n = session!(session).poll_transmit(now_ms, buf);
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { len.write(n) };
+        Ok(())
+    })
+}
+
+/// Borrows the pending bytes without copying: `*data` and `*len` stay valid until the next
+/// call on this session. Report what the transport took with `nomq_mqtt_session_transmitted`.
+///
+/// # Safety
+/// `session` live; `data` and `len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_transmit(
+    session: *mut nomq_mqtt_session,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> nomq_result {
+    guard(|| {
+        if data.is_null() || len.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        // SAFETY: per the contract above.
+        let tx = unsafe { guard::object(session) }?.session.transmit();
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe {
+            data.write(tx.as_ptr());
+            len.write(tx.len());
+        }
+        Ok(())
+    })
+}
+
+/// `n` bytes of `nomq_mqtt_session_transmit` were written to the transport.
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_transmitted(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    n: usize,
+) -> nomq_result {
+    guard(|| {
+        session!(session).transmitted(now_ms, n);
+        Ok(())
+    })
+}
+
+/// When `nomq_mqtt_session_handle_timeout` is next due (ms, the caller's clock);
+/// `UINT64_MAX` when none (disconnected, keep alive off) or for NULL.
+///
+/// # Safety
+/// `session` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_poll_timeout(session: *const nomq_mqtt_session) -> u64 {
+    // SAFETY: per the contract above.
+    unsafe { guard::object(session.cast_mut()) }
+        .ok()
+        .and_then(|s| s.session.poll_timeout())
+        .unwrap_or(u64::MAX)
+}
+
+/// Sends PINGREQ when idle for the keep alive; declares the connection dead (DISCONNECTED
+/// event) when PINGRESP is late.
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_handle_timeout(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+) -> nomq_result {
+    guard(|| {
+        session!(session).handle_timeout(now_ms);
+        Ok(())
+    })
+}
+
+/// The transport failed or closed: the session keeps unacknowledged QoS 1/2 messages and
+/// resends them after the next `nomq_mqtt_session_connect`.
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_connection_lost(session: *mut nomq_mqtt_session) -> nomq_result {
+    guard(|| {
+        session!(session).connection_lost();
+        Ok(())
+    })
+}
+
+/// Queues DISCONNECT (the will is not published); the session is then disconnected.
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_disconnect(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+) -> nomq_result {
+    guard(|| Ok(session!(session).disconnect(now_ms, ReasonCode::SUCCESS)?))
+}
+
+/// 0 disconnected, 1 connecting (CONNECT sent), 2 connected; 0 for NULL.
+///
+/// # Safety
+/// `session` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_state(session: *const nomq_mqtt_session) -> u8 {
+    // SAFETY: per the contract above.
+    match unsafe { guard::object(session.cast_mut()) }.map(|s| s.session.state()) {
+        Ok(State::Connecting) => 1,
+        Ok(State::Connected) => 2,
+        _ => 0,
+    }
+}
+
+/// Publishes `payload` on `topic` (NUL-terminated) and writes its id to `*publish_id`; one
+/// PUBLISH_DONE (or DROPPED) event with that id follows: QoS 0 when written, QoS 1 on
+/// PUBACK, QoS 2 on PUBCOMP. Queued while disconnected. `NOMQ_RESULT_FULL` when the outbox
+/// is full (refuse policy).
+///
+/// # Safety
+/// `session` live; `topic` NUL-terminated; `payload` readable for `payload_len`;
+/// `publish_id` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_publish(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    topic: *const c_char,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    publish_id: *mut u64,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let (topic, payload) = unsafe { (guard::c_string(topic)?, guard::bytes(payload, payload_len)?) };
+        let topic = topic.ok_or(nomq_result::NullPointer)?;
+        if publish_id.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let qos = Qos::from_u8(qos).ok_or(nomq_result::InvalidArgument)?;
+        let id = session!(session).publish(now_ms, Message::new(topic, payload.to_vec(), qos, retain))?;
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { publish_id.write(id.0) };
+        Ok(())
+    })
+}
+
+/// Subscribes to `filter` (NUL-terminated) at `qos`; a SUBSCRIBED event with the request id
+/// written to `*request_id` carries the granted reason codes. Resubscribed automatically after
+/// a reconnect that lost the session.
+///
+/// # Safety
+/// `session` live; `filter` NUL-terminated; `request_id` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_subscribe(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    filter: *const c_char,
+    qos: u8,
+    request_id: *mut u64,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let filter = unsafe { guard::c_string(filter) }?.ok_or(nomq_result::NullPointer)?;
+        if request_id.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let qos = Qos::from_u8(qos).ok_or(nomq_result::InvalidArgument)?;
+        let id = session!(session).subscribe(
+            now_ms,
+            vec![(filter.into(), SubscriptionOptions::qos(qos))],
+            None,
+        )?;
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { request_id.write(id.0) };
+        Ok(())
+    })
+}
+
+/// Unsubscribes from `filter`; an UNSUBSCRIBED event with the request id follows.
+///
+/// # Safety
+/// As `nomq_mqtt_session_subscribe`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_unsubscribe(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    filter: *const c_char,
+    request_id: *mut u64,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let filter = unsafe { guard::c_string(filter) }?.ok_or(nomq_result::NullPointer)?;
+        if request_id.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        let id = session!(session).unsubscribe(now_ms, vec![filter.into()])?;
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { request_id.write(id.0) };
+        Ok(())
+    })
+}
+
+/// What `nomq_mqtt_session_poll_event` reports.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum nomq_mqtt_event_kind {
+    /// No event waiting.
+    None = 0,
+    /// CONNACK accepted: `session_present`.
+    Connected = 1,
+    /// CONNACK refused: `reason_code`.
+    ConnectionRefused = 2,
+    /// The connection ended: `disconnect` (and `reason_code` when the server said why).
+    Disconnected = 3,
+    /// A message: `topic`, `payload`, `qos`, `retain`.
+    Message = 4,
+    /// A publish finished: `id`, `outcome`, `reason_code`.
+    PublishDone = 5,
+    /// A queued publish was dropped by the outbox policy: `id`.
+    Dropped = 6,
+    /// SUBACK: `id`, the granted codes in `payload`.
+    Subscribed = 7,
+    /// UNSUBACK: `id`, reason codes (5.0) in `payload`.
+    Unsubscribed = 8,
+    /// MQTT 5.0 AUTH from the server: `reason_code`, data in `payload`.
+    AuthChallenge = 9,
+}
+
+/// Why a connection ended.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum nomq_mqtt_disconnect {
+    /// Not a DISCONNECTED event.
+    NotDisconnected = 0,
+    /// The server sent DISCONNECT (`reason_code`).
+    ByServer = 1,
+    /// No PINGRESP in time.
+    KeepAliveTimeout = 2,
+    /// The server broke the protocol or sent malformed bytes.
+    ProtocolError = 3,
+    /// The transport closed (`nomq_mqtt_session_connection_lost`).
+    TransportClosed = 4,
+    /// We sent DISCONNECT.
+    ByClient = 5,
+}
+
+/// How a publish finished.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum nomq_mqtt_outcome {
+    /// QoS 0: written.
+    Sent = 0,
+    /// PUBACK or PUBCOMP (`reason_code` 0, or 0x10 "no matching subscribers").
+    Confirmed = 1,
+    /// The server refused it (`reason_code` >= 0x80).
+    Refused = 2,
+    /// Its message expiry passed while queued.
+    Expired = 3,
+}
+
+/// One session event; `topic` and `payload` point into the buffer given to
+/// `nomq_mqtt_session_poll_event`, valid until it is reused.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nomq_mqtt_event {
+    /// What happened.
+    pub kind: nomq_mqtt_event_kind,
+    /// CONNECTED: the server kept our session.
+    pub session_present: bool,
+    /// The MQTT reason code, where the kind says so.
+    pub reason_code: u8,
+    /// DISCONNECTED: why.
+    pub disconnect: nomq_mqtt_disconnect,
+    /// PUBLISH_DONE, DROPPED: the publish id; SUBSCRIBED, UNSUBSCRIBED: the request id.
+    pub id: u64,
+    /// PUBLISH_DONE: how.
+    pub outcome: nomq_mqtt_outcome,
+    /// MESSAGE: QoS.
+    pub qos: u8,
+    /// MESSAGE: retain flag.
+    pub retain: bool,
+    /// MESSAGE: topic, not NUL-terminated.
+    pub topic: *const c_char,
+    /// Length of `topic`.
+    pub topic_len: usize,
+    /// MESSAGE: payload; SUBSCRIBED/UNSUBSCRIBED: reason codes; AUTH_CHALLENGE: data.
+    pub payload: *const u8,
+    /// Length of `payload`.
+    pub payload_len: usize,
+}
+
+/// Takes the next event into `*event` (kind NONE when none). Variable data is copied into
+/// `buf` (`buf_cap` bytes); when it does not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL` and the event
+/// stays queued (topic length plus payload length suffices).
+///
+/// # Safety
+/// `session` live; `event` writable; `buf` writable for `buf_cap`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
+    session: *mut nomq_mqtt_session,
+    event: *mut nomq_mqtt_event,
+    buf: *mut u8,
+    buf_cap: usize,
+) -> nomq_result {
+    guard(|| {
+        if event.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        // SAFETY: per the contract above.
+        let (s, buf) = unsafe { (guard::object(session)?, guard::buffer(buf, buf_cap)?) };
+        let mut e = nomq_mqtt_event {
+            kind: nomq_mqtt_event_kind::None,
+            session_present: false,
+            reason_code: 0,
+            disconnect: nomq_mqtt_disconnect::NotDisconnected,
+            id: 0,
+            outcome: nomq_mqtt_outcome::Sent,
+            qos: 0,
+            retain: false,
+            topic: core::ptr::null(),
+            topic_len: 0,
+            payload: core::ptr::null(),
+            payload_len: 0,
+        };
+        let Some(next) = s.pending.take().or_else(|| s.session.poll_event()) else {
+            // SAFETY: checked non-NULL; writable per the contract.
+            unsafe { event.write(e) };
+            return Ok(());
+        };
+        // Variable-length parts (topic, then payload) go to `buf`.
+        let (topic, payload): (&[u8], alloc::borrow::Cow<'_, [u8]>) = match &next {
+            Event::Message(m) => (m.topic.as_bytes(), (&m.payload[..]).into()),
+            Event::Subscribed { reasons, .. } | Event::Unsubscribed { reasons, .. } => {
+                (&[], reasons.iter().map(|r| r.0).collect::<alloc::vec::Vec<u8>>().into())
+            }
+            Event::AuthChallenge { data, .. } => (&[], (&data[..]).into()),
+            _ => (&[], (&[][..]).into()),
+        };
+        if topic.len() + payload.len() > buf.len() {
+            s.pending = Some(next);
+            return Err(nomq_result::BufferTooSmall);
+        }
+        buf[..topic.len()].copy_from_slice(topic);
+        buf[topic.len()..topic.len() + payload.len()].copy_from_slice(&payload);
+        e.topic = buf.as_ptr().cast();
+        e.topic_len = topic.len();
+        e.payload = buf[topic.len()..].as_ptr();
+        e.payload_len = payload.len();
+        match &next {
+            Event::Connected { session_present } => {
+                e.kind = nomq_mqtt_event_kind::Connected;
+                e.session_present = *session_present;
+            }
+            Event::ConnectionRefused(r) => {
+                e.kind = nomq_mqtt_event_kind::ConnectionRefused;
+                e.reason_code = r.0;
+            }
+            Event::Disconnected(why) => {
+                e.kind = nomq_mqtt_event_kind::Disconnected;
+                e.disconnect = match why {
+                    Disconnect::ByServer(r) => {
+                        e.reason_code = r.0;
+                        nomq_mqtt_disconnect::ByServer
+                    }
+                    Disconnect::KeepAliveTimeout => nomq_mqtt_disconnect::KeepAliveTimeout,
+                    Disconnect::ProtocolError(_) => nomq_mqtt_disconnect::ProtocolError,
+                    Disconnect::TransportClosed => nomq_mqtt_disconnect::TransportClosed,
+                    _ => nomq_mqtt_disconnect::ByClient,
+                };
+            }
+            Event::Message(m) => {
+                e.kind = nomq_mqtt_event_kind::Message;
+                e.qos = m.qos as u8;
+                e.retain = m.retain;
+            }
+            Event::PublishDone { id, outcome } => {
+                e.kind = nomq_mqtt_event_kind::PublishDone;
+                e.id = id.0;
+                (e.outcome, e.reason_code) = match outcome {
+                    PublishOutcome::Sent => (nomq_mqtt_outcome::Sent, 0),
+                    PublishOutcome::Confirmed(r) => (nomq_mqtt_outcome::Confirmed, r.0),
+                    PublishOutcome::Refused(r) => (nomq_mqtt_outcome::Refused, r.0),
+                    _ => (nomq_mqtt_outcome::Expired, 0),
+                };
+            }
+            Event::Dropped { id } => {
+                e.kind = nomq_mqtt_event_kind::Dropped;
+                e.id = id.0;
+            }
+            Event::Subscribed { id, .. } => {
+                e.kind = nomq_mqtt_event_kind::Subscribed;
+                e.id = id.0;
+            }
+            Event::Unsubscribed { id, .. } => {
+                e.kind = nomq_mqtt_event_kind::Unsubscribed;
+                e.id = id.0;
+            }
+            Event::AuthChallenge { reason, .. } => {
+                e.kind = nomq_mqtt_event_kind::AuthChallenge;
+                e.reason_code = reason.0;
+            }
+        }
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { event.write(e) };
+        Ok(())
+    })
+}
