@@ -2,8 +2,8 @@
 # Runs every test of the project on a fresh machine: installs what it needs (mosquitto with
 # apt-get, Python packages in .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
 # Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
-# interop tests against the installed wheel and binary, the Python stub and types, and a bounded
-# fuzz run. `.ci/run` calls
+# interop tests against the installed wheel and binary, the Python stub and types, the C header,
+# the C tests (ASan, valgrind, firmware profile, an ESP32-C3 cross build), and a bounded fuzz run. `.ci/run` calls
 # this script; the README names it.
 #
 #   NOMQ_FUZZ_SECONDS=30   seconds per fuzz target (0 skips fuzzing)
@@ -28,6 +28,14 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
 fi
+# gcc and valgrind for the C tests (tests/c/run.sh).
+for tool in gcc valgrind; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $tool >/dev/null
+    fi
+done
 # The Debian package may start a system broker on 1883; the tests never use it.
 /usr/sbin/mosquitto -h 2>/dev/null | head -n 1 || true
 
@@ -51,6 +59,24 @@ cargo build --release --locked -p nomq-cli
 step "pip install . (the wheel); Python and interop tests (independent v1/v2 implementations vs. nomq)"
 "$PY" -m pip install --quiet .
 NOMQ_BIN=$ROOT/target/release/nomq "$PY" -m pytest -q
+
+step "C: include/nomq.h matches the pinned cbindgen's output"
+scripts/gen-header.sh --check
+
+step "C: tests/c and examples (ESP-IDF example on Linux) with gcc, under ASan and valgrind; firmware profile"
+tests/c/run.sh
+
+step "C: firmware build for ESP32-C3 (riscv32imc-unknown-none-elf, no_std, opt-level z)"
+if rustup target list --installed 2>/dev/null | grep -q riscv32imc-unknown-none-elf ||
+        rustup target add riscv32imc-unknown-none-elf >/dev/null 2>&1; then
+    cargo rustc --locked -p nomq-ffi --no-default-features --profile firmware \
+        --target riscv32imc-unknown-none-elf --crate-type staticlib
+    code=$(size target/riscv32imc-unknown-none-elf/firmware/libnomq.a | grep -v compiler_builtins |
+        awk '/rcgu/ {s += $1} END {print s}')
+    echo "ESP32-C3 archive: $code bytes of code in the nomq object"
+else
+    echo "riscv32imc-unknown-none-elf not installable here (rustup offline): skipped"
+fi
 
 step "Python typing: the hand-written stub against the built module (stubtest), mypy --strict"
 "$PY" -m mypy.stubtest nomq._nomq --allowlist tests/python/stubtest-allowlist.txt

@@ -23,6 +23,34 @@ broker=$!
 trap 'kill $broker 2>/dev/null; rm -rf "$dir"' EXIT
 sleep 0.3
 
+# The ESP-IDF example's C files, built for Linux (POSIX sockets stand in for lwIP).
+esp=examples/esp-idf
+gcc "${CFLAGS[@]}" -I "$esp/main" "$esp/linux/main.c" "$esp/main/sensor_publisher.c" "$esp/main/mqtt_client.c" \
+    "${LIBS[@]}" -o "$OUT/esp_example"
+gcc "${CFLAGS[@]}" -fsanitize=address,undefined -I "$esp/main" "$esp/linux/main.c" "$esp/main/sensor_publisher.c" \
+    "$esp/main/mqtt_client.c" "${LIBS[@]}" -o "$OUT/esp_example.asan"
+NOMQ=$ROOT/target/release/nomq
+[ -x "$NOMQ" ] || cargo build --release --locked -p nomq-cli
+for variant in plain asan valgrind; do
+    echo "--- esp-idf example on Linux ($variant): NoMQ sensor -> \`nomq sub\`, MQTT client -> mosquitto"
+    run=("$OUT/esp_example")
+    [ $variant = asan ] && run=("$OUT/esp_example.asan")
+    [ $variant = valgrind ] && run=(valgrind -q --error-exitcode=1 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect,possible "$OUT/esp_example")
+    udp=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$NOMQ" keygen --ip 127.0.0.1 --port "$udp" --out "$dir/sensor.cfg"
+    "$NOMQ" sub --bind "127.0.0.1:$udp" --channel sensors/temp --count 5 --seconds 30 --config "$dir/sensor.cfg" \
+        > "$dir/sub.out" &
+    sub=$!
+    sleep 0.3
+    "${run[@]}" sensor "$dir/sensor.cfg" 127.0.0.1 "$udp" 5
+    wait $sub
+    [ "$(wc -l < "$dir/sub.out")" -eq 5 ] || { echo "nomq sub got: $(cat "$dir/sub.out")"; exit 1; }
+    "${run[@]}" mqtt 127.0.0.1 "$port" "esp-linux-$variant" 5 >/dev/null
+    echo "    sensor: 5 readings confirmed by nomq sub; mqtt: 5 published, confirmed and received"
+    rm -f "$dir/sensor.cfg"
+done
+
 programs=(tests/c/test_framing.c tests/c/test_errors.c tests/c/test_endpoint.c tests/c/test_mqtt.c
           examples/c/framing.c)
 for src in "${programs[@]}"; do
@@ -39,3 +67,19 @@ for src in "${programs[@]}"; do
         "$OUT/$name" "${args[@]}" >/dev/null
     echo "    valgrind: no errors, no leaks"
 done
+
+# The firmware profile (no_std, heap over C malloc/free, panic = abort) for this host: the
+# same tests linked against it, under valgrind (the allocator is C's, so valgrind sees it).
+cargo build --locked -p nomq-ffi --no-default-features --profile firmware
+FW=$ROOT/target/firmware/libnomq.a
+for src in tests/c/test_framing.c tests/c/test_endpoint.c tests/c/test_mqtt.c examples/c/framing.c; do
+    name=$(basename "$src" .c)
+    args=()
+    [ "$name" = test_mqtt ] && args=("$port")
+    gcc -std=c11 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -I include -I tests/c -I "$OUT" "$src" "$FW" -o "$OUT/$name.fw"
+    echo "--- $name (firmware profile: no_std, malloc/free allocator)"
+    valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+        "$OUT/$name.fw" "${args[@]}" | tail -n 1
+done
+code=$(size "$FW" | grep -v compiler_builtins | awk '/rcgu/ {s += $1} END {print s}')
+echo "firmware archive (x86_64, opt-level z): $code bytes of code in the nomq object"
