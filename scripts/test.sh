@@ -59,6 +59,8 @@ cargo build --release --locked -p nomq-cli
 step "pip install . (the wheel); Python and interop tests (independent v1/v2 implementations vs. nomq)"
 "$PY" -m pip install --quiet .
 NOMQ_BIN=$ROOT/target/release/nomq "$PY" -m pytest -q
+# The opt-in latency mode (the loop polls completions before sleeping) against the same broker.
+NOMQ_SPIN_US=150 "$PY" -m pytest -q tests/python/test_mqtt_client.py tests/python/test_endpoint.py
 
 step "C: include/nomq.h matches the pinned cbindgen's output"
 scripts/gen-header.sh --check

@@ -43,6 +43,10 @@ class Completer:
         """The descriptor the event loop watches for readability."""
     def resolve(self) -> None:
         """Resolves every queued future (the loop's reader callback)."""
+    def ready(self) -> bool:
+        """Whether finished operations wait to be resolved (no system call)."""
+    def set_spinning(self, spinning: bool) -> None:
+        """While the loop polls ``ready``, completions send no wake-up byte."""
 
 @final
 class AbortOnCancel:

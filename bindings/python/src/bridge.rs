@@ -41,6 +41,9 @@ struct Queue {
     ready: Vec<(Py<PyAny>, Convert)>,
     /// A wake-up byte is on its way for the entries in `ready`.
     armed: bool,
+    /// The loop is polling `ready` (a short spin after starting an operation): no wake-up
+    /// byte is needed.
+    spinning: bool,
 }
 
 /// The per-event-loop completion queue (see the module documentation).
@@ -57,7 +60,7 @@ impl Completer {
         let wake = {
             let mut q = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             q.ready.push((future, convert));
-            !std::mem::replace(&mut q.armed, true)
+            !q.spinning && !std::mem::replace(&mut q.armed, true)
         };
         if wake {
             // Non-blocking: a full socket buffer already holds a wake-up.
@@ -73,7 +76,22 @@ impl Completer {
         let (wake_tx, wake_rx) = std::os::unix::net::UnixStream::pair()?;
         wake_tx.set_nonblocking(true)?;
         wake_rx.set_nonblocking(true)?;
-        Ok(Completer { queue: Mutex::new(Queue { ready: Vec::new(), armed: false }), wake_tx, wake_rx })
+        Ok(Completer {
+            queue: Mutex::new(Queue { ready: Vec::new(), armed: false, spinning: false }),
+            wake_tx,
+            wake_rx,
+        })
+    }
+
+    /// Whether finished operations wait to be resolved (no system call: for short spins).
+    fn ready(&self) -> bool {
+        !self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).ready.is_empty()
+    }
+
+    /// The loop starts or stops polling `ready`. While it polls, completions send no wake-up
+    /// byte; after stopping, the loop checks `ready` once more (entries queued meanwhile).
+    fn set_spinning(&self, spinning: bool) {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).spinning = spinning;
     }
 
     /// The descriptor the event loop watches for readability.
