@@ -44,14 +44,20 @@ async def throughput(args: argparse.Namespace) -> Dict[str, Any]:
 
     async def send() -> int:
         pending: Deque["asyncio.Future[int]"] = collections.deque()
-        ok = 0
+        enqueue, qos, failed = pub.enqueue, args.qos, 0
         for _ in range(args.count):
             if len(pending) >= WINDOW:
-                ok += await _ok(pending.popleft())
-            pending.append(pub.enqueue(topic, payload, args.qos))
+                try:
+                    await pending.popleft()
+                except Exception:
+                    failed += 1
+            pending.append(enqueue(topic, payload, qos))
         for f in pending:
-            ok += await _ok(f)
-        return ok
+            try:
+                await f
+            except Exception:
+                failed += 1
+        return args.count - failed
 
     sender = asyncio.ensure_future(send())
     received, last = 0, start
@@ -72,14 +78,6 @@ async def throughput(args: argparse.Namespace) -> Dict[str, Any]:
         "elapsed_s": elapsed,
         "cpu_us_per_msg": round(cpu * 1e6 / max(received, 1), 2),
     }
-
-
-async def _ok(f: "asyncio.Future[int]") -> int:
-    try:
-        await f
-        return 1
-    except Exception:
-        return 0
 
 
 async def rtt(args: argparse.Namespace) -> Dict[str, Any]:
