@@ -57,7 +57,7 @@ async def throughput(args: argparse.Namespace) -> Dict[str, Any]:
                 await f
             except Exception:
                 failed += 1
-        return args.count - failed
+        return int(args.count) - failed
 
     sender = asyncio.ensure_future(send())
     received, last = 0, start
