@@ -47,3 +47,37 @@ print("clean")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "clean"
     assert "Warning" not in out.stderr, out.stderr
+
+
+def test_a_forked_child_gets_a_clear_error(broker):
+    """After fork() the child has none of the runtime's threads: an inherited client raises
+    ClosedError (naming fork) instead of hanging; the parent keeps working."""
+    import os
+
+    import pytest
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    script = f"""
+import asyncio, os, sys
+import nomq
+from nomq.sync import MqttClient
+c = MqttClient("mqtt://127.0.0.1:{broker}", client_id="fork-parent-%d" % os.getpid())
+c.publish("fork/t", b"parent", qos=1)
+pid = os.fork()
+if pid == 0:
+    try:
+        c.publish("fork/t", b"child", qos=1)
+        os._exit(3)
+    except nomq.ClosedError as e:
+        os._exit(0 if "fork" in str(e) else 4)
+    except BaseException:
+        os._exit(5)
+_, status = os.waitpid(pid, 0)
+c.publish("fork/t", b"parent again", qos=1)
+c.disconnect()
+print(os.waitstatus_to_exitcode(status))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0", out.stdout + out.stderr

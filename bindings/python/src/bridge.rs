@@ -23,6 +23,7 @@ use crate::errors;
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
+        let _ = OWNER.set(std::process::id());
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("nomq-tokio")
@@ -30,6 +31,24 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .expect("nomq: cannot start the tokio runtime")
     })
+}
+
+/// The process that started the runtime. After `fork()` the child has none of its threads:
+/// every operation would hang, so the child gets a clear error instead (DESIGN.md "Python").
+static OWNER: OnceLock<u32> = OnceLock::new();
+
+/// Refuses to run in a child process forked after the runtime started.
+pub fn not_forked(py: Python<'_>) -> PyResult<()> {
+    match OWNER.get() {
+        Some(&pid) if pid != std::process::id() => Err(errors::raise(
+            py,
+            "ClosedError",
+            "nomq was started in the parent process and fork() copies none of its threads: use it \
+             in a process started with the 'spawn' method, or start nomq only after forking"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Turns a finished operation's outcome into its Python value, on the loop thread. The flag
@@ -139,6 +158,7 @@ where
     F: Future<Output = Result<T, nomq::Error>> + Send + 'static,
     C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
+    not_forked(py)?;
     match target {
         Some((completer, future)) => {
             runtime().spawn(async move {
@@ -200,6 +220,7 @@ where
     F: Future<Output = Option<Vec<M>>> + Send + 'static,
     C: FnOnce(Python<'_>, Vec<M>) -> PyResult<Py<PyAny>> + Send + 'static,
 {
+    not_forked(py)?;
     let stashed: Vec<M> = {
         let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = s.len().min(limit);

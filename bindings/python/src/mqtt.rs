@@ -304,6 +304,7 @@ impl NativeClient {
         retain: bool,
         properties: Option<Properties>,
     ) -> PyResult<Py<PyAny>> {
+        bridge::not_forked(py)?;
         let m = message(py, topic, payload.to_vec(), qos, retain, properties)?;
         match target {
             Some((completer, future)) => {
