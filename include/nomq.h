@@ -553,6 +553,12 @@ typedef struct nomq_mqtt_config {
    */
   size_t max_outbox_bytes;
   /*
+   Largest packet accepted from the server (bytes, at least 128); a larger one ends the
+   connection (reason 0x95). Bounds the memory a broker or publisher can make us use, and
+   the event buffer that always suffices.
+   */
+  uint32_t max_packet_size;
+  /*
    When the outbox is full: false refuses the new publish (`NOMQ_RESULT_FULL`), true
    drops the oldest queued message (a DROPPED event reports it).
    */
@@ -670,7 +676,8 @@ nomq_result nomq_config_parse(const char *text, size_t text_len, struct nomq_con
 /*
  Writes `config` as the reference's encrypted file text (base64, no NUL, no newline) to
  `out` (`out_cap` bytes) and its length to `*out_len`, using the caller's 16 random `iv`
- bytes. `NOMQ_RESULT_BUFFER_TOO_SMALL` when `out_cap` is short (512 bytes always suffice: the JSON with both keys is about 200 bytes before encryption and base64).
+ bytes. `NOMQ_RESULT_BUFFER_TOO_SMALL` when `out_cap` is short; 768 bytes always suffice
+ (the JSON with both keys is about 255 bytes; an `ip` of 45 escaped characters grows it).
 
  # Safety
  `config` readable; `iv` readable for 16 bytes; `out` writable for `out_cap`; `out_len`
@@ -817,8 +824,9 @@ nomq_result nomq_endpoint_handle_timeout(struct nomq_endpoint *endpoint, uint64_
 /*
  Takes the next event into `*event`; `event->kind` is NONE when none is waiting. A
  message's channel and payload are copied into `buf` (`buf_cap` bytes) and `event` points
- there. When they do not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL`, and the event stays queued
- for a call with a larger buffer (channel length plus payload length suffices).
+ there (NULL for an empty part). When they do not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL`, the
+ event stays queued, and `*event` carries only its kind, `channel_len` and `payload_len`:
+ call again with a buffer of at least their sum.
 
  # Safety
  `endpoint` live; `event` writable; `buf` writable for `buf_cap` bytes.
@@ -909,7 +917,10 @@ nomq_result nomq_codec_seal_publish(const struct nomq_codec *codec,
  `now_ms` (Unix milliseconds, ±30 s), decrypts into `plain` (`plain_cap` bytes; the datagram
  length always suffices) and fills `*header`. The message is
  `plain[*message_offset .. *message_offset + *message_len]`: for a v1 PUBLISH the text after
- the inner header, otherwise the whole plaintext. On failure the outputs are untouched.
+ the inner header, otherwise the whole plaintext (empty for v2 ACK-family and HEARTBEAT
+ packets). On failure `*header`, `*message_offset` and `*message_len` are untouched; `plain`
+ may hold decrypted bytes of a packet that failed its padding or inner-header check.
+ `datagram` and `plain` must not overlap (`NOMQ_RESULT_INVALID_ARGUMENT`).
 
  # Safety
  `codec` is live; `datagram` readable for `datagram_len` bytes; `plain` writable for
@@ -927,7 +938,8 @@ nomq_result nomq_codec_open(const struct nomq_codec *codec,
 
 /*
  Fills `*config` with the defaults: MQTT 3.1.1, clean start, keep alive 60 s, inflight 20,
- outbox of 1000 messages or 1 MiB refusing when full, no credentials, no will.
+ outbox of 1000 messages or 1 MiB refusing when full, packets up to 64 KiB, no credentials,
+ no will.
 
  # Safety
  `config` writable.
@@ -1095,8 +1107,10 @@ nomq_result nomq_mqtt_session_unsubscribe(struct nomq_mqtt_session *session,
 
 /*
  Takes the next event into `*event` (kind NONE when none). Variable data is copied into
- `buf` (`buf_cap` bytes); when it does not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL` and the event
- stays queued (topic length plus payload length suffices).
+ `buf` (`buf_cap` bytes; pointers are NULL for empty parts). When it does not fit:
+ `NOMQ_RESULT_BUFFER_TOO_SMALL`, the event stays queued, and `*event` carries only its kind,
+ `topic_len` and `payload_len`: call again with a buffer of at least their sum. A buffer of
+ `max_packet_size` bytes always suffices.
 
  # Safety
  `session` live; `event` writable; `buf` writable for `buf_cap`.

@@ -72,7 +72,7 @@ done
 # same tests linked against it, under valgrind (the allocator is C's, so valgrind sees it).
 cargo build --locked -p nomq-ffi --no-default-features --profile firmware
 FW=$ROOT/target/firmware/libnomq.a
-for src in tests/c/test_framing.c tests/c/test_endpoint.c tests/c/test_mqtt.c examples/c/framing.c; do
+for src in tests/c/test_framing.c tests/c/test_errors.c tests/c/test_endpoint.c tests/c/test_mqtt.c examples/c/framing.c; do
     name=$(basename "$src" .c)
     args=()
     [ "$name" = test_mqtt ] && args=("$port")

@@ -41,8 +41,9 @@ static void events(struct node *n) {
     uint8_t buf[2048];
     nomq_endpoint_event ev;
     for (;;) {
-        CHECK_OK(nomq_endpoint_poll_event(n->ep, &ev, buf, sizeof buf));
-        if (ev.kind == NOMQ_ENDPOINT_EVENT_KIND_NONE) return;
+        nomq_result r = nomq_endpoint_poll_event(n->ep, &ev, buf, sizeof buf);
+        CHECK_OK(r);
+        if (r != NOMQ_RESULT_OK || ev.kind == NOMQ_ENDPOINT_EVENT_KIND_NONE) return;
         if (ev.kind == NOMQ_ENDPOINT_EVENT_KIND_MESSAGE) {
             n->delivered++;
             char text[16] = {0};  /* the payload is "N", not NUL-terminated */

@@ -37,6 +37,9 @@ int main(void) {
                  NOMQ_RESULT_NULL_POINTER);
     CHECK_RESULT(nomq_codec_channel_id(codec, "\xff", 1, plain), NOMQ_RESULT_NOT_TEXT);
     CHECK(nomq_codec_sealed_len(NULL, 1, 10) == 0 && nomq_codec_sealed_len(codec, 42, 10) == 0);
+    CHECK(nomq_codec_sealed_len(codec, 1, SIZE_MAX) == 0);
+    CHECK_RESULT(nomq_codec_open(codec, out, (size_t)-1, now_ms(), &got, plain, sizeof plain, &off, &len),
+                 NOMQ_RESULT_INVALID_ARGUMENT);
     nomq_codec_free(codec);
 
     /* Endpoint: bad arguments, and an event larger than the buffer stays queued. */
@@ -73,6 +76,8 @@ int main(void) {
            ev.kind != NOMQ_ENDPOINT_EVENT_KIND_NONE && spins++ < 10) {
     }
     CHECK(r == NOMQ_RESULT_BUFFER_TOO_SMALL);
+    /* The caller learns what to make room for. */
+    CHECK(ev.kind == NOMQ_ENDPOINT_EVENT_KIND_MESSAGE && ev.channel_len == 1 && ev.payload_len == 5);
     uint8_t evbuf[256];
     CHECK_OK(nomq_endpoint_poll_event(b, &ev, evbuf, sizeof evbuf));
     CHECK(ev.kind == NOMQ_ENDPOINT_EVENT_KIND_MESSAGE && ev.payload_len == 5 && memcmp(ev.payload, "hello", 5) == 0);

@@ -41,7 +41,9 @@ static void events(struct client *c, uint64_t *ids) {
     uint8_t buf[4096];
     nomq_mqtt_event e;
     for (;;) {
-        CHECK_OK(nomq_mqtt_session_poll_event(c->s, &e, buf, sizeof buf));
+        nomq_result r = nomq_mqtt_session_poll_event(c->s, &e, buf, sizeof buf);
+        CHECK_OK(r);
+        if (r != NOMQ_RESULT_OK) return;
         switch (e.kind) {
             case NOMQ_MQTT_EVENT_KIND_NONE: return;
             case NOMQ_MQTT_EVENT_KIND_CONNECTED: c->connected = 1; break;

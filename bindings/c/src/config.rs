@@ -63,7 +63,8 @@ pub unsafe extern "C" fn nomq_config_parse(
 
 /// Writes `config` as the reference's encrypted file text (base64, no NUL, no newline) to
 /// `out` (`out_cap` bytes) and its length to `*out_len`, using the caller's 16 random `iv`
-/// bytes. `NOMQ_RESULT_BUFFER_TOO_SMALL` when `out_cap` is short (512 bytes always suffice: the JSON with both keys is about 200 bytes before encryption and base64).
+/// bytes. `NOMQ_RESULT_BUFFER_TOO_SMALL` when `out_cap` is short; 768 bytes always suffice
+/// (the JSON with both keys is about 255 bytes; an `ip` of 45 escaped characters grows it).
 ///
 /// # Safety
 /// `config` readable; `iv` readable for 16 bytes; `out` writable for `out_cap`; `out_len`
@@ -94,7 +95,12 @@ pub unsafe extern "C" fn nomq_config_write(
         config.use_ipv6 = c.use_ipv6;
         let mut iv16 = [0u8; 16];
         iv16.copy_from_slice(iv);
-        let text = config.to_file_text(&iv16);
+        // The text holds both keys (only obfuscated): wipe the copy.
+        let text = zeroize::Zeroizing::new(config.to_file_text(&iv16));
+        let text = text.trim_end();
+        if out_len.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
         let dst = out.get_mut(..text.len()).ok_or(nomq_result::BufferTooSmall)?;
         dst.copy_from_slice(text.as_bytes());
         // SAFETY: per the contract above.

@@ -186,6 +186,19 @@ impl core::fmt::Debug for nomq_endpoint {
     }
 }
 
+/// The BUFFER_TOO_SMALL answer: the kind and the lengths the caller's buffer must hold.
+fn too_small(
+    event: *mut nomq_endpoint_event,
+    kind: nomq_endpoint_event_kind,
+    channel_len: usize,
+    payload_len: usize,
+) -> Result<(), nomq_result> {
+    let e = nomq_endpoint_event { kind, channel_len, payload_len, ..nomq_endpoint_event::default() };
+    // SAFETY: `event` was checked non-NULL by the caller (`nomq_endpoint_poll_event`).
+    unsafe { event.write(e) };
+    Err(nomq_result::BufferTooSmall)
+}
+
 impl nomq_endpoint {
     fn channel(&mut self, name: &str) -> Channel {
         if let Some(c) = self.channels.get(name) {
@@ -418,7 +431,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_endpoint) -> usize {
     // SAFETY: per the contract above.
-    unsafe { guard::object(endpoint.cast_mut()) }.map_or(0, |ep| ep.endpoint.max_datagram_len())
+    unsafe { guard::object_ref(endpoint) }.map_or(0, |ep| ep.endpoint.max_datagram_len())
 }
 
 /// When `nomq_endpoint_handle_timeout` is next due (Unix ms); `UINT64_MAX` when no timer is
@@ -429,10 +442,7 @@ pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_en
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_poll_timeout(endpoint: *const nomq_endpoint) -> u64 {
     // SAFETY: per the contract above.
-    unsafe { guard::object(endpoint.cast_mut()) }
-        .ok()
-        .and_then(|ep| ep.endpoint.poll_timeout())
-        .unwrap_or(u64::MAX)
+    unsafe { guard::object_ref(endpoint) }.ok().and_then(|ep| ep.endpoint.poll_timeout()).unwrap_or(u64::MAX)
 }
 
 /// Runs the timers due at `now_ms`: retransmissions, expiries, peer liveness.
@@ -453,8 +463,9 @@ pub unsafe extern "C" fn nomq_endpoint_handle_timeout(
 
 /// Takes the next event into `*event`; `event->kind` is NONE when none is waiting. A
 /// message's channel and payload are copied into `buf` (`buf_cap` bytes) and `event` points
-/// there. When they do not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL`, and the event stays queued
-/// for a call with a larger buffer (channel length plus payload length suffices).
+/// there (NULL for an empty part). When they do not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL`, the
+/// event stays queued, and `*event` carries only its kind, `channel_len` and `payload_len`:
+/// call again with a buffer of at least their sum.
 ///
 /// # Safety
 /// `endpoint` live; `event` writable; `buf` writable for `buf_cap` bytes.
@@ -481,8 +492,9 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
             Event::Message(m) => {
                 let (c, p) = (m.channel.as_bytes(), &m.payload[..]);
                 if c.len() + p.len() > buf.len() {
+                    let (cl, pl) = (c.len(), p.len());
                     ep.pending = Some(next);
-                    return Err(nomq_result::BufferTooSmall);
+                    return too_small(event, nomq_endpoint_event_kind::Message, cl, pl);
                 }
                 buf[..c.len()].copy_from_slice(c);
                 buf[c.len()..c.len() + p.len()].copy_from_slice(p);
@@ -496,7 +508,8 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
                 e.timestamp_ms = m.timestamp_ms;
                 e.channel = buf.as_ptr().cast();
                 e.channel_len = c.len();
-                e.payload = buf[c.len()..].as_ptr();
+                // No pointer for an empty payload: it might not point into `buf`.
+                e.payload = if p.is_empty() { core::ptr::null() } else { buf[c.len()..].as_ptr() };
                 e.payload_len = p.len();
             }
             Event::PublishDone { id, outcome } => {
@@ -505,7 +518,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
                 e.outcome = match outcome {
                     PublishOutcome::Sent => nomq_publish_outcome::Sent,
                     PublishOutcome::Confirmed => nomq_publish_outcome::Confirmed,
-                    _ => nomq_publish_outcome::Expired,
+                    PublishOutcome::Expired => nomq_publish_outcome::Expired,
                 };
             }
             Event::PeerAlive { addr, session_id } => {
@@ -521,10 +534,14 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
                 e.kind = nomq_endpoint_event_kind::Dropped;
                 match d {
                     Dropped::Retained { channel } => {
-                        let n = channel.len().min(buf.len());
-                        buf[..n].copy_from_slice(&channel.as_bytes()[..n]);
+                        if channel.len() > buf.len() {
+                            let needed = channel.len();
+                            ep.pending = Some(next);
+                            return too_small(event, nomq_endpoint_event_kind::Dropped, needed, 0);
+                        }
+                        buf[..channel.len()].copy_from_slice(channel.as_bytes());
                         e.channel = buf.as_ptr().cast();
-                        e.channel_len = n;
+                        e.channel_len = channel.len();
                         e.dropped_count = 1;
                     }
                     Dropped::Peers { count } | Dropped::Inbound { count } | Dropped::Transmits { count } => {

@@ -6,16 +6,18 @@ use core::alloc::{GlobalAlloc, Layout};
 
 unsafe extern "C" {
     fn malloc(size: usize) -> *mut u8;
+    fn realloc(ptr: *mut u8, size: usize) -> *mut u8;
     fn free(ptr: *mut u8);
     fn abort() -> !;
 }
 
-/// `malloc` guarantees alignment for any fundamental type; larger alignments (rare: none in
-/// the core) are served by over-allocating and storing the original pointer just before the
-/// aligned block.
+/// Blocks from `malloc` are assumed aligned to a pointer only: ESP-IDF's heap guarantees 4
+/// bytes on 32-bit chips (Rust's own espidf target assumes the same), while `u64` fields need
+/// 8. Larger alignments are served by over-allocating and storing the original pointer just
+/// before the aligned block.
 struct CAllocator;
 
-const MALLOC_ALIGN: usize = 8;
+const MALLOC_ALIGN: usize = core::mem::size_of::<usize>();
 
 // SAFETY: `alloc` returns blocks of at least `layout.size()` bytes aligned to `layout.align()`
 // or NULL; `dealloc` frees exactly what `alloc` returned for the same layout.
@@ -26,8 +28,9 @@ unsafe impl GlobalAlloc for CAllocator {
             return unsafe { malloc(layout.size()) };
         }
         let extra = layout.align() + core::mem::size_of::<*mut u8>();
+        let Some(total) = layout.size().checked_add(extra) else { return core::ptr::null_mut() };
         // SAFETY: plain C allocation.
-        let raw = unsafe { malloc(layout.size() + extra) };
+        let raw = unsafe { malloc(total) };
         if raw.is_null() {
             return raw;
         }
@@ -36,6 +39,24 @@ unsafe impl GlobalAlloc for CAllocator {
         // SAFETY: `aligned - size_of::<*mut u8>()` lies inside the block, after `raw`.
         unsafe { (aligned as *mut *mut u8).sub(1).write_unaligned(raw) };
         aligned as *mut u8
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGN {
+            // SAFETY: `ptr` came from `malloc` above with the same small alignment; C `realloc`
+            // keeps that alignment and the contents, growing in place when it can.
+            return unsafe { realloc(ptr, new_size) };
+        }
+        // SAFETY: the default: allocate, copy, free, with the caller's guarantees.
+        unsafe {
+            let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+            let new = self.alloc(new_layout);
+            if !new.is_null() {
+                core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            new
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

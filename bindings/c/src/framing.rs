@@ -133,9 +133,8 @@ pub unsafe extern "C" fn nomq_codec_channel_id(
 ) -> nomq_result {
     guard(|| {
         // SAFETY: per the contract above.
-        let (c, name, out) = unsafe {
-            (guard::object(codec.cast_mut())?, guard::text(name, name_len)?, guard::buffer(out, 16)?)
-        };
+        let (c, name, out) =
+            unsafe { (guard::object_ref(codec)?, guard::text(name, name_len)?, guard::buffer(out, 16)?) };
         out.copy_from_slice(c.codec.channel_id(name).as_bytes());
         Ok(())
     })
@@ -149,7 +148,12 @@ pub unsafe extern "C" fn nomq_codec_channel_id(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_codec_sealed_len(codec: *const nomq_codec, kind: u8, body_len: usize) -> usize {
     // SAFETY: per the contract above.
-    let Ok(c) = (unsafe { guard::object(codec.cast_mut()) }) else { return 0 };
+    let Ok(c) = (unsafe { guard::object_ref(codec) }) else { return 0 };
+    // Bodies are bounded by the 16-bit length fields: larger ones cannot be sealed (and would
+    // overflow the padding arithmetic).
+    if body_len > usize::from(u16::MAX) {
+        return 0;
+    }
     PacketType::from_byte(kind).map_or(0, |k| c.codec.sealed_len(k, body_len))
 }
 
@@ -171,10 +175,14 @@ pub unsafe extern "C" fn nomq_codec_seal(
     out_len: *mut usize,
 ) -> nomq_result {
     guard(|| {
-        // SAFETY: per the contract above.
+        if out_len.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        guard::disjoint(body, body_len, out, out_cap)?;
+        // SAFETY: per the contract above; `body` and `out` do not overlap (checked).
         let (c, h, body, out) = unsafe {
             (
-                guard::object(codec.cast_mut())?,
+                guard::object_ref(codec)?,
                 header.as_ref().ok_or(nomq_result::NullPointer)?,
                 guard::bytes(body, body_len)?,
                 guard::buffer(out, out_cap)?,
@@ -205,10 +213,14 @@ pub unsafe extern "C" fn nomq_codec_seal_publish(
     out_len: *mut usize,
 ) -> nomq_result {
     guard(|| {
-        // SAFETY: per the contract above.
+        if out_len.is_null() {
+            return Err(nomq_result::NullPointer);
+        }
+        guard::disjoint(message, message_len, out, out_cap)?;
+        // SAFETY: per the contract above; `message` and `out` do not overlap (checked).
         let (c, h, message, out) = unsafe {
             (
-                guard::object(codec.cast_mut())?,
+                guard::object_ref(codec)?,
                 header.as_ref().ok_or(nomq_result::NullPointer)?,
                 guard::bytes(message, message_len)?,
                 guard::buffer(out, out_cap)?,
@@ -237,7 +249,10 @@ pub unsafe extern "C" fn nomq_codec_seal_publish(
 /// `now_ms` (Unix milliseconds, ±30 s), decrypts into `plain` (`plain_cap` bytes; the datagram
 /// length always suffices) and fills `*header`. The message is
 /// `plain[*message_offset .. *message_offset + *message_len]`: for a v1 PUBLISH the text after
-/// the inner header, otherwise the whole plaintext. On failure the outputs are untouched.
+/// the inner header, otherwise the whole plaintext (empty for v2 ACK-family and HEARTBEAT
+/// packets). On failure `*header`, `*message_offset` and `*message_len` are untouched; `plain`
+/// may hold decrypted bytes of a packet that failed its padding or inner-header check.
+/// `datagram` and `plain` must not overlap (`NOMQ_RESULT_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `codec` is live; `datagram` readable for `datagram_len` bytes; `plain` writable for
@@ -258,22 +273,31 @@ pub unsafe extern "C" fn nomq_codec_open(
         if header.is_null() || message_offset.is_null() || message_len.is_null() {
             return Err(nomq_result::NullPointer);
         }
-        // SAFETY: per the contract above.
+        guard::disjoint(datagram, datagram_len, plain, plain_cap)?;
+        // SAFETY: per the contract above; `datagram` and `plain` do not overlap (checked).
         let (c, datagram, plain) = unsafe {
             (
-                guard::object(codec.cast_mut())?,
+                guard::object_ref(codec)?,
                 guard::bytes(datagram, datagram_len)?,
                 guard::buffer(plain, plain_cap)?,
             )
         };
         let base = plain.as_ptr() as usize;
         let opened = c.codec.open(datagram, now_ms, plain)?;
+        // Where `part` sits in `plain`; an empty plaintext (v2 ACK family, HEARTBEAT) may not
+        // point into `plain` at all.
+        let position = |part: &[u8]| -> Result<usize, nomq_result> {
+            if part.is_empty() {
+                return Ok(0);
+            }
+            (part.as_ptr() as usize).checked_sub(base).ok_or(nomq_result::Internal)
+        };
         let (offset, len) = match (opened.header.kind, c.codec.version()) {
             (PacketType::Publish, Version::V1) => {
                 let p = opened.v1_publish().map_err(|_| nomq_result::Malformed)?;
-                (p.text.as_ptr() as usize - base, p.text.len())
+                (position(p.text.as_bytes())?, p.text.len())
             }
-            _ => (opened.plaintext.as_ptr() as usize - base, opened.plaintext.len()),
+            _ => (position(opened.plaintext)?, opened.plaintext.len()),
         };
         let h = nomq_header::from_header(&opened.header);
         // SAFETY: all three checked non-NULL above; writable per the contract.

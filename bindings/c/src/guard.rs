@@ -30,6 +30,10 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], n
     if ptr.is_null() {
         return Err(nomq_result::NullPointer);
     }
+    // A length over isize::MAX (an unchecked -1 from C) cannot describe real memory.
+    if len > isize::MAX as usize {
+        return Err(nomq_result::InvalidArgument);
+    }
     // SAFETY: non-NULL and valid for `len` bytes, per the caller's contract.
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
@@ -39,11 +43,11 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], n
 /// # Safety
 /// A non-NULL `ptr` must be valid for writes of `cap` bytes for `'a`, not aliased.
 pub(crate) unsafe fn buffer<'a>(ptr: *mut u8, cap: usize) -> Result<&'a mut [u8], nomq_result> {
-    if cap == 0 {
-        return Ok(&mut []);
-    }
     if ptr.is_null() {
-        return Err(nomq_result::NullPointer);
+        return if cap == 0 { Ok(&mut []) } else { Err(nomq_result::NullPointer) };
+    }
+    if cap > isize::MAX as usize {
+        return Err(nomq_result::InvalidArgument);
     }
     // SAFETY: non-NULL and valid for `cap` bytes of writes, per the caller's contract.
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, cap) })
@@ -79,6 +83,26 @@ pub(crate) unsafe fn c_string<'a>(ptr: *const c_char) -> Result<Option<&'a str>,
 pub(crate) unsafe fn object<'a, T>(ptr: *mut T) -> Result<&'a mut T, nomq_result> {
     // SAFETY: per the caller's contract, a live object made by `Box::into_raw`.
     unsafe { ptr.as_mut() }.ok_or(nomq_result::NullPointer)
+}
+
+/// The object behind a `const` handle, shared: several threads may hold it at once (the
+/// codec is documented as usable from several threads).
+///
+/// # Safety
+/// A non-NULL `ptr` must come from this library's `_new` and not be freed.
+pub(crate) unsafe fn object_ref<'a, T>(ptr: *const T) -> Result<&'a T, nomq_result> {
+    // SAFETY: per the caller's contract, a live object made by `Box::into_raw`.
+    unsafe { ptr.as_ref() }.ok_or(nomq_result::NullPointer)
+}
+
+/// Fails when two caller buffers overlap: checked on the raw ranges, before any slice exists
+/// (a `&[u8]` and a `&mut [u8]` must never alias).
+pub(crate) fn disjoint(a: *const u8, a_len: usize, b: *const u8, b_len: usize) -> Result<(), nomq_result> {
+    let (a0, b0) = (a as usize, b as usize);
+    if a_len > 0 && b_len > 0 && a0 < b0.saturating_add(b_len) && b0 < a0.saturating_add(a_len) {
+        return Err(nomq_result::InvalidArgument);
+    }
+    Ok(())
 }
 
 /// Writes `value` to `*out`.

@@ -52,6 +52,10 @@ pub struct nomq_mqtt_config {
     pub max_outbox_messages: usize,
     /// Bytes waiting to be sent, at most.
     pub max_outbox_bytes: usize,
+    /// Largest packet accepted from the server (bytes, at least 128); a larger one ends the
+    /// connection (reason 0x95). Bounds the memory a broker or publisher can make us use, and
+    /// the event buffer that always suffices.
+    pub max_packet_size: u32,
     /// When the outbox is full: false refuses the new publish (`NOMQ_RESULT_FULL`), true
     /// drops the oldest queued message (a DROPPED event reports it).
     pub drop_oldest: bool,
@@ -68,7 +72,8 @@ pub struct nomq_mqtt_config {
 }
 
 /// Fills `*config` with the defaults: MQTT 3.1.1, clean start, keep alive 60 s, inflight 20,
-/// outbox of 1000 messages or 1 MiB refusing when full, no credentials, no will.
+/// outbox of 1000 messages or 1 MiB refusing when full, packets up to 64 KiB, no credentials,
+/// no will.
 ///
 /// # Safety
 /// `config` writable.
@@ -87,6 +92,7 @@ pub unsafe extern "C" fn nomq_mqtt_config_init(config: *mut nomq_mqtt_config) ->
             max_inflight: 20,
             max_outbox_messages: 1000,
             max_outbox_bytes: 1 << 20,
+            max_packet_size: 64 * 1024,
             drop_oldest: false,
             will_topic: core::ptr::null(),
             will_payload: core::ptr::null(),
@@ -148,6 +154,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
         s.max_inflight = c.max_inflight.max(1);
         s.max_outbox_messages = c.max_outbox_messages.max(1);
         s.max_outbox_bytes = c.max_outbox_bytes.max(1);
+        s.maximum_packet_size = c.max_packet_size.max(128);
         s.outbox_policy = if c.drop_oldest { OutboxPolicy::DropOldest } else { OutboxPolicy::Fail };
         // SAFETY: per the contract above.
         if let Some(topic) = unsafe { guard::c_string(c.will_topic) }? {
@@ -293,10 +300,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_transmitted(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_poll_timeout(session: *const nomq_mqtt_session) -> u64 {
     // SAFETY: per the contract above.
-    unsafe { guard::object(session.cast_mut()) }
-        .ok()
-        .and_then(|s| s.session.poll_timeout())
-        .unwrap_or(u64::MAX)
+    unsafe { guard::object_ref(session) }.ok().and_then(|s| s.session.poll_timeout()).unwrap_or(u64::MAX)
 }
 
 /// Sends PINGREQ when idle for the keep alive; declares the connection dead (DISCONNECTED
@@ -347,7 +351,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_disconnect(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_state(session: *const nomq_mqtt_session) -> u8 {
     // SAFETY: per the contract above.
-    match unsafe { guard::object(session.cast_mut()) }.map(|s| s.session.state()) {
+    match unsafe { guard::object_ref(session) }.map(|s| s.session.state()) {
         Ok(State::Connecting) => 1,
         Ok(State::Connected) => 2,
         _ => 0,
@@ -444,6 +448,20 @@ pub unsafe extern "C" fn nomq_mqtt_session_unsubscribe(
     })
 }
 
+fn kind_of(e: &Event) -> nomq_mqtt_event_kind {
+    match e {
+        Event::Connected { .. } => nomq_mqtt_event_kind::Connected,
+        Event::ConnectionRefused(_) => nomq_mqtt_event_kind::ConnectionRefused,
+        Event::Disconnected(_) => nomq_mqtt_event_kind::Disconnected,
+        Event::Message(_) => nomq_mqtt_event_kind::Message,
+        Event::PublishDone { .. } => nomq_mqtt_event_kind::PublishDone,
+        Event::Dropped { .. } => nomq_mqtt_event_kind::Dropped,
+        Event::Subscribed { .. } => nomq_mqtt_event_kind::Subscribed,
+        Event::Unsubscribed { .. } => nomq_mqtt_event_kind::Unsubscribed,
+        Event::AuthChallenge { .. } => nomq_mqtt_event_kind::AuthChallenge,
+    }
+}
+
 /// What `nomq_mqtt_session_poll_event` reports.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -534,8 +552,10 @@ pub struct nomq_mqtt_event {
 }
 
 /// Takes the next event into `*event` (kind NONE when none). Variable data is copied into
-/// `buf` (`buf_cap` bytes); when it does not fit: `NOMQ_RESULT_BUFFER_TOO_SMALL` and the event
-/// stays queued (topic length plus payload length suffices).
+/// `buf` (`buf_cap` bytes; pointers are NULL for empty parts). When it does not fit:
+/// `NOMQ_RESULT_BUFFER_TOO_SMALL`, the event stays queued, and `*event` carries only its kind,
+/// `topic_len` and `payload_len`: call again with a buffer of at least their sum. A buffer of
+/// `max_packet_size` bytes always suffices.
 ///
 /// # Safety
 /// `session` live; `event` writable; `buf` writable for `buf_cap`.
@@ -581,14 +601,21 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
             _ => (&[], (&[][..]).into()),
         };
         if topic.len() + payload.len() > buf.len() {
+            // The caller learns the lengths to make room for; the event stays queued.
+            e.kind = kind_of(&next);
+            e.topic_len = topic.len();
+            e.payload_len = payload.len();
             s.pending = Some(next);
+            // SAFETY: checked non-NULL; writable per the contract.
+            unsafe { event.write(e) };
             return Err(nomq_result::BufferTooSmall);
         }
         buf[..topic.len()].copy_from_slice(topic);
         buf[topic.len()..topic.len() + payload.len()].copy_from_slice(&payload);
-        e.topic = buf.as_ptr().cast();
+        // No pointer for an empty part: it might not point into `buf`.
+        e.topic = if topic.is_empty() { core::ptr::null() } else { buf.as_ptr().cast() };
         e.topic_len = topic.len();
-        e.payload = buf[topic.len()..].as_ptr();
+        e.payload = if payload.is_empty() { core::ptr::null() } else { buf[topic.len()..].as_ptr() };
         e.payload_len = payload.len();
         match &next {
             Event::Connected { session_present } => {
@@ -609,7 +636,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
                     Disconnect::KeepAliveTimeout => nomq_mqtt_disconnect::KeepAliveTimeout,
                     Disconnect::ProtocolError(_) => nomq_mqtt_disconnect::ProtocolError,
                     Disconnect::TransportClosed => nomq_mqtt_disconnect::TransportClosed,
-                    _ => nomq_mqtt_disconnect::ByClient,
+                    Disconnect::ByClient => nomq_mqtt_disconnect::ByClient,
                 };
             }
             Event::Message(m) => {
@@ -624,7 +651,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
                     PublishOutcome::Sent => (nomq_mqtt_outcome::Sent, 0),
                     PublishOutcome::Confirmed(r) => (nomq_mqtt_outcome::Confirmed, r.0),
                     PublishOutcome::Refused(r) => (nomq_mqtt_outcome::Refused, r.0),
-                    _ => (nomq_mqtt_outcome::Expired, 0),
+                    PublishOutcome::Expired => (nomq_mqtt_outcome::Expired, 0),
                 };
             }
             Event::Dropped { id } => {

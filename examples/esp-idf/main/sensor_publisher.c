@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -51,21 +52,29 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
     nomq_addr to = {.family = 4, .port = dest_port};
     if (inet_pton(AF_INET, dest_ip, to.ip) != 1) {
         printf("bad address %s\n", dest_ip);
+        close(sock);
+        nomq_endpoint_free(ep);
         return 1;
     }
-    static uint8_t buf[2048];
-    int confirmed = 0, expired = 0;
+    /* A buffer of nomq_endpoint_max_datagram_len() bytes always suffices (2053 for v1). */
+    size_t cap = nomq_endpoint_max_datagram_len(ep);
+    uint8_t *buf = malloc(cap);
+    if (!buf) abort();
+    int queued = 0, confirmed = 0, expired = 0;
     for (int i = 0; i < readings; i++) {
         char reading[32];
         int len = snprintf(reading, sizeof reading, "%d.%d", 20 + i % 5, i % 10);
         uint64_t id;
         r = nomq_endpoint_publish(ep, platform_now_ms(), &to, "sensors/temp", strlen("sensors/temp"),
                                   (const uint8_t *)reading, (size_t)len, 1, false, 0, 30, &id);
-        if (r != NOMQ_RESULT_OK) printf("publish: %s\n", nomq_result_str(r));
+        if (r == NOMQ_RESULT_OK) queued++;
+        else printf("publish: %s\n", nomq_result_str(r));
     }
-    /* Drive the endpoint until every reading is confirmed or expired. */
-    while (confirmed + expired < readings) {
-        if (send_all(ep, sock, buf, sizeof buf) != 0) break;
+    /* Drive the endpoint until every queued reading is confirmed or expired (the ttl, 30 s,
+     * bounds the wait; the deadline is a second guard). */
+    uint64_t deadline = platform_now_ms() + 40000;
+    while (confirmed + expired < queued && platform_now_ms() < deadline) {
+        if (send_all(ep, sock, buf, cap) != 0) break;
         uint64_t now = platform_now_ms(), due = nomq_endpoint_poll_timeout(ep);
         uint64_t wait = due == UINT64_MAX ? 1000 : (due > now ? due - now : 0);
         struct timeval tv = {.tv_sec = (long)(wait / 1000), .tv_usec = (long)(wait % 1000) * 1000};
@@ -75,7 +84,7 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
         if (select(sock + 1, &fds, NULL, NULL, &tv) > 0) {
             struct sockaddr_in from;
             socklen_t fl = sizeof from;
-            ssize_t n = recvfrom(sock, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+            ssize_t n = recvfrom(sock, buf, cap, 0, (struct sockaddr *)&from, &fl);
             if (n > 0) {
                 nomq_addr a = {.family = 4, .port = ntohs(from.sin_port)};
                 memcpy(a.ip, &from.sin_addr, 4);
@@ -84,8 +93,7 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
         }
         if (nomq_endpoint_poll_timeout(ep) <= platform_now_ms()) nomq_endpoint_handle_timeout(ep, platform_now_ms());
         nomq_endpoint_event ev;
-        static uint8_t evbuf[2048];
-        while (nomq_endpoint_poll_event(ep, &ev, evbuf, sizeof evbuf) == NOMQ_RESULT_OK &&
+        while (nomq_endpoint_poll_event(ep, &ev, buf, cap) == NOMQ_RESULT_OK &&
                ev.kind != NOMQ_ENDPOINT_EVENT_KIND_NONE) {
             if (ev.kind == NOMQ_ENDPOINT_EVENT_KIND_PUBLISH_DONE) {
                 if (ev.outcome == NOMQ_PUBLISH_OUTCOME_CONFIRMED) confirmed++;
@@ -94,6 +102,7 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
         }
     }
     printf("sensor: %d readings confirmed, %d expired\n", confirmed, expired);
+    free(buf);
     close(sock);
     nomq_endpoint_free(ep);
     return confirmed == readings ? 0 : 1;
