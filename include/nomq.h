@@ -885,7 +885,7 @@ size_t nomq_codec_sealed_len(const struct nomq_codec *codec, uint8_t kind, size_
 
  # Safety
  `codec` and `header` are valid; `body` is readable for `body_len` bytes (NULL if 0); `out`
- is writable for `out_cap` bytes; `out_len` is writable.
+ is writable for `out_cap` bytes, not overlapping `body`; `out_len` is writable.
  */
 nomq_result nomq_codec_seal(const struct nomq_codec *codec,
                             const struct nomq_header *header,

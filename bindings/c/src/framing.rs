@@ -163,7 +163,7 @@ pub unsafe extern "C" fn nomq_codec_sealed_len(codec: *const nomq_codec, kind: u
 ///
 /// # Safety
 /// `codec` and `header` are valid; `body` is readable for `body_len` bytes (NULL if 0); `out`
-/// is writable for `out_cap` bytes; `out_len` is writable.
+/// is writable for `out_cap` bytes, not overlapping `body`; `out_len` is writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_codec_seal(
     codec: *const nomq_codec,
@@ -174,24 +174,11 @@ pub unsafe extern "C" fn nomq_codec_seal(
     out_cap: usize,
     out_len: *mut usize,
 ) -> nomq_result {
-    guard(|| {
-        if out_len.is_null() {
-            return Err(nomq_result::NullPointer);
-        }
-        guard::disjoint(body, body_len, out, out_cap)?;
-        // SAFETY: per the contract above; `body` and `out` do not overlap (checked).
-        let (c, h, body, out) = unsafe {
-            (
-                guard::object_ref(codec)?,
-                header.as_ref().ok_or(nomq_result::NullPointer)?,
-                guard::bytes(body, body_len)?,
-                guard::buffer(out, out_cap)?,
-            )
-        };
-        let body = if body.is_empty() { Body::Empty } else { Body::Bytes(body) };
-        let n = c.codec.seal(&h.to_header()?, &body, out)?;
-        // SAFETY: per the contract above.
-        unsafe { guard::write(out_len, n) }
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        seal_into(codec, header, body, body_len, out, out_cap, out_len, |_, _, body| {
+            Ok(if body.is_empty() { Body::Empty } else { Body::Bytes(body) })
+        })
     })
 }
 
@@ -212,37 +199,60 @@ pub unsafe extern "C" fn nomq_codec_seal_publish(
     out_cap: usize,
     out_len: *mut usize,
 ) -> nomq_result {
-    guard(|| {
-        if out_len.is_null() {
-            return Err(nomq_result::NullPointer);
-        }
-        guard::disjoint(message, message_len, out, out_cap)?;
-        // SAFETY: per the contract above; `message` and `out` do not overlap (checked).
-        let (c, h, message, out) = unsafe {
-            (
-                guard::object_ref(codec)?,
-                header.as_ref().ok_or(nomq_result::NullPointer)?,
-                guard::bytes(message, message_len)?,
-                guard::buffer(out, out_cap)?,
-            )
-        };
-        let header = h.to_header()?;
-        if header.kind != PacketType::Publish {
-            return Err(nomq_result::InvalidArgument);
-        }
-        let body = match c.codec.version() {
-            Version::V1 => Body::V1Publish(V1Publish {
-                timestamp_s: header.timestamp_ms / 1000,
-                nonce,
-                text: core::str::from_utf8(message).map_err(|_| nomq_result::NotText)?,
-                layout: InnerLayout::Standard,
-            }),
-            Version::V2 => Body::Bytes(message),
-        };
-        let n = c.codec.seal(&header, &body, out)?;
-        // SAFETY: per the contract above.
-        unsafe { guard::write(out_len, n) }
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        seal_into(codec, header, message, message_len, out, out_cap, out_len, |codec, header, message| {
+            if header.kind != PacketType::Publish {
+                return Err(nomq_result::InvalidArgument);
+            }
+            Ok(match codec.version() {
+                Version::V1 => Body::V1Publish(V1Publish {
+                    timestamp_s: header.timestamp_ms / 1000,
+                    nonce,
+                    text: core::str::from_utf8(message).map_err(|_| nomq_result::NotText)?,
+                    layout: InnerLayout::Standard,
+                }),
+                Version::V2 => Body::Bytes(message),
+            })
+        })
     })
+}
+
+/// The checks and writes both seal exports share; `body` builds the plaintext from the
+/// caller's input.
+///
+/// # Safety
+/// As `nomq_codec_seal`, with `input` for `body`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn seal_into<'a>(
+    codec: *const nomq_codec,
+    header: *const nomq_header,
+    input: *const u8,
+    input_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    body: impl FnOnce(&FrameCodec, &Header, &'a [u8]) -> Result<Body<'a>, nomq_result>,
+) -> Result<(), nomq_result> {
+    if out_len.is_null() {
+        return Err(nomq_result::NullPointer);
+    }
+    guard::disjoint(input, input_len, out, out_cap)?;
+    // SAFETY: per the contract; `input` and `out` do not overlap (checked).
+    let (c, h, input, out) = unsafe {
+        (
+            guard::object_ref(codec)?,
+            header.as_ref().ok_or(nomq_result::NullPointer)?,
+            guard::bytes(input, input_len)?,
+            guard::buffer(out, out_cap)?,
+        )
+    };
+    let header = h.to_header()?;
+    let body = body(&c.codec, &header, input)?;
+    let n = c.codec.seal(&header, &body, out)?;
+    // SAFETY: checked non-NULL above; writable per the contract.
+    unsafe { out_len.write(n) };
+    Ok(())
 }
 
 /// Opens `datagram`: verifies the tag first (constant time), checks the timestamp against

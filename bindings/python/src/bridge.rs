@@ -205,6 +205,13 @@ impl AbortOnCancel {
 /// returns them first, so cancelling a pending receive loses nothing.
 pub type Stash<M> = std::sync::Arc<Mutex<std::collections::VecDeque<M>>>;
 
+/// Up to `limit` stashed messages, oldest first.
+pub fn take_stashed<M>(stash: &Stash<M>, limit: usize) -> Vec<M> {
+    let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let n = s.len().min(limit);
+    s.drain(..n).collect()
+}
+
 /// Receives a batch through `recv` (after the stashed messages) for `target`, converting with
 /// `into_py`; a batch whose future was cancelled goes back to the stash, in order.
 pub fn receive<M, F, C>(
@@ -221,11 +228,7 @@ where
     C: FnOnce(Python<'_>, Vec<M>) -> PyResult<Py<PyAny>> + Send + 'static,
 {
     not_forked(py)?;
-    let stashed: Vec<M> = {
-        let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = s.len().min(limit);
-        s.drain(..n).collect()
-    };
+    let stashed = take_stashed(stash, limit);
     let convert = |py: Python<'_>, batch: Option<Vec<M>>| match batch {
         Some(batch) => into_py(py, batch),
         None => Ok(py.None()),

@@ -402,11 +402,7 @@ impl NativeClient {
 
     /// The messages already waiting, up to `limit`, without waiting.
     fn try_recv_many(&self, py: Python<'_>, limit: usize) -> PyResult<Py<PyAny>> {
-        let mut batch: Vec<Message> = {
-            let mut stash = self.stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let n = stash.len().min(limit);
-            stash.drain(..n).collect()
-        };
+        let mut batch = bridge::take_stashed(&self.stash, limit);
         let more = limit - batch.len();
         self.client.try_recv_many(&mut batch, more);
         messages(py, batch)
