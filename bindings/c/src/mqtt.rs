@@ -600,9 +600,9 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
             Event::AuthChallenge { data, .. } => (&[], (&data[..]).into()),
             _ => (&[], (&[][..]).into()),
         };
+        e.kind = kind_of(&next);
         if topic.len() + payload.len() > buf.len() {
             // The caller learns the lengths to make room for; the event stays queued.
-            e.kind = kind_of(&next);
             e.topic_len = topic.len();
             e.payload_len = payload.len();
             s.pending = Some(next);
@@ -619,15 +619,12 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
         e.payload_len = payload.len();
         match &next {
             Event::Connected { session_present } => {
-                e.kind = nomq_mqtt_event_kind::Connected;
                 e.session_present = *session_present;
             }
             Event::ConnectionRefused(r) => {
-                e.kind = nomq_mqtt_event_kind::ConnectionRefused;
                 e.reason_code = r.0;
             }
             Event::Disconnected(why) => {
-                e.kind = nomq_mqtt_event_kind::Disconnected;
                 e.disconnect = match why {
                     Disconnect::ByServer(r) => {
                         e.reason_code = r.0;
@@ -640,12 +637,10 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
                 };
             }
             Event::Message(m) => {
-                e.kind = nomq_mqtt_event_kind::Message;
                 e.qos = m.qos as u8;
                 e.retain = m.retain;
             }
             Event::PublishDone { id, outcome } => {
-                e.kind = nomq_mqtt_event_kind::PublishDone;
                 e.id = id.0;
                 (e.outcome, e.reason_code) = match outcome {
                     PublishOutcome::Sent => (nomq_mqtt_outcome::Sent, 0),
@@ -654,20 +649,9 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
                     PublishOutcome::Expired => (nomq_mqtt_outcome::Expired, 0),
                 };
             }
-            Event::Dropped { id } => {
-                e.kind = nomq_mqtt_event_kind::Dropped;
-                e.id = id.0;
-            }
-            Event::Subscribed { id, .. } => {
-                e.kind = nomq_mqtt_event_kind::Subscribed;
-                e.id = id.0;
-            }
-            Event::Unsubscribed { id, .. } => {
-                e.kind = nomq_mqtt_event_kind::Unsubscribed;
-                e.id = id.0;
-            }
+            Event::Dropped { id } => e.id = id.0,
+            Event::Subscribed { id, .. } | Event::Unsubscribed { id, .. } => e.id = id.0,
             Event::AuthChallenge { reason, .. } => {
-                e.kind = nomq_mqtt_event_kind::AuthChallenge;
                 e.reason_code = reason.0;
             }
         }
