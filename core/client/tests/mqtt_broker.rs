@@ -54,6 +54,44 @@ async fn every_qos_both_ways_in_both_versions() {
     }
 }
 
+/// Callers act on the session under the client's lock, from any thread: a publish from a
+/// thread outside the runtime is written, a completion callback may publish again (callbacks
+/// run outside the lock), and after `disconnect` every stream ends and every call fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_act_on_the_session_from_any_thread() {
+    use nomq::proto::mqtt::session::Message;
+    let broker = Broker::start();
+    let client = Arc::new(Client::connect(options(&broker, "callers", ProtocolVersion::V311)).await.unwrap());
+    let mut own = client.subscription("callers/#", Qos::AtLeastOnce).await.unwrap();
+    let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let c = client.clone();
+    std::thread::spawn(move || {
+        let (again, done2) = (c.clone(), done.clone());
+        let first = Message::new("callers/1", b"one".to_vec(), Qos::AtLeastOnce, false);
+        let queued = c.publish_with(first, move |r| {
+            done.send(r.is_ok()).unwrap();
+            let second = Message::new("callers/2", b"two".to_vec(), Qos::ExactlyOnce, false);
+            assert!(again.publish_with(second, move |r| done2.send(r.is_ok()).unwrap()).is_none());
+        });
+        assert!(queued.is_none(), "room in the outbox");
+    })
+    .join()
+    .unwrap();
+    for _ in 0..2 {
+        assert_eq!(timeout(Duration::from_secs(5), outcomes.recv()).await.unwrap(), Some(true));
+    }
+    for (topic, payload) in [("callers/1", &b"one"[..]), ("callers/2", b"two")] {
+        let m = timeout(Duration::from_secs(5), own.recv()).await.unwrap().unwrap();
+        assert_eq!((m.topic.as_str(), m.payload.as_slice()), (topic, payload));
+    }
+    client.disconnect().await;
+    assert!(timeout(Duration::from_secs(5), own.recv()).await.unwrap().is_none(), "stream ended");
+    assert!(timeout(Duration::from_secs(5), client.recv()).await.unwrap().is_none(), "recv ended");
+    assert!(matches!(client.publish("callers/3", b"x", Qos::AtLeastOnce, false).await, Err(Error::Closed)));
+    assert!(matches!(client.subscribe("callers/#", Qos::AtMostOnce).await, Err(Error::Closed)));
+    assert!(matches!(client.metrics().await, Err(Error::Closed)));
+}
+
 #[tokio::test]
 async fn retained_wildcards_and_unsubscribe() {
     let broker = Broker::start();

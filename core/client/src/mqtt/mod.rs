@@ -1,6 +1,8 @@
-//! The MQTT client on tokio: a driver task owns the sans-IO [`Session`](nomq_proto::mqtt::Session)
-//! and the TCP connection, reconnects with exponential backoff and full jitter, and resolves
-//! every `publish` when its QoS flow completes.
+//! The MQTT client on tokio. The sans-IO [`Session`](nomq_proto::mqtt::Session) and the
+//! connection sit behind one short-held lock ([`shared`]): callers apply their requests and write
+//! from their own thread; a driver task reads, waits on timers and a full socket, and reconnects
+//! with exponential backoff and full jitter. Every `publish` resolves when its QoS flow
+//! completes.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), nomq::Error> {
@@ -18,10 +20,15 @@
 
 mod auth;
 mod driver;
+mod link;
+mod shared;
 mod tls;
 
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+use shared::{Admission, Core, Shared};
 
 use crate::Error;
 use nomq_proto::frame::Qos;
@@ -183,71 +190,40 @@ impl PublishReply {
     }
 }
 
-pub(crate) enum Command {
-    Publish {
-        message: Message,
-        wait_for_room: bool,
-        reply: PublishReply,
-    },
-    Subscribe {
-        filter: String,
-        options: SubscriptionOptions,
-        stream: Option<mpsc::Sender<Message>>,
-        reply: oneshot::Sender<Result<Vec<ReasonCode>, Error>>,
-    },
-    Unsubscribe {
-        filter: String,
-        reply: oneshot::Sender<Result<Vec<ReasonCode>, Error>>,
-    },
-    Metrics {
-        reply: oneshot::Sender<Metrics>,
-    },
-    Disconnect {
-        reply: oneshot::Sender<()>,
-    },
-}
-
-impl Command {
-    /// Answers a command that never reached the driver.
-    fn fail(self, e: Error) {
-        match self {
-            Command::Publish { reply, .. } => reply.send(Err(e)),
-            Command::Subscribe { reply, .. } | Command::Unsubscribe { reply, .. } => drop(reply.send(Err(e))),
-            Command::Metrics { .. } | Command::Disconnect { .. } => {}
-        }
-    }
-}
-
-/// An MQTT client. Cheap to share behind an `Arc`.
-#[derive(Debug)]
+/// An MQTT client. Cheap to share behind an `Arc`; dropping the last handle disconnects.
 pub struct Client {
-    /// Publishes: gated by the driver while the outbox is full (backpressure).
-    publishes: mpsc::Sender<Command>,
-    /// Everything else: always served, so metrics and disconnect never wait behind publishes.
-    commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
     messages: Mutex<mpsc::Receiver<Message>>,
     buffer: usize,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("buffer", &self.buffer).finish_non_exhaustive()
+    }
 }
 
 impl Client {
     /// Connects (TCP, CONNECT, CONNACK) and returns once the first connection is up; later
     /// connection losses are repaired in the background per `options.reconnect`.
     pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
-        let (commands, command_rx) = mpsc::channel(64);
-        let (publishes, publish_rx) = mpsc::channel(1024);
-        let (message_tx, messages) = mpsc::channel(options.message_buffer.max(1));
-        let (ready_tx, ready) = oneshot::channel();
         let buffer = options.message_buffer.max(1);
-        let task = tokio::spawn(driver::run(options, command_rx, publish_rx, message_tx, ready_tx));
+        let (message_tx, messages) = mpsc::channel(buffer);
+        let (ready_tx, ready) = oneshot::channel();
+        let session = nomq_proto::mqtt::Session::new(options.session.clone());
+        let shared = Arc::new(Shared::new(session, message_tx, ready_tx, options.authenticator.clone()));
+        let task = tokio::spawn(driver::run(shared.clone(), options));
+        // Built before the first CONNACK: if this future is dropped, dropping the client stops
+        // the driver.
+        let client = Client {
+            shared,
+            messages: Mutex::new(messages),
+            buffer,
+            task: std::sync::Mutex::new(Some(task)),
+        };
         match ready.await {
-            Ok(Ok(())) => Ok(Client {
-                publishes,
-                commands,
-                messages: Mutex::new(messages),
-                buffer,
-                task: std::sync::Mutex::new(Some(task)),
-            }),
+            Ok(Ok(())) => Ok(client),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Closed),
         }
@@ -272,40 +248,40 @@ impl Client {
     }
 
     /// Queues `message` and returns at once with its [`Completion`]: pipelining without a task
-    /// per message. Waits only while the outbox is full (backpressure).
+    /// per message. On an idle connection the message is written from the calling thread.
+    /// Waits only while the outbox and the queue of publishes waiting for it are full
+    /// (backpressure).
     pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
         let (reply, answer) = oneshot::channel();
-        let reply = PublishReply::Channel(reply);
-        self.publishes
-            .send(Command::Publish { message, wait_for_room: true, reply })
-            .await
-            .map_err(|_| Error::Closed)?;
-        Ok(Completion(answer))
+        match queue(&self.shared, message, PublishReply::Channel(reply)).await {
+            Ok(()) => Ok(Completion(answer)),
+            Err(_) => Err(Error::Closed),
+        }
     }
 
     /// Queues `message` from any thread, without a runtime context; `done` is called exactly
-    /// once with the outcome: on the driver task when the QoS flow completes, or at once when
-    /// the client is closed. This is how bindings resolve their own futures without a task per
-    /// publish. When the publish channel is full, the returned future finishes the queuing
-    /// (backpressure): spawn or await it; `None` means queued.
+    /// once with the outcome, outside the client's lock (it may call into the client): when
+    /// the QoS flow completes, or at once when the client is closed. This is how bindings
+    /// resolve their own futures without a task per publish. When too many publishes already
+    /// wait for outbox room, the returned future finishes the queuing (backpressure): spawn or
+    /// await it; `None` means queued.
     pub fn publish_with(
         &self,
         message: Message,
         done: impl FnOnce(Result<PublishOutcome, Error>) + Send + Sync + 'static,
     ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
         let reply = PublishReply::Callback(Box::new(done));
-        let command = Command::Publish { message, wait_for_room: true, reply };
-        match self.publishes.try_send(command) {
-            Ok(()) => None,
-            Err(mpsc::error::TrySendError::Closed(command)) => {
-                command.fail(Error::Closed);
+        match self.shared.act(|core| core.publish(message, reply, true)) {
+            Admission::Taken => None,
+            Admission::Closed(reply) => {
+                reply.send(Err(Error::Closed));
                 None
             }
-            Err(mpsc::error::TrySendError::Full(command)) => {
-                let publishes = self.publishes.clone();
+            Admission::Full(message, reply) => {
+                let shared = self.shared.clone();
                 Some(async move {
-                    if let Err(mpsc::error::SendError(command)) = publishes.send(command).await {
-                        command.fail(Error::Closed);
+                    if let Err(reply) = queue(&shared, message, reply).await {
+                        reply.send(Err(Error::Closed));
                     }
                 })
             }
@@ -322,14 +298,11 @@ impl Client {
         retain: bool,
     ) -> Result<PublishOutcome, Error> {
         let message = Message::new(topic, payload.to_vec(), qos, retain);
-        // On the control channel: fail-fast must not queue behind waiting publishes.
         let (reply, answer) = oneshot::channel();
-        let reply = PublishReply::Channel(reply);
-        self.commands
-            .send(Command::Publish { message, wait_for_room: false, reply })
-            .await
-            .map_err(|_| Error::Closed)?;
-        answer.await.map_err(|_| Error::Closed)?
+        match self.shared.act(|core| core.publish(message, PublishReply::Channel(reply), false)) {
+            Admission::Taken => Completion(answer).wait().await,
+            Admission::Full(..) | Admission::Closed(_) => Err(Error::Closed),
+        }
     }
 
     /// Subscribes; messages arrive through [`Client::recv`]. Returns the granted reason codes.
@@ -343,26 +316,25 @@ impl Client {
         filter: &str,
         options: SubscriptionOptions,
     ) -> Result<Vec<ReasonCode>, Error> {
-        self.ask(|reply| Command::Subscribe { filter: filter.into(), options, stream: None, reply }).await?
+        let (reply, answer) = oneshot::channel();
+        self.shared.act(|core| core.subscribe(filter.into(), options, None, reply));
+        answer.await.map_err(|_| Error::Closed)?
     }
 
     /// Subscribes with a stream of its own: messages matching `filter` go there, not to `recv`.
     pub async fn subscription(&self, filter: &str, qos: Qos) -> Result<Subscription, Error> {
         let (tx, rx) = mpsc::channel(self.buffer);
-        let granted = self
-            .ask(|reply| Command::Subscribe {
-                filter: filter.into(),
-                options: SubscriptionOptions::qos(qos),
-                stream: Some(tx),
-                reply,
-            })
-            .await??;
+        let (reply, answer) = oneshot::channel();
+        self.shared.act(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
+        let granted = answer.await.map_err(|_| Error::Closed)??;
         Ok(Subscription { rx, granted })
     }
 
     /// Unsubscribes.
     pub async fn unsubscribe(&self, filter: &str) -> Result<Vec<ReasonCode>, Error> {
-        self.ask(|reply| Command::Unsubscribe { filter: filter.into(), reply }).await?
+        let (reply, answer) = oneshot::channel();
+        self.shared.act(|core| core.unsubscribe(filter.into(), reply));
+        answer.await.map_err(|_| Error::Closed)?
     }
 
     /// The next message of a plain subscription; `None` after `disconnect`.
@@ -392,17 +364,36 @@ impl Client {
 
     /// Counters and gauges of the session.
     pub async fn metrics(&self) -> Result<Metrics, Error> {
-        self.ask(|reply| Command::Metrics { reply }).await
+        self.shared.with(|core| if core.closed { Err(Error::Closed) } else { Ok(core.session.metrics()) })
     }
 
     /// Sends DISCONNECT (the will is not published) and stops the driver. Publishes still
     /// pending fail with [`Error::Closed`].
     pub async fn disconnect(&self) {
-        let _ = self.ask(|reply| Command::Disconnect { reply }).await;
+        self.shared.act(Core::stop);
         crate::handle::join(&self.task).await;
     }
+}
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
-        crate::handle::ask(&self.commands, make).await
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shared.act(Core::stop);
+    }
+}
+
+/// Queues a publish, waiting while the queue of publishes waiting for room is full; gives the
+/// reply back when the client has stopped.
+async fn queue(shared: &Shared, mut message: Message, mut reply: PublishReply) -> Result<(), PublishReply> {
+    loop {
+        // Registered before trying, so room freed in between is not missed.
+        let room = shared.room.notified();
+        tokio::pin!(room);
+        room.as_mut().enable();
+        match shared.act(|core| core.publish(message, reply, true)) {
+            Admission::Taken => return Ok(()),
+            Admission::Closed(r) => return Err(r),
+            Admission::Full(m, r) => (message, reply) = (m, r),
+        }
+        room.await;
     }
 }

@@ -1,0 +1,458 @@
+//! The client's state, shared by the handles and the driver task behind one short-held lock.
+//!
+//! Callers apply their requests to the session themselves and write the bytes it produces from
+//! their own thread when the socket takes them (see [`Link`]). The driver task is woken only
+//! for what needs waiting: a full socket, an earlier deadline, a failure, a stop. A publish on
+//! an idle connection therefore costs one `send` on the caller's thread and no thread wake-up.
+//!
+//! Nothing runs application code under the lock: publish outcomes are collected and handed
+//! over once it is released, so a completion callback may call into the client again.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::link::{Link, Received};
+use super::{Authenticator, PublishReply};
+use crate::Error;
+use crate::node::driver::unix_ms;
+use nomq_proto::error::{ResourceError, Table};
+use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId};
+use nomq_proto::mqtt::topic::topic_matches;
+use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
+
+/// Publishes that may wait for outbox room before callers of `publish`/`enqueue` themselves
+/// wait: memory stays bounded however fast the application publishes.
+pub(super) const WAITING_LIMIT: usize = 1024;
+
+pub(super) type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
+/// A subscription's own message stream, registered when its SUBACK arrives.
+pub(super) type Stream = (String, mpsc::Sender<Message>);
+
+pub(super) struct Shared {
+    core: Mutex<Core>,
+    /// Wakes the driver task (see [`Core::needs_driver`]).
+    pub(super) driver: Notify,
+    /// Wakes publishes waiting for a place in the queue of publishes waiting for room.
+    pub(super) room: Notify,
+}
+
+/// What became of a publish handed to [`Core::publish`].
+pub(super) enum Admission {
+    /// In the session, waiting for room, or already answered (an error, a full outbox for
+    /// `try_publish`).
+    Taken,
+    /// The queue of publishes waiting for room is full: wait on [`Shared::room`], retry.
+    Full(Message, PublishReply),
+    /// The client has stopped; the reply was not used.
+    Closed(PublishReply),
+}
+
+pub(super) struct Core {
+    pub(super) session: Session,
+    pub(super) link: Option<Link>,
+    publishes: HashMap<PublishId, PublishReply>,
+    requests: HashMap<RequestId, (RequestReply, Option<Stream>)>,
+    /// Publishes waiting for outbox room (policy Fail), in order.
+    waiting: VecDeque<(Message, PublishReply)>,
+    streams: Vec<Stream>,
+    messages: mpsc::Sender<Message>,
+    /// Messages the application has not taken yet; while any wait, the socket is not read.
+    pub(super) undelivered: VecDeque<Message>,
+    ready: Option<oneshot::Sender<Result<(), Error>>>,
+    authenticator: Option<Authenticator>,
+    /// An end of the connection the driver must report (refusal, failed authentication).
+    pub(super) failure: Option<Error>,
+    /// Reconnection attempts since the last CONNACK.
+    pub(super) attempt: u32,
+    /// `disconnect` was called or every handle is gone: the driver leaves.
+    pub(super) stop: bool,
+    /// The driver has ended: every call fails with [`Error::Closed`].
+    pub(super) closed: bool,
+    /// The deadline the driver's timer is armed for.
+    pub(super) armed: Option<u64>,
+    /// Bytes wait for the socket to drain: the driver waits for it to become writable.
+    pub(super) write_blocked: bool,
+    /// Whether the driver was already told about the current state (one wake per change).
+    told: bool,
+    /// Publish outcomes to hand over once the lock is released.
+    finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
+    room_freed: bool,
+}
+
+impl Shared {
+    pub(super) fn new(
+        session: Session,
+        messages: mpsc::Sender<Message>,
+        ready: oneshot::Sender<Result<(), Error>>,
+        authenticator: Option<Authenticator>,
+    ) -> Shared {
+        let core = Core {
+            session,
+            link: None,
+            publishes: HashMap::new(),
+            requests: HashMap::new(),
+            waiting: VecDeque::new(),
+            streams: Vec::new(),
+            messages,
+            undelivered: VecDeque::new(),
+            ready: Some(ready),
+            authenticator,
+            failure: None,
+            attempt: 0,
+            stop: false,
+            closed: false,
+            armed: None,
+            write_blocked: false,
+            told: false,
+            finished: Vec::new(),
+            room_freed: false,
+        };
+        Shared { core: Mutex::new(core), driver: Notify::new(), room: Notify::new() }
+    }
+
+    /// Reads the state without acting on it.
+    pub(super) fn with<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+        f(&mut self.lock())
+    }
+
+    /// Runs `f` on the core, then writes what the session produced, routes its events and hands
+    /// messages over; outside the lock, delivers publish outcomes and wakes whoever must act.
+    pub(super) fn act<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+        let (result, finished, wake_driver, room_freed) = {
+            let mut core = self.lock();
+            let result = f(&mut core);
+            core.settle();
+            let wake = core.needs_driver();
+            let room_freed = std::mem::take(&mut core.room_freed);
+            (result, std::mem::take(&mut core.finished), wake, room_freed)
+        };
+        for (reply, outcome) in finished {
+            reply.send(outcome);
+        }
+        if wake_driver {
+            self.driver.notify_one();
+        }
+        if room_freed {
+            self.room.notify_waiters();
+        }
+        result
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        // A panic under the lock cannot leave the session half-updated in a way that matters
+        // more than stopping every handle would: keep serving.
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Core {
+    /// Queues a publish: into the session when the outbox has room, else in order behind the
+    /// publishes already waiting (`wait_for_room`) or refused as full (`try_publish`).
+    pub(super) fn publish(
+        &mut self,
+        message: Message,
+        reply: PublishReply,
+        wait_for_room: bool,
+    ) -> Admission {
+        if self.closed {
+            return Admission::Closed(reply);
+        }
+        if !self.waiting.is_empty() || !self.session.has_room(message.size()) {
+            if !wait_for_room {
+                // Fail fast, and never ahead of publishes that wait.
+                let full = Error::Proto(ResourceError::Full(Table::Outbox).into());
+                self.finished.push((reply, Err(full)));
+                return Admission::Taken;
+            }
+            if self.waiting.len() >= WAITING_LIMIT {
+                return Admission::Full(message, reply);
+            }
+            self.waiting.push_back((message, reply));
+            return Admission::Taken;
+        }
+        self.enter(message, reply);
+        Admission::Taken
+    }
+
+    fn enter(&mut self, message: Message, reply: PublishReply) {
+        match self.session.publish(unix_ms(), message) {
+            Ok(id) => {
+                self.publishes.insert(id, reply);
+            }
+            Err(e) => self.finished.push((reply, Err(e.into()))),
+        }
+    }
+
+    /// Sends SUBSCRIBE; the SUBACK answers `reply` and then registers `stream`, if any.
+    pub(super) fn subscribe(
+        &mut self,
+        filter: String,
+        options: nomq_proto::mqtt::codec::SubscriptionOptions,
+        stream: Option<mpsc::Sender<Message>>,
+        reply: RequestReply,
+    ) {
+        if self.closed {
+            let _ = reply.send(Err(Error::Closed));
+            return;
+        }
+        match self.session.subscribe(unix_ms(), vec![(filter.clone(), options)], None) {
+            Ok(id) => {
+                self.requests.insert(id, (reply, stream.map(|s| (filter, s))));
+            }
+            Err(e) => drop(reply.send(Err(e.into()))),
+        }
+    }
+
+    /// Sends UNSUBSCRIBE; messages stop going to the filter's own stream at once.
+    pub(super) fn unsubscribe(&mut self, filter: String, reply: RequestReply) {
+        if self.closed {
+            let _ = reply.send(Err(Error::Closed));
+            return;
+        }
+        self.streams.retain(|(f, _)| *f != filter);
+        match self.session.unsubscribe(unix_ms(), vec![filter]) {
+            Ok(id) => {
+                self.requests.insert(id, (reply, None));
+            }
+            Err(e) => drop(reply.send(Err(e.into()))),
+        }
+    }
+
+    /// Answers `connect` with `e` while it waits (true); later failures are logged and the
+    /// driver reconnects (false).
+    pub(super) fn fail_connect(&mut self, e: Error) -> bool {
+        match self.ready.take() {
+            Some(ready) => {
+                let _ = ready.send(Err(e));
+                true
+            }
+            None => {
+                log::warn!("mqtt connection failed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Sends DISCONNECT when connected and tells the driver to leave.
+    pub(super) fn stop(&mut self) {
+        if !self.stop {
+            let _ = self.session.disconnect(unix_ms(), ReasonCode::SUCCESS);
+            self.stop = true;
+        }
+    }
+
+    /// Reads once from the connection into the session.
+    pub(super) fn read(&mut self, buf: &mut [u8]) {
+        let Some(link) = &mut self.link else { return };
+        match link.read(buf, &mut self.session, unix_ms()) {
+            Ok(Received::Data | Received::Empty) => {}
+            Ok(Received::Closed) => self.session.connection_lost(),
+            Err(e) => {
+                log::debug!("mqtt read: {e}");
+                if matches!(e, Error::Tls(_)) && self.ready.is_some() {
+                    self.failure = Some(e);
+                }
+                self.session.connection_lost();
+            }
+        }
+    }
+
+    /// Writes what the session produced, unless the driver already waits for the socket.
+    fn flush(&mut self) {
+        if self.write_blocked {
+            return;
+        }
+        let Some(link) = &mut self.link else { return };
+        match link.write(&mut self.session, unix_ms()) {
+            Ok(blocked) => self.write_blocked = blocked,
+            Err(e) => {
+                log::debug!("mqtt write: {e}");
+                self.session.connection_lost();
+            }
+        }
+    }
+
+    /// After any change: write, route the session's events, hand messages over.
+    fn settle(&mut self) {
+        self.flush();
+        self.route_events();
+        // Events may have produced bytes (PUBREL, AUTH answers) or freed outbox room.
+        self.flush();
+        self.deliver();
+    }
+
+    /// Whether the driver must wake up: bytes wait for the socket, a deadline is earlier than
+    /// its timer, the connection ended, or it should stop. Told once per change.
+    fn needs_driver(&mut self) -> bool {
+        let earlier = match (self.session.poll_timeout(), self.armed) {
+            (Some(t), Some(armed)) => t < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let needed = self.write_blocked
+            || earlier
+            || self.stop
+            || self.failure.is_some()
+            || self.session.state() == nomq_proto::mqtt::session::State::Disconnected && self.link.is_some();
+        let wake = needed && !self.told;
+        self.told = needed;
+        wake
+    }
+
+    /// The driver took note of the state: the next change wakes it again.
+    pub(super) fn noticed(&mut self) {
+        self.told = false;
+    }
+
+    fn route_events(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                Event::Connected { session_present } => {
+                    log::debug!("mqtt connected (session present: {session_present})");
+                    self.attempt = 0;
+                    if let Some(ready) = self.ready.take() {
+                        let _ = ready.send(Ok(()));
+                    }
+                }
+                Event::ConnectionRefused(reason) => {
+                    self.failure = Some(Error::Proto(MqttError::Protocol(refusal(reason)).into()));
+                }
+                Event::Disconnected(why) => {
+                    log::debug!("mqtt disconnected: {why:?}");
+                    // Before the first CONNACK this is `connect`'s failure, not a reconnect.
+                    if self.ready.is_some() && self.failure.is_none() {
+                        self.failure = Some(match why {
+                            Disconnect::ProtocolError(e) => Error::Proto(e.into()),
+                            Disconnect::ByServer(reason) => {
+                                Error::Proto(MqttError::Protocol(refusal(reason)).into())
+                            }
+                            _ => Error::Io(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionAborted,
+                                "connection closed before CONNACK",
+                            )),
+                        });
+                    }
+                }
+                Event::Message(m) => self.undelivered.push_back(m),
+                Event::PublishDone { id, outcome } => {
+                    if let Some(reply) = self.publishes.remove(&id) {
+                        let outcome = match outcome {
+                            PublishOutcome::Expired => Err(Error::Expired),
+                            other => Ok(other),
+                        };
+                        self.finished.push((reply, outcome));
+                    }
+                    self.unblock();
+                }
+                Event::Dropped { id } => {
+                    if let Some(reply) = self.publishes.remove(&id) {
+                        self.finished.push((reply, Err(Error::Dropped)));
+                    }
+                }
+                Event::Subscribed { id, reasons } => {
+                    if let Some((reply, stream)) = self.requests.remove(&id) {
+                        if let Some(stream) = stream {
+                            self.streams.push(stream);
+                        }
+                        let _ = reply.send(Ok(reasons));
+                    }
+                }
+                Event::Unsubscribed { id, reasons } => {
+                    if let Some((reply, _)) = self.requests.remove(&id) {
+                        let _ = reply.send(Ok(reasons));
+                    }
+                }
+                Event::AuthChallenge { reason: ReasonCode::CONTINUE_AUTHENTICATION, data } => {
+                    let answer = match &self.authenticator {
+                        Some(a) => a.respond(&data),
+                        None => Err("the server sent a challenge and no authenticator is set".into()),
+                    };
+                    let sent = answer.and_then(|r| {
+                        self.session
+                            .auth(unix_ms(), ReasonCode::CONTINUE_AUTHENTICATION, &r)
+                            .map_err(|e| e.to_string())
+                    });
+                    if let Err(why) = sent {
+                        self.failure = Some(Error::Auth(why));
+                        self.session.connection_lost();
+                    }
+                }
+                Event::AuthChallenge { reason, .. } => log::debug!("mqtt AUTH {reason}"),
+            }
+        }
+    }
+
+    /// Moves publishes waiting for room into the session, in order, as far as room allows.
+    fn unblock(&mut self) {
+        let before = self.waiting.len();
+        while let Some((message, _)) = self.waiting.front() {
+            if !self.session.has_room(message.size()) {
+                break;
+            }
+            let Some((message, reply)) = self.waiting.pop_front() else { break };
+            self.enter(message, reply);
+        }
+        if before >= WAITING_LIMIT && self.waiting.len() < WAITING_LIMIT {
+            self.room_freed = true;
+        }
+    }
+
+    /// The subscription stream whose filter matches, else the `recv` channel.
+    pub(super) fn route(&self, m: &Message) -> &mpsc::Sender<Message> {
+        self.streams.iter().find(|(f, _)| topic_matches(f, &m.topic)).map_or(&self.messages, |(_, s)| s)
+    }
+
+    /// Hands messages to their subscription streams or to `recv`, as far as they have room.
+    fn deliver(&mut self) {
+        while let Some(m) = self.undelivered.front() {
+            let target = self.route(m).clone();
+            match target.try_reserve() {
+                Ok(permit) => {
+                    if let Some(m) = self.undelivered.pop_front() {
+                        permit.send(m);
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(())) => {
+                    self.undelivered.pop_front();
+                }
+                Err(mpsc::error::TrySendError::Full(())) => return,
+            }
+        }
+    }
+
+    /// The driver has ended: everything still waiting fails with [`Error::Closed`].
+    pub(super) fn close(&mut self) {
+        self.closed = true;
+        self.link = None;
+        for (_, reply) in self.publishes.drain() {
+            self.finished.push((reply, Err(Error::Closed)));
+        }
+        for (_, reply) in self.waiting.drain(..) {
+            self.finished.push((reply, Err(Error::Closed)));
+        }
+        for (_, (reply, _)) in self.requests.drain() {
+            let _ = reply.send(Err(Error::Closed));
+        }
+        // Dropping the senders ends `recv` and every subscription stream.
+        self.streams.clear();
+        self.undelivered.clear();
+        self.messages = mpsc::channel(1).0;
+        self.room_freed = true;
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(Error::Closed));
+        }
+    }
+}
+
+fn refusal(reason: ReasonCode) -> &'static str {
+    match reason.0 {
+        1 | 0x84 => "connection refused: unsupported protocol version",
+        2 | 0x85 => "connection refused: client identifier not valid",
+        3 | 0x88 => "connection refused: server unavailable",
+        4 | 0x86 => "connection refused: bad user name or password",
+        5 | 0x87 => "connection refused: not authorized",
+        _ => "connection refused by the server",
+    }
+}
