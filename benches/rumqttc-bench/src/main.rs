@@ -42,7 +42,15 @@ fn client(args: &Args, role: &str) -> (AsyncClient, EventLoop) {
     o.set_keep_alive(Duration::from_secs(60));
     o.set_clean_session(true);
     o.set_max_packet_size(1 << 20, 1 << 20);
-    AsyncClient::new(o, 10_000)
+    let (client, mut eventloop) = AsyncClient::new(o, 10_000);
+    // rumqttc leaves Nagle's algorithm on by default; NODELAY=1 measures it with TCP_NODELAY,
+    // the socket setting nomq always uses.
+    if std::env::var_os("NODELAY").is_some_and(|v| v == "1") {
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        eventloop.set_network_options(network);
+    }
+    (client, eventloop)
 }
 
 /// Runs an event loop, forwarding incoming PUBLISH payloads; returns the receiver.
@@ -70,9 +78,17 @@ async fn subscribed(c: &AsyncClient, topic: &str, q: QoS) {
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
-#[tokio::main]
-async fn main() {
-    let args = Args::parse();
+fn main() {
+    // BENCH_RUNTIME=current_thread runs everything on one thread, as `nomq bench mqtt` does
+    // with the same variable; the default is tokio's multi-threaded runtime.
+    let runtime = match std::env::var("BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        _ => tokio::runtime::Runtime::new(),
+    };
+    runtime.expect("tokio runtime").block_on(run(Args::parse()));
+}
+
+async fn run(args: Args) {
     let q = qos(args.qos);
     let line = match args.mode.as_str() {
         "throughput" => {

@@ -37,7 +37,13 @@ fn options(args: &Args, role: &str) -> ClientOptions {
 
 pub fn run(args: Args) -> Result<bool, String> {
     let qos = Qos::from_u8(args.qos).ok_or("--qos takes 0, 1 or 2")?;
-    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    // BENCH_RUNTIME=current_thread runs everything on one thread (benches/rumqttc-bench reads
+    // the same variable); the default is tokio's multi-threaded runtime.
+    let rt = match std::env::var("BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        _ => tokio::runtime::Runtime::new(),
+    }
+    .map_err(|e| e.to_string())?;
     let line = rt.block_on(async {
         match args.mode.as_str() {
             "throughput" => throughput(&args, qos).await,

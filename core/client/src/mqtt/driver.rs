@@ -11,9 +11,8 @@ use tokio::sync::mpsc;
 
 use super::ClientOptions;
 use super::link::Link;
-use super::shared::Shared;
+use super::shared::{Shared, now_ms};
 use crate::Error;
-use crate::node::driver::unix_ms;
 use nomq_proto::endpoint::Random;
 use nomq_proto::mqtt::session::{Message, State};
 
@@ -84,7 +83,7 @@ async fn connection(
     shared.act(|core| {
         core.link = Some(link);
         core.write_blocked = false;
-        core.session.connect(unix_ms())
+        core.session.connect(core.now)
     })?;
     let connack_deadline = tokio::time::Instant::now() + options.connect_timeout;
     // One timer for the whole connection, re-armed only when the session's next deadline is
@@ -96,7 +95,7 @@ async fn connection(
     let result = loop {
         let wait = shared.with(|core| {
             core.noticed();
-            let now = unix_ms();
+            let now = now_ms();
             let rearm = match core.session.poll_timeout() {
                 Some(t) if core.armed.is_none_or(|a| t < a) => {
                     core.armed = Some(t);
@@ -140,7 +139,7 @@ async fn connection(
             Wake::Told => {}
             Wake::Timer => {
                 core.armed = None;
-                core.session.handle_timeout(unix_ms());
+                core.session.handle_timeout(core.now);
             }
             Wake::ConnackTimeout => {
                 core.session.connection_lost();

@@ -9,14 +9,14 @@
 //! over once it is released, so a completion callback may call into the client again.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
 use crate::Error;
-use crate::node::driver::unix_ms;
 use nomq_proto::error::{ResourceError, Table};
 use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId};
 use nomq_proto::mqtt::topic::topic_matches;
@@ -49,7 +49,17 @@ pub(super) enum Admission {
     Closed(PublishReply),
 }
 
+/// Milliseconds on a monotonic clock, for the session's timers (keep alive, expiry): only
+/// differences matter, and a step of the wall clock must neither fire nor stall them.
+pub(super) fn now_ms() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 pub(super) struct Core {
+    /// The time of the current operation, read once per lock: reading the clock can cost a
+    /// system call on virtual machines.
+    pub(super) now: u64,
     pub(super) session: Session,
     pub(super) link: Option<Link>,
     publishes: HashMap<PublishId, PublishReply>,
@@ -89,6 +99,7 @@ impl Shared {
         authenticator: Option<Authenticator>,
     ) -> Shared {
         let core = Core {
+            now: now_ms(),
             session,
             link: None,
             publishes: HashMap::new(),
@@ -122,6 +133,7 @@ impl Shared {
     pub(super) fn act<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
         let (result, finished, wake_driver, room_freed) = {
             let mut core = self.lock();
+            core.now = now_ms();
             let result = f(&mut core);
             core.settle();
             let wake = core.needs_driver();
@@ -177,7 +189,7 @@ impl Core {
     }
 
     fn enter(&mut self, message: Message, reply: PublishReply) {
-        match self.session.publish(unix_ms(), message) {
+        match self.session.publish(self.now, message) {
             Ok(id) => {
                 self.publishes.insert(id, reply);
             }
@@ -197,7 +209,7 @@ impl Core {
             let _ = reply.send(Err(Error::Closed));
             return;
         }
-        match self.session.subscribe(unix_ms(), vec![(filter.clone(), options)], None) {
+        match self.session.subscribe(self.now, vec![(filter.clone(), options)], None) {
             Ok(id) => {
                 self.requests.insert(id, (reply, stream.map(|s| (filter, s))));
             }
@@ -212,7 +224,7 @@ impl Core {
             return;
         }
         self.streams.retain(|(f, _)| *f != filter);
-        match self.session.unsubscribe(unix_ms(), vec![filter]) {
+        match self.session.unsubscribe(self.now, vec![filter]) {
             Ok(id) => {
                 self.requests.insert(id, (reply, None));
             }
@@ -238,7 +250,7 @@ impl Core {
     /// Sends DISCONNECT when connected and tells the driver to leave.
     pub(super) fn stop(&mut self) {
         if !self.stop {
-            let _ = self.session.disconnect(unix_ms(), ReasonCode::SUCCESS);
+            let _ = self.session.disconnect(self.now, ReasonCode::SUCCESS);
             self.stop = true;
         }
     }
@@ -246,7 +258,7 @@ impl Core {
     /// Reads once from the connection into the session.
     pub(super) fn read(&mut self, buf: &mut [u8]) {
         let Some(link) = &mut self.link else { return };
-        match link.read(buf, &mut self.session, unix_ms()) {
+        match link.read(buf, &mut self.session, self.now) {
             Ok(Received::Data | Received::Empty) => {}
             Ok(Received::Closed) => self.session.connection_lost(),
             Err(e) => {
@@ -265,7 +277,7 @@ impl Core {
             return;
         }
         let Some(link) = &mut self.link else { return };
-        match link.write(&mut self.session, unix_ms()) {
+        match link.write(&mut self.session, self.now) {
             Ok(blocked) => self.write_blocked = blocked,
             Err(e) => {
                 log::debug!("mqtt write: {e}");
@@ -371,7 +383,7 @@ impl Core {
                     };
                     let sent = answer.and_then(|r| {
                         self.session
-                            .auth(unix_ms(), ReasonCode::CONTINUE_AUTHENTICATION, &r)
+                            .auth(self.now, ReasonCode::CONTINUE_AUTHENTICATION, &r)
                             .map_err(|e| e.to_string())
                     });
                     if let Err(why) = sent {
