@@ -3,6 +3,10 @@
 # §4). Starts its own mosquitto on a free loopback port (max_inflight_messages 1000, so both
 # clients can use an inflight window of 100, rumqttc's default), runs every mode ROUNDS times
 # alternating the clients, and prints medians and ratios.
+#
+# rumqttc runs twice per round: with its defaults (Nagle's algorithm on) and with TCP_NODELAY,
+# the socket setting nomq always uses (NODELAY=1, the same program). BENCH_RUNTIME=current_thread
+# runs every client on tokio's single-threaded runtime instead of the multi-threaded one.
 #   ROUNDS=3 COUNT=20000 scripts/bench-mqtt.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,14 +29,17 @@ sleep 0.5
 
 results="$dir/results.jsonl"
 run() { # client mode qos count
-    local bin=$NOMQ args=(bench mqtt)
-    [ "$1" = rumqttc ] && bin=$RUMQTTC && args=()
+    local bin=$NOMQ args=(bench mqtt) nodelay=0
+    case "$1" in
+        rumqttc) bin=$RUMQTTC args=() ;;
+        rumqttc-nodelay) bin=$RUMQTTC args=() nodelay=1 ;;
+    esac
     local line
-    line=$("$bin" "${args[@]}" --port "$port" --mode "$2" --qos "$3" --count "$4" --size 64)
+    line=$(NODELAY=$nodelay "$bin" "${args[@]}" --port "$port" --mode "$2" --qos "$3" --count "$4" --size 64)
     echo "{\"client\":\"$1\",\"mode\":\"$2\",\"qos\":$3,\"result\":$line}" >> "$results"
 }
 for round in $(seq "$ROUNDS"); do
-    for client in nomq rumqttc; do
+    for client in nomq rumqttc rumqttc-nodelay; do
         for qos in 0 1 2; do run "$client" throughput "$qos" "$COUNT"; done
         run "$client" rtt 1 2000
         run "$client" connect 0 200
@@ -44,17 +51,19 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(client, mode, qos, key):
     vals = [r["result"][key] for r in rows if r["client"] == client and r["mode"] == mode and r["qos"] == qos]
     return statistics.median(vals), len(vals)
-print(f"{'measure':<34}{'nomq':>12}{'rumqttc':>12}{'nomq/rumqttc':>14}")
+clients = ("nomq", "rumqttc", "rumqttc-nodelay")
+print(f"{'measure':<30}" + "".join(f"{c:>17}" for c in clients) + f"{'vs rumqttc':>12}{'vs nodelay':>12}")
+def line(label, mode, qos, key, fmt):
+    vals = [med(c, mode, qos, key)[0] for c in clients]
+    print(f"{label:<30}" + "".join(f"{v:>17{fmt}}" for v in vals)
+          + f"{vals[0] / vals[1]:>11.2f}x{vals[0] / vals[2]:>11.2f}x")
 for qos in (0, 1, 2):
-    n, k = med("nomq", "throughput", qos, "msgs_per_s"); r, _ = med("rumqttc", "throughput", qos, "msgs_per_s")
-    print(f"{'throughput QoS %d (msg/s)' % qos:<28}{n:>12,.0f}{r:>12,.0f}{n / r:>13.2f}x")
+    line(f"throughput QoS {qos} (msg/s)", "throughput", qos, "msgs_per_s", ",.0f")
 for qos in (0, 1, 2):
-    n, _ = med("nomq", "throughput", qos, "cpu_us_per_msg"); r, _ = med("rumqttc", "throughput", qos, "cpu_us_per_msg")
-    print(f"{'CPU QoS %d (us/msg, both clients)' % qos:<28}{n:>12.2f}{r:>12.2f}{n / r:>13.2f}x")
+    line(f"CPU QoS {qos} (us/msg)", "throughput", qos, "cpu_us_per_msg", ".2f")
 for key in ("p50_us", "p99_us"):
-    n, _ = med("nomq", "rtt", 1, key); r, _ = med("rumqttc", "rtt", 1, key)
-    print(f"{'rtt QoS 1 ' + key:<28}{n:>12,.0f}{r:>12,.0f}{n / r:>13.2f}x")
-n, _ = med("nomq", "connect", 0, "median_ms"); r, _ = med("rumqttc", "connect", 0, "median_ms")
-print(f"{'connect median (ms)':<28}{n:>12.3f}{r:>12.3f}{n / r:>13.2f}x")
-print(f"medians of {k} rounds each, same broker, alternating clients")
+    line(f"rtt QoS 1 {key}", "rtt", 1, key, ",.0f")
+line("connect median (ms)", "connect", 0, "median_ms", ".3f")
+_, k = med("nomq", "rtt", 1, "p50_us")
+print(f"medians of {k} rounds each, same broker, alternating clients; CPU is both clients' process time")
 PY

@@ -25,6 +25,8 @@ use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
 /// Publishes that may wait for outbox room before callers of `publish`/`enqueue` themselves
 /// wait: memory stays bounded however fast the application publishes.
 pub(super) const WAITING_LIMIT: usize = 1024;
+/// Reads per driver wake-up at most, so timers and writes are not starved.
+const READS_PER_WAKE: usize = 4;
 
 pub(super) type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
@@ -257,16 +259,21 @@ impl Core {
 
     /// Reads once from the connection into the session.
     pub(super) fn read(&mut self, buf: &mut [u8]) {
-        let Some(link) = &mut self.link else { return };
-        match link.read(buf, &mut self.session, self.now) {
-            Ok(Received::Data | Received::Empty) => {}
-            Ok(Received::Closed) => self.session.connection_lost(),
-            Err(e) => {
-                log::debug!("mqtt read: {e}");
-                if matches!(e, Error::Tls(_)) && self.ready.is_some() {
-                    self.failure = Some(e);
+        // Bytes that arrived while the last ones were handled are taken too, so one write
+        // answers them all; a socket known to be empty costs no system call.
+        for _ in 0..READS_PER_WAKE {
+            let Some(link) = &mut self.link else { return };
+            match link.read(buf, &mut self.session, self.now) {
+                Ok(Received::Data) if self.undelivered.is_empty() => {}
+                Ok(Received::Data | Received::Empty) => return,
+                Ok(Received::Closed) => return self.session.connection_lost(),
+                Err(e) => {
+                    log::debug!("mqtt read: {e}");
+                    if matches!(e, Error::Tls(_)) && self.ready.is_some() {
+                        self.failure = Some(e);
+                    }
+                    return self.session.connection_lost();
                 }
-                self.session.connection_lost();
             }
         }
     }
