@@ -56,6 +56,14 @@ class AbortOnCancel:
     def __call__(self, future: asyncio.Future[Any]) -> None: ...
 
 @final
+class CancelWait:
+    """Done-callback returned by ``NativeClient.wait_many``: drops the wait once the future is
+    done (cancelled, timed out or resolved). Not a module attribute (only reachable through
+    ``wait_many``)."""
+
+    def __call__(self, future: asyncio.Future[Any]) -> None: ...
+
+@final
 class Codec:
     """Seals and opens NoMQ packets of one version under one key pair."""
 
@@ -273,6 +281,10 @@ class NativeClient:
     def recv_many(self, target: Target, limit: int, timeout: Optional[float] = None) -> Any:
         """Up to ``limit`` messages (``List[MqttMessage]``); empty once closed, None after
         ``timeout``. With a future: an ``AbortOnCancel`` or None."""
+    def wait_many(self, target: Target, limit: int) -> CancelWait:
+        """Resolves the future (asyncio only) with up to ``limit`` messages as soon as the
+        driver hands some over, from the driver's thread; ``[]`` once closed; None when another
+        receiver took them first."""
     def try_recv_many(self, limit: int) -> List[MqttMessage]:
         """The messages already waiting, up to ``limit``."""
     def metrics(self, target: Target) -> Any:

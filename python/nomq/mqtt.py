@@ -233,6 +233,12 @@ class Subscription:
         return batch[0] if batch else None
 
 
+def _expire(fut: "asyncio.Future[Any]") -> None:
+    """A receive's timeout: no messages (the wait is dropped by the future's done-callback)."""
+    if not fut.done():
+        fut.set_result([])
+
+
 class Client:
     """An MQTT client. Create it with a URL or ``ConnectOptions`` (plus keyword overrides),
     then ``await client.connect()`` or use ``async with``."""
@@ -340,7 +346,21 @@ class Client:
         batch = native.try_recv_many(limit)
         if batch:
             return batch  # type: ignore[no-any-return]
-        return await _bridge.call(native.recv_many, limit, timeout) or []
+        # Resolved from the driver's thread as messages arrive: one thread hop, no task.
+        loop = asyncio.get_running_loop()
+        fut = _bridge.call(native.wait_many, limit)
+        expiry = None if timeout is None else loop.call_later(max(timeout, 0.0), _expire, fut)
+        start = loop.time()
+        try:
+            batch = await fut
+        finally:
+            if expiry is not None:
+                expiry.cancel()
+        if batch is not None:
+            return batch  # type: ignore[no-any-return]
+        # Another receiver took them first: wait the general way for the time left.
+        left = None if timeout is None else max(timeout - (loop.time() - start), 0.0)
+        return await _bridge.call(native.recv_many, limit, left) or []
 
     async def metrics(self) -> Dict[str, int]:
         """Counters (sent, received, retransmitted, reconnects, dropped, duplicates) and gauges

@@ -153,6 +153,33 @@ def test_cancelling_a_pending_await_is_clean(broker):
     run(main())
 
 
+def test_concurrent_and_timed_out_receives_lose_nothing(broker):
+    """Receives wait through callbacks the driver calls (``wait_many``): two waiting at once both
+    get a message (the one that finds none waits again), and receives that time out or are
+    cancelled leave nothing behind that would take later messages."""
+
+    async def main():
+        topic = f"py/{os.getpid()}/concurrent"
+        async with Client(url(broker), client_id=f"py-conc-{os.getpid()}") as c:
+            await c.subscribe(topic, 1)
+            for _ in range(50):
+                assert await c.recv(timeout=0.001) is None
+            for _ in range(50):
+                waiter = asyncio.ensure_future(c.recv())
+                await asyncio.sleep(0)
+                waiter.cancel()
+            first, second = asyncio.ensure_future(c.recv(timeout=5)), asyncio.ensure_future(c.recv(timeout=5))
+            await asyncio.sleep(0.05)
+            await c.publish(topic, b"a", qos=1)
+            await c.publish(topic, b"b", qos=1)
+            got = sorted([(await first).payload, (await second).payload])
+            assert got == [b"a", b"b"]
+            await c.publish(topic, b"c", qos=1)
+            assert (await c.recv(timeout=5)).payload == b"c"
+
+    run(main())
+
+
 def test_disconnect_fails_pending_and_ends_iteration(broker):
     async def main():
         c = await Client(url(broker), client_id=f"py-end-{os.getpid()}").connect()

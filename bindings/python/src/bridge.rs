@@ -14,6 +14,7 @@ use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use std::future::Future;
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::errors;
@@ -23,7 +24,9 @@ use crate::errors;
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let _ = OWNER.set(std::process::id());
+        // SAFETY: registers a child handler that only stores to an atomic (async-signal-safe,
+        // as a handler running in a freshly forked child must be).
+        unsafe { libc::pthread_atfork(None, None, Some(forked)) };
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("nomq-tokio")
@@ -33,22 +36,28 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The process that started the runtime. After `fork()` the child has none of its threads:
-/// every operation would hang, so the child gets a clear error instead (DESIGN.md "Python").
-static OWNER: OnceLock<u32> = OnceLock::new();
+/// Set in a child process forked after the runtime started. The child has none of the
+/// runtime's threads: every operation would hang, so it gets a clear error instead (DESIGN.md
+/// "Python"). A fork handler rather than a process id compared on every call: `getpid` is a
+/// system call, several per operation.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn forked() {
+    FORKED.store(true, Ordering::Relaxed);
+}
 
 /// Refuses to run in a child process forked after the runtime started.
 pub fn not_forked(py: Python<'_>) -> PyResult<()> {
-    match OWNER.get() {
-        Some(&pid) if pid != std::process::id() => Err(errors::raise(
+    if FORKED.load(Ordering::Relaxed) {
+        return Err(errors::raise(
             py,
             "ClosedError",
             "nomq was started in the parent process and fork() copies none of its threads: use it \
              in a process started with the 'spawn' method, or start nomq only after forking"
                 .into(),
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
 }
 
 /// Turns a finished operation's outcome into its Python value, on the loop thread. The flag
@@ -122,10 +131,12 @@ impl Completer {
     /// Resolves every queued future (the loop's reader callback). Futures cancelled meanwhile
     /// are skipped: the operation finished, nobody waits for it.
     fn resolve(&self, py: Python<'_>) -> PyResult<()> {
-        // Drain the wake-up bytes first, then take the batch: an entry queued after the take
-        // finds `armed` false and sends a new byte.
+        // Consume the wake-up byte first, then take the batch: an entry queued after the take
+        // finds `armed` false and sends a new byte. One byte is sent per armed cycle, so one
+        // read takes every byte there is (a read to `WouldBlock` would cost a system call per
+        // wake-up); a stray one left over would only call this again.
         let mut sink = [0u8; 64];
-        while matches!((&self.wake_rx).read(&mut sink), Ok(n) if n > 0) {}
+        let _ = (&self.wake_rx).read(&mut sink);
         let ready = {
             let mut q = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             q.armed = false;

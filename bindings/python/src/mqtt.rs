@@ -10,6 +10,7 @@ use nomq::mqtt::{
 };
 use nomq::proto::mqtt::codec::SubscriptionOptions;
 use nomq::proto::mqtt::session::{Message, Metrics, PublishOutcome};
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -271,6 +272,20 @@ fn message(
     Ok(m)
 }
 
+/// A future's done-callback that drops a [`NativeClient::wait_many`] once the future is done
+/// (cancelled, timed out, or resolved).
+#[pyclass(frozen, module = "nomq._nomq")]
+pub(crate) struct CancelWait(nomq::mqtt::MessageWait);
+
+#[pymethods]
+impl CancelWait {
+    fn __call__(&self, _future: &Bound<'_, PyAny>) {
+        // Done by whatever means (messages, a timeout, a cancel): the wait is over. After the
+        // messages came, the wait was used up and this changes nothing.
+        self.0.cancel();
+    }
+}
+
 /// A connected MQTT client (reconnecting in the background per its options).
 #[pyclass(frozen, module = "nomq._nomq")]
 pub(crate) struct NativeClient {
@@ -398,6 +413,40 @@ impl NativeClient {
             bridge::within(timeout, client.recv_many(&mut batch, limit)).await.map(|_| batch)
         };
         bridge::receive(py, target, &self.stash, limit, recv, messages)
+    }
+
+    /// Resolves the asyncio `target` with up to `limit` messages of plain subscriptions as
+    /// soon as the driver hands some over, straight from the driver's thread (no task, no
+    /// second thread hop); `[]` once closed; `None` when another receiver took them first (wait
+    /// again through `recv_many`). Returns the future's done-callback, which drops the wait
+    /// once the future is done by other means (cancelled, timed out): nothing is taken then.
+    fn wait_many(&self, py: Python<'_>, target: Target, limit: usize) -> PyResult<Py<PyAny>> {
+        bridge::not_forked(py)?;
+        let Some((completer, future)) = target else {
+            return Err(pyo3::exceptions::PyTypeError::new_err("wait_many needs an asyncio future"));
+        };
+        // Weak: the callback lives inside the client until it fires; a strong reference would
+        // keep a dropped client (and its connection) alive.
+        let client = Arc::downgrade(&self.client);
+        let stash = self.stash.clone();
+        let wait = self.client.when_messages(move || {
+            completer.get().complete(
+                future,
+                Box::new(move |py, abandoned| {
+                    let Some(client) = client.upgrade().filter(|_| !abandoned) else {
+                        return Ok(py.None());
+                    };
+                    let mut batch = bridge::take_stashed(&stash, limit);
+                    let more = limit - batch.len();
+                    client.try_recv_many(&mut batch, more);
+                    if batch.is_empty() && !client.is_closed() {
+                        return Ok(py.None());
+                    }
+                    messages(py, batch)
+                }),
+            );
+        });
+        CancelWait(wait).into_py_any(py)
     }
 
     /// The messages already waiting, up to `limit`, without waiting.

@@ -117,12 +117,17 @@ async fn rtt(args: &Args, qos: Qos) -> Result<serde_json::Value, String> {
     let warmup = (args.count / 10).clamp(10, 1000);
     let mut samples = Vec::with_capacity(args.count);
     for i in 0..warmup + args.count {
+        // A sample is publish to message back, as rumqttc's and paho's benches measure it (their
+        // publish returns before the PUBACK); the completion is awaited after the sample, so one
+        // message is in flight at a time and every publish is confirmed.
         let t = Instant::now();
-        client.publish(&topic, &payload, qos, false).await.map_err(|e| e.to_string())?;
+        let message = Message::new(topic.clone(), payload.clone(), qos, false);
+        let done = client.enqueue(message).await.map_err(|e| e.to_string())?;
         tokio::time::timeout(IDLE, client.recv()).await.map_err(|_| "message did not come back")?;
         if i >= warmup {
             samples.push(t.elapsed().as_secs_f64() * 1e6);
         }
+        done.wait().await.map_err(|e| e.to_string())?;
     }
     client.disconnect().await;
     samples.sort_by(f64::total_cmp);

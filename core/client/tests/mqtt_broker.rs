@@ -84,7 +84,21 @@ async fn callers_act_on_the_session_from_any_thread() {
         let m = timeout(Duration::from_secs(5), own.recv()).await.unwrap().unwrap();
         assert_eq!((m.topic.as_str(), m.payload.as_slice()), (topic, payload));
     }
+    // `when_messages`: called once messages wait for `recv`, and once more at the close.
+    client.subscribe("plain/#", Qos::AtLeastOnce).await.unwrap();
+    let (ready, mut fired) = tokio::sync::mpsc::unbounded_channel();
+    let r = ready.clone();
+    let _wait = client.when_messages(move || r.send("message").unwrap());
+    let cancelled = client.when_messages(|| panic!("a cancelled wait is never called"));
+    cancelled.cancel();
+    client.publish("plain/1", b"p", Qos::AtLeastOnce, false).await.unwrap();
+    assert_eq!(timeout(Duration::from_secs(5), fired.recv()).await.unwrap(), Some("message"));
+    let mut batch = Vec::new();
+    assert_eq!(client.try_recv_many(&mut batch, 10), 1);
+    let _wait = client.when_messages(move || ready.send("closed").unwrap());
     client.disconnect().await;
+    assert_eq!(timeout(Duration::from_secs(5), fired.recv()).await.unwrap(), Some("closed"));
+    assert!(client.is_closed());
     assert!(timeout(Duration::from_secs(5), own.recv()).await.unwrap().is_none(), "stream ended");
     assert!(timeout(Duration::from_secs(5), client.recv()).await.unwrap().is_none(), "recv ended");
     assert!(matches!(client.publish("callers/3", b"x", Qos::AtLeastOnce, false).await, Err(Error::Closed)));

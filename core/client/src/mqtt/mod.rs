@@ -154,6 +154,17 @@ impl Completion {
     }
 }
 
+/// A registration of [`Client::when_messages`].
+#[derive(Debug, Clone)]
+pub struct MessageWait(Arc<std::sync::atomic::AtomicBool>);
+
+impl MessageWait {
+    /// No longer wanted: the callback is dropped uncalled.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A message stream for one subscription (see [`Client::subscription`]).
 #[derive(Debug)]
 pub struct Subscription {
@@ -360,6 +371,25 @@ impl Client {
             }
         }
         into.len() - before
+    }
+
+    /// Calls `ready` once, on the driver's or a caller's thread and outside the client's lock,
+    /// as soon as messages wait for [`Client::recv`] (at once if some already do) or the client
+    /// has closed; take them with [`Client::try_recv_many`]. This is how bindings wait for
+    /// messages without a task, and so without a thread hop. Another receiver may take the
+    /// messages first: find none, wait again. Dropping the returned [`MessageWait`] does not
+    /// cancel; [`MessageWait::cancel`] does.
+    pub fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> MessageWait {
+        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = cancelled.clone();
+        self.shared.act(move |core| core.when_messages(flag, Box::new(ready)));
+        MessageWait(cancelled)
+    }
+
+    /// Whether the client has stopped for good (after `disconnect`, or a first connection
+    /// that failed).
+    pub fn is_closed(&self) -> bool {
+        self.shared.with(|core| core.closed)
     }
 
     /// Counters and gauges of the session.

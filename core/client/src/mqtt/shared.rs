@@ -9,7 +9,8 @@
 //! over once it is released, so a completion callback may call into the client again.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -27,6 +28,9 @@ use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
 pub(super) const WAITING_LIMIT: usize = 1024;
 /// Reads per driver wake-up at most, so timers and writes are not starved.
 const READS_PER_WAKE: usize = 4;
+
+/// Called once, outside the lock, when messages wait for `recv` or the client has closed.
+pub(super) type Waker = Box<dyn FnOnce() + Send>;
 
 pub(super) type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
@@ -90,6 +94,10 @@ pub(super) struct Core {
     told: bool,
     /// Publish outcomes to hand over once the lock is released.
     finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
+    /// Waiting for messages in the `recv` channel (see [`super::Client::when_messages`]).
+    message_waiters: Vec<(Arc<AtomicBool>, Waker)>,
+    /// Message waiters to call once the lock is released.
+    woken: Vec<Waker>,
     room_freed: bool,
 }
 
@@ -120,6 +128,8 @@ impl Shared {
             write_blocked: false,
             told: false,
             finished: Vec::new(),
+            message_waiters: Vec::new(),
+            woken: Vec::new(),
             room_freed: false,
         };
         Shared { core: Mutex::new(core), driver: Notify::new(), room: Notify::new() }
@@ -133,18 +143,25 @@ impl Shared {
     /// Runs `f` on the core, then writes what the session produced, routes its events and hands
     /// messages over; outside the lock, delivers publish outcomes and wakes whoever must act.
     pub(super) fn act<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
-        let (result, finished, wake_driver, room_freed) = {
-            let mut core = self.lock();
-            core.now = now_ms();
-            let result = f(&mut core);
-            core.settle();
-            let wake = core.needs_driver();
-            let room_freed = std::mem::take(&mut core.room_freed);
-            (result, std::mem::take(&mut core.finished), wake, room_freed)
-        };
-        for (reply, outcome) in finished {
-            reply.send(outcome);
+        let mut core = self.lock();
+        core.now = now_ms();
+        let result = f(&mut core);
+        core.route_events();
+        core.deliver();
+        if !core.finished.is_empty() || !core.woken.is_empty() {
+            // Outcomes and messages go out before the acknowledgements that `flush` writes: a
+            // caller waiting for them does not also wait for a system call.
+            let outside = core.outside();
+            drop(core);
+            outside.run();
+            core = self.lock();
         }
+        core.settle();
+        let wake_driver = core.needs_driver();
+        let room_freed = std::mem::take(&mut core.room_freed);
+        let outside = core.outside();
+        drop(core);
+        outside.run();
         if wake_driver {
             self.driver.notify_one();
         }
@@ -161,7 +178,49 @@ impl Shared {
     }
 }
 
+/// What a change leaves to do once the lock is released: application code may run there.
+pub(super) struct Outside {
+    finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
+    woken: Vec<Waker>,
+}
+
+impl Outside {
+    fn run(self) {
+        for (reply, outcome) in self.finished {
+            reply.send(outcome);
+        }
+        for ready in self.woken {
+            ready();
+        }
+    }
+}
+
 impl Core {
+    fn outside(&mut self) -> Outside {
+        Outside { finished: std::mem::take(&mut self.finished), woken: std::mem::take(&mut self.woken) }
+    }
+
+    /// Calls `ready` once messages wait for `recv`, at once if some already do or the client
+    /// has closed; `cancelled` set later drops it uncalled (at the next registration or
+    /// delivery), so abandoned waits do not pile up.
+    pub(super) fn when_messages(&mut self, cancelled: Arc<AtomicBool>, ready: Waker) {
+        self.message_waiters.retain(|(c, _)| !c.load(Ordering::Relaxed));
+        // Capacity below the maximum: messages (or reserved places) are in the channel.
+        if self.closed || self.messages.capacity() < self.messages.max_capacity() {
+            self.woken.push(ready);
+        } else {
+            self.message_waiters.push((cancelled, ready));
+        }
+    }
+
+    fn wake_message_waiters(&mut self) {
+        for (cancelled, ready) in self.message_waiters.drain(..) {
+            if !cancelled.load(Ordering::Relaxed) {
+                self.woken.push(ready);
+            }
+        }
+    }
+
     /// Queues a publish: into the session when the outbox has room, else in order behind the
     /// publishes already waiting (`wait_for_room`) or refused as full (`try_publish`).
     pub(super) fn publish(
@@ -425,19 +484,24 @@ impl Core {
 
     /// Hands messages to their subscription streams or to `recv`, as far as they have room.
     fn deliver(&mut self) {
+        let mut to_recv = false;
         while let Some(m) = self.undelivered.front() {
             let target = self.route(m).clone();
             match target.try_reserve() {
                 Ok(permit) => {
                     if let Some(m) = self.undelivered.pop_front() {
+                        to_recv |= target.same_channel(&self.messages);
                         permit.send(m);
                     }
                 }
                 Err(mpsc::error::TrySendError::Closed(())) => {
                     self.undelivered.pop_front();
                 }
-                Err(mpsc::error::TrySendError::Full(())) => return,
+                Err(mpsc::error::TrySendError::Full(())) => break,
             }
+        }
+        if to_recv {
+            self.wake_message_waiters();
         }
     }
 
@@ -458,6 +522,7 @@ impl Core {
         self.streams.clear();
         self.undelivered.clear();
         self.messages = mpsc::channel(1).0;
+        self.wake_message_waiters();
         self.room_freed = true;
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(Err(Error::Closed));
