@@ -206,11 +206,16 @@ impl Codec {
         if datagram.len() > MAX_DATAGRAM {
             return Err(errors::raise(py, "FrameError", format!("datagram of {} bytes", datagram.len())));
         }
-        // Most datagrams fit the v1 receive size (2048 bytes): no heap buffer for them.
-        let mut small = [0u8; 2048];
+        // Most datagrams fit the v1 receive size (2048 bytes): no heap buffer for them, and
+        // short ones (sensor readings) not even a 2 KiB buffer to zero.
+        let mut tiny = [0u8; 256];
+        let mut small_buf;
         let mut large = Vec::new();
-        let plain: &mut [u8] = if datagram.len() <= small.len() {
-            &mut small[..]
+        let plain: &mut [u8] = if datagram.len() <= tiny.len() {
+            &mut tiny[..]
+        } else if datagram.len() <= 2048 {
+            small_buf = [0u8; 2048];
+            &mut small_buf[..]
         } else {
             large.resize(datagram.len(), 0);
             &mut large

@@ -25,7 +25,7 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
     let tls = match options.tls.as_ref().map(super::tls::client_config).transpose() {
         Ok(t) => t,
         Err(e) => {
-            shared.act(|core| {
+            shared.drive(|core| {
                 core.fail_connect(e);
                 core.close();
             });
@@ -36,7 +36,7 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
     loop {
         if let Err(e) = connection(&shared, &options, tls.as_ref(), &mut buf).await {
             // The first connection's failure is `connect`'s answer; later ones reconnect.
-            if shared.act(|core| core.fail_connect(e)) {
+            if shared.drive(|core| core.fail_connect(e)) {
                 break;
             }
         }
@@ -48,7 +48,7 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
             break;
         }
     }
-    shared.act(|core| core.close());
+    shared.drive(|core| core.close());
 }
 
 /// One connection, from TCP connect to its end.
@@ -80,7 +80,7 @@ async fn connection(
             Link::tls(tcp.clone(), config.clone(), name, &options.host)?
         }
     };
-    shared.act(|core| {
+    shared.drive(|core| {
         core.link = Some(link);
         core.write_blocked = false;
         core.session.connect(core.now)
@@ -132,7 +132,7 @@ async fn connection(
             _ = tokio::time::sleep_until(connack_deadline), if wait.connecting => Wake::ConnackTimeout,
             () = room(wait.waiting_on.as_ref()), if !wait.can_read => Wake::Told,
         };
-        shared.act(|core| match wake {
+        shared.drive(|core| match wake {
             Wake::Readable(Ok(())) => core.read(buf),
             Wake::Writable(Ok(())) => core.write_blocked = false,
             Wake::Readable(Err(_)) | Wake::Writable(Err(_)) => core.session.connection_lost(),
@@ -167,7 +167,7 @@ async fn close(shared: &Shared, tcp: Arc<TcpStream>) {
         if tokio::time::timeout_at(deadline, tcp.writable()).await.is_err() {
             break;
         }
-        shared.act(|core| core.write_blocked = false);
+        shared.drive(|core| core.write_blocked = false);
     }
     shared.with(|core| {
         if let Some(mut link) = core.link.take() {

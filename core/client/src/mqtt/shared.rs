@@ -90,6 +90,10 @@ pub(super) struct Core {
     pub(super) armed: Option<u64>,
     /// Bytes wait for the socket to drain: the driver waits for it to become writable.
     pub(super) write_blocked: bool,
+    /// A caller's publish joined others in flight: the driver, awake for their acknowledgements
+    /// anyway, writes it with them, one write for many and off the caller's thread (which, in
+    /// Python, holds the GIL). A publish on an idle connection is written by its caller.
+    pub(super) defer_write: bool,
     /// Whether the driver was already told about the current state (one wake per change).
     told: bool,
     /// Publish outcomes to hand over once the lock is released.
@@ -126,6 +130,7 @@ impl Shared {
             closed: false,
             armed: None,
             write_blocked: false,
+            defer_write: false,
             told: false,
             finished: Vec::new(),
             message_waiters: Vec::new(),
@@ -169,6 +174,14 @@ impl Shared {
             self.room.notify_waiters();
         }
         result
+    }
+
+    /// [`Shared::act`] for the driver task, which also writes what callers left to it.
+    pub(super) fn drive<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+        self.act(|core| {
+            core.defer_write = false;
+            f(core)
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Core> {
@@ -246,6 +259,9 @@ impl Core {
             return Admission::Taken;
         }
         self.enter(message, reply);
+        if self.session.inflight() > 1 {
+            self.defer_write = true;
+        }
         Admission::Taken
     }
 
@@ -339,7 +355,7 @@ impl Core {
 
     /// Writes what the session produced, unless the driver already waits for the socket.
     fn flush(&mut self) {
-        if self.write_blocked {
+        if self.write_blocked || self.defer_write {
             return;
         }
         let Some(link) = &mut self.link else { return };
@@ -370,6 +386,7 @@ impl Core {
             (None, _) => false,
         };
         let needed = self.write_blocked
+            || self.defer_write
             || earlier
             || self.stop
             || self.failure.is_some()

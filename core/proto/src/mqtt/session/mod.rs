@@ -136,6 +136,11 @@ impl Session {
         self.state
     }
 
+    /// QoS 1/2 publishes written and not yet acknowledged.
+    pub fn inflight(&self) -> usize {
+        self.outbox.inflight.len()
+    }
+
     /// Counters and gauges.
     pub fn metrics(&self) -> Metrics {
         Metrics {
