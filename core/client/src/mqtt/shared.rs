@@ -259,7 +259,9 @@ impl Core {
             return Admission::Taken;
         }
         self.enter(message, reply);
-        if self.session.inflight() > 1 {
+        // Only a publish that produced bytes needs a writer: one that waits in the outbox
+        // (window full) is sent by the driver when acknowledgements free places.
+        if self.session.inflight() > 1 && !self.session.transmit().is_empty() {
             self.defer_write = true;
         }
         Admission::Taken
