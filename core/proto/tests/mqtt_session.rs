@@ -147,14 +147,20 @@ fn incoming_qos2_is_delivered_once_until_pubrel() {
     }
 }
 
-#[test]
-fn our_own_inflight_cap_applies_without_a_receive_maximum() {
+/// A 3.1.1 session (no Receive Maximum) with our own inflight cap, connected.
+fn connected_with_inflight(max_inflight: u16) -> Session {
     let mut config = SessionConfig::new(V311, "c");
-    config.max_inflight = 3;
+    config.max_inflight = max_inflight;
     let mut s = Session::new(config);
     s.connect(0).unwrap();
     written(&mut s, 0);
     feed(&mut s, 1, connack(false, Properties::default()));
+    s
+}
+
+#[test]
+fn our_own_inflight_cap_applies_without_a_receive_maximum() {
+    let mut s = connected_with_inflight(3);
     for i in 0..10 {
         s.publish(2, msg("w", &i.to_string(), Qos::ExactlyOnce)).unwrap();
     }
@@ -164,12 +170,7 @@ fn our_own_inflight_cap_applies_without_a_receive_maximum() {
 
 #[test]
 fn a_full_window_refills_half_a_window_at_a_time() {
-    let mut config = SessionConfig::new(V311, "c");
-    config.max_inflight = 10;
-    let mut s = Session::new(config);
-    s.connect(0).unwrap();
-    written(&mut s, 0);
-    feed(&mut s, 1, connack(false, Properties::default()));
+    let mut s = connected_with_inflight(10);
     for i in 0..30 {
         s.publish(2, msg("w", &i.to_string(), Qos::AtLeastOnce)).unwrap();
     }
