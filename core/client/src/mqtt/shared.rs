@@ -26,9 +26,6 @@ use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
 /// Publishes that may wait for outbox room before callers of `publish`/`enqueue` themselves
 /// wait: memory stays bounded however fast the application publishes.
 pub(super) const WAITING_LIMIT: usize = 1024;
-/// Publishes closer together than this are a burst: after the first, the driver writes them
-/// together. Shorter than any round trip, so a request-response caller always writes itself.
-const COALESCE_WINDOW: std::time::Duration = std::time::Duration::from_micros(20);
 /// Reads per driver wake-up at most, so timers and writes are not starved.
 const READS_PER_WAKE: usize = 4;
 
@@ -97,8 +94,6 @@ pub(super) struct Core {
     /// anyway, writes it with them, one write for many and off the caller's thread (which, in
     /// Python, holds the GIL). A publish on an idle connection is written by its caller.
     pub(super) defer_write: bool,
-    /// When a caller last wrote a publish itself.
-    last_caller_write: Option<Instant>,
     /// Whether the driver was already told about the current state (one wake per change).
     told: bool,
     /// Publish outcomes to hand over once the lock is released.
@@ -136,7 +131,6 @@ impl Shared {
             armed: None,
             write_blocked: false,
             defer_write: false,
-            last_caller_write: None,
             told: false,
             finished: Vec::new(),
             message_waiters: Vec::new(),
@@ -266,17 +260,11 @@ impl Core {
         }
         self.enter(message, reply);
         // Only a publish that produced bytes needs a writer: one that waits in the outbox
-        // (window full) is sent by the driver when acknowledgements free places. A publish
-        // joining others in flight, or following the caller's last write within
-        // `COALESCE_WINDOW` (a burst, at QoS 0 too), is written by the driver with the rest.
-        if !self.session.transmit().is_empty() {
-            let now = Instant::now();
-            let burst = self.last_caller_write.is_some_and(|t| now.duration_since(t) < COALESCE_WINDOW);
-            if self.session.inflight() > 1 || burst {
-                self.defer_write = true;
-            } else {
-                self.last_caller_write = Some(now);
-            }
+        // (window full) is sent by the driver when acknowledgements free places. QoS 0 bursts
+        // stay with their caller: measured from Python, handing them to the driver cost more
+        // (completions crossing threads) than the `send` per message it saved.
+        if self.session.inflight() > 1 && !self.session.transmit().is_empty() {
+            self.defer_write = true;
         }
         Admission::Taken
     }
