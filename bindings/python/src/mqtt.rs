@@ -272,6 +272,14 @@ fn message(
     Ok(m)
 }
 
+/// Up to `limit` messages already waiting: the stashed ones first, then the client's.
+fn waiting(stash: &bridge::Stash<Message>, client: &Client, limit: usize) -> Vec<Message> {
+    let mut batch = bridge::take_stashed(stash, limit);
+    let more = limit - batch.len();
+    client.try_recv_many(&mut batch, more);
+    batch
+}
+
 /// A future's done-callback that drops a [`NativeClient::wait_many`] once the future is done
 /// (cancelled, timed out, or resolved).
 #[pyclass(frozen, module = "nomq._nomq")]
@@ -436,9 +444,7 @@ impl NativeClient {
                     let Some(client) = client.upgrade().filter(|_| !abandoned) else {
                         return Ok(py.None());
                     };
-                    let mut batch = bridge::take_stashed(&stash, limit);
-                    let more = limit - batch.len();
-                    client.try_recv_many(&mut batch, more);
+                    let batch = waiting(&stash, &client, limit);
                     if batch.is_empty() && !client.is_closed() {
                         return Ok(py.None());
                     }
@@ -451,10 +457,7 @@ impl NativeClient {
 
     /// The messages already waiting, up to `limit`, without waiting.
     fn try_recv_many(&self, py: Python<'_>, limit: usize) -> PyResult<Py<PyAny>> {
-        let mut batch = bridge::take_stashed(&self.stash, limit);
-        let more = limit - batch.len();
-        self.client.try_recv_many(&mut batch, more);
-        messages(py, batch)
+        messages(py, waiting(&self.stash, &self.client, limit))
     }
 
     /// Counters and gauges, as a dict.

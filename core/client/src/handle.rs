@@ -1,5 +1,6 @@
-//! What the handles of the tokio drivers (`Node`, `mqtt::Client`) share: a request and its reply
-//! over the driver's command channel, and waiting for the driver task to end.
+//! What the handles of the tokio drivers share: a request and its reply over the driver's command
+//! channel (`Node`; `mqtt::Client` acts on its shared state instead), and waiting for the driver
+//! task to end (both).
 
 use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};

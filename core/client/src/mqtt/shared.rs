@@ -19,13 +19,13 @@ use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
 use crate::Error;
 use nomq_proto::error::{ResourceError, Table};
-use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId};
+use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
 use nomq_proto::mqtt::topic::topic_matches;
 use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
 
 /// Publishes that may wait for outbox room before callers of `publish`/`enqueue` themselves
 /// wait: memory stays bounded however fast the application publishes.
-pub(super) const WAITING_LIMIT: usize = 1024;
+const WAITING_LIMIT: usize = 1024;
 /// Reads per driver wake-up at most, so timers and writes are not starved.
 const READS_PER_WAKE: usize = 4;
 
@@ -192,7 +192,7 @@ impl Shared {
 }
 
 /// What a change leaves to do once the lock is released: application code may run there.
-pub(super) struct Outside {
+struct Outside {
     finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
     woken: Vec<Waker>,
 }
@@ -336,7 +336,7 @@ impl Core {
         }
     }
 
-    /// Reads once from the connection into the session.
+    /// Reads what the connection has into the session, up to `READS_PER_WAKE` buffers.
     pub(super) fn read(&mut self, buf: &mut [u8]) {
         // Bytes that arrived while the last ones were handled are taken too, so one write
         // answers them all; a socket known to be empty costs no system call.
@@ -394,7 +394,7 @@ impl Core {
             || earlier
             || self.stop
             || self.failure.is_some()
-            || self.session.state() == nomq_proto::mqtt::session::State::Disconnected && self.link.is_some();
+            || self.session.state() == State::Disconnected && self.link.is_some();
         let wake = needed && !self.told;
         self.told = needed;
         wake
