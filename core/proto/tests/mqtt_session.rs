@@ -169,23 +169,6 @@ fn our_own_inflight_cap_applies_without_a_receive_maximum() {
 }
 
 #[test]
-fn a_full_window_refills_half_a_window_at_a_time() {
-    let mut s = connected_with_inflight(10);
-    for i in 0..30 {
-        s.publish(2, msg("w", &i.to_string(), Qos::AtLeastOnce)).unwrap();
-    }
-    let sent = publish_ids(&written(&mut s, 2), V311);
-    assert_eq!(sent.len(), 10, "a quiet connection fills the window at once");
-    for (id, _) in &sent[..4] {
-        feed(&mut s, 3, Packet::PubAck(Ack::new(id.unwrap())));
-        assert!(written(&mut s, 3).is_empty(), "no refill while more than half is in flight");
-    }
-    feed(&mut s, 3, Packet::PubAck(Ack::new(sent[4].0.unwrap())));
-    assert_eq!(publish_ids(&written(&mut s, 3), V311).len(), 5, "half a window in one write");
-    assert_eq!((s.metrics().inflight, s.metrics().queued_messages), (10, 15));
-}
-
-#[test]
 fn receive_maximum_limits_the_inflight_window() {
     let mut s = connected(V5, Properties { receive_maximum: Some(2), ..Properties::default() });
     let ids: Vec<_> =
