@@ -36,7 +36,7 @@ _last: Tuple[Any, Any] = (None, None)
 # Opt-in latency mode (NOMQ_SPIN_US=150): after starting an operation the loop polls the
 # completer for that many microseconds before it sleeps in the selector, so a result arriving
 # within it skips one thread wake-up. On the 2-core development machine it took the MQTT QoS 1
-# round trip's median from 75 to 70 µs (docs/python.md) and costs a busy core while it spins:
+# round trip's median from 74 to 61 µs (docs/python.md) and costs a busy core while it spins:
 # off by default.
 _SPIN_S = float(os.environ.get("NOMQ_SPIN_US", "0")) / 1e6
 _spinning: "weakref.WeakSet[asyncio.AbstractEventLoop]" = weakref.WeakSet()
