@@ -149,8 +149,10 @@ fn incoming_qos2_is_delivered_once_until_pubrel() {
 
 /// A 3.1.1 session (no Receive Maximum) with our own inflight cap, connected.
 fn connected_with_inflight(max_inflight: u16) -> Session {
-    let mut config = SessionConfig::new(V311, "c");
-    config.max_inflight = max_inflight;
+    connected_with(SessionConfig { max_inflight, ..SessionConfig::new(V311, "c") })
+}
+
+fn connected_with(config: SessionConfig) -> Session {
     let mut s = Session::new(config);
     s.connect(0).unwrap();
     written(&mut s, 0);
@@ -166,6 +168,42 @@ fn our_own_inflight_cap_applies_without_a_receive_maximum() {
     }
     assert_eq!(publish_ids(&written(&mut s, 2), V311).len(), 3);
     assert_eq!(s.metrics().inflight, 3);
+}
+
+#[test]
+fn a_full_window_refills_half_a_window_at_a_time() {
+    let config =
+        SessionConfig { max_inflight: 10, refill_half_window: true, ..SessionConfig::new(V311, "c") };
+    let mut s = connected_with(config);
+    for i in 0..30 {
+        s.publish(2, msg("w", &i.to_string(), Qos::AtLeastOnce)).unwrap();
+    }
+    let sent = publish_ids(&written(&mut s, 2), V311);
+    assert_eq!(sent.len(), 10, "a quiet connection fills the window at once");
+    assert!(s.holding_back(), "the window is full and publishes wait");
+    for (id, _) in &sent[..4] {
+        feed(&mut s, 3, Packet::PubAck(Ack::new(id.unwrap())));
+        assert!(written(&mut s, 3).is_empty(), "no refill while more than half is in flight");
+        assert!(s.holding_back(), "the transport must acknowledge this read itself");
+    }
+    feed(&mut s, 3, Packet::PubAck(Ack::new(sent[4].0.unwrap())));
+    assert_eq!(publish_ids(&written(&mut s, 3), V311).len(), 5, "half a window in one write");
+    assert_eq!((s.metrics().inflight, s.metrics().queued_messages), (10, 15));
+}
+
+#[test]
+fn without_refill_half_window_each_acknowledgement_refills_its_place() {
+    let mut s = connected_with_inflight(10);
+    for i in 0..30 {
+        s.publish(2, msg("w", &i.to_string(), Qos::AtLeastOnce)).unwrap();
+    }
+    let sent = publish_ids(&written(&mut s, 2), V311);
+    assert_eq!(sent.len(), 10);
+    for (id, _) in &sent[..4] {
+        feed(&mut s, 3, Packet::PubAck(Ack::new(id.unwrap())));
+        assert_eq!(publish_ids(&written(&mut s, 3), V311).len(), 1, "one place, one publish");
+        assert!(!s.holding_back());
+    }
 }
 
 #[test]

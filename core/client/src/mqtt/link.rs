@@ -131,6 +131,17 @@ impl Link {
         Ok(Received::Data)
     }
 
+    /// Whether [`Link::acknowledge_now`] works here (`TCP_QUICKACK`, Linux and Android).
+    pub(super) const ACKNOWLEDGES_NOW: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+    /// Sends the TCP ACK for what was read now, not when the delayed-ACK timer fires.
+    pub(super) fn acknowledge_now(&self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Err(e) = socket2::SockRef::from(&*self.tcp).set_tcp_quickack(true) {
+            log::debug!("mqtt: TCP_QUICKACK: {e}");
+        }
+    }
+
     /// Ends TLS with close_notify, as far as the socket takes it now.
     pub(super) fn close(&mut self) {
         if let Some(tls) = &mut self.tls {

@@ -88,7 +88,11 @@ impl ClientOptions {
             host: host.into(),
             port,
             tls: None,
-            session: SessionConfig::new(ProtocolVersion::V311, client_id),
+            session: SessionConfig {
+                // Safe where the link can acknowledge reads at once (see `Link::acknowledge_now`).
+                refill_half_window: link::Link::ACKNOWLEDGES_NOW,
+                ..SessionConfig::new(ProtocolVersion::V311, client_id)
+            },
             connect_timeout: Duration::from_secs(10),
             reconnect: Reconnect::default(),
             message_buffer: 4096,

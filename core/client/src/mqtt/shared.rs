@@ -103,6 +103,10 @@ pub(super) struct Core {
     /// Message waiters to call once the lock is released.
     woken: Vec<Waker>,
     room_freed: bool,
+    /// Bytes were read and nothing was written since (see [`Core::acknowledge_unanswered`]).
+    unanswered_read: bool,
+    /// Bytes were written since the last `TCP_QUICKACK`: the kernel may be delaying its ACKs.
+    acks_delayed: bool,
 }
 
 impl Shared {
@@ -136,6 +140,8 @@ impl Shared {
             message_waiters: Vec::new(),
             woken: Vec::new(),
             room_freed: false,
+            unanswered_read: false,
+            acks_delayed: false,
         };
         Shared { core: Mutex::new(core), driver: Notify::new(), room: Notify::new() }
     }
@@ -343,8 +349,13 @@ impl Core {
         for _ in 0..READS_PER_WAKE {
             let Some(link) = &mut self.link else { return };
             match link.read(buf, &mut self.session, self.now) {
-                Ok(Received::Data) if self.undelivered.is_empty() => {}
-                Ok(Received::Data | Received::Empty) => return,
+                Ok(Received::Data) => {
+                    self.unanswered_read = true;
+                    if !self.undelivered.is_empty() {
+                        return;
+                    }
+                }
+                Ok(Received::Empty) => return,
                 Ok(Received::Closed) => return self.session.connection_lost(),
                 Err(e) => {
                     log::debug!("mqtt read: {e}");
@@ -363,6 +374,10 @@ impl Core {
             return;
         }
         let Some(link) = &mut self.link else { return };
+        if !self.session.transmit().is_empty() {
+            self.unanswered_read = false;
+            self.acks_delayed = true;
+        }
         match link.write(&mut self.session, self.now) {
             Ok(blocked) => self.write_blocked = blocked,
             Err(e) => {
@@ -379,6 +394,23 @@ impl Core {
         // Events may have produced bytes (PUBREL, AUTH answers) or freed outbox room.
         self.flush();
         self.deliver();
+        self.acknowledge_unanswered();
+    }
+
+    /// Acknowledges at once what was read and left unanswered because the session holds
+    /// publishes back (`SessionConfig::refill_half_window`). With no data to carry it, our TCP
+    /// ACK would wait for the delayed-ACK timer (40 ms), and a server with Nagle's algorithm on
+    /// (mosquitto's default) holds its next acknowledgements until then: measured, the broker
+    /// restart tests fell to about 230 msg/s. Linux delays ACKs in its "ping-pong" mode, which
+    /// a write soon after a read enters; one `TCP_QUICKACK` leaves it, and the kernel then
+    /// acknowledges later reads itself, so one is asked per write, not per read.
+    fn acknowledge_unanswered(&mut self) {
+        if std::mem::take(&mut self.unanswered_read) && self.acks_delayed && self.session.holding_back() {
+            if let Some(link) = &self.link {
+                link.acknowledge_now();
+                self.acks_delayed = false;
+            }
+        }
     }
 
     /// Whether the driver must wake up: bytes wait for the socket, a deadline is earlier than

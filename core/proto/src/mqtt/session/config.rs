@@ -147,6 +147,15 @@ pub struct SessionConfig {
     /// connections that exceed it (mosquitto's default `max_inflight_messages` is 20), so the
     /// default is 20, as in paho.
     pub max_inflight: u16,
+    /// Refill a full inflight window half a window at a time rather than one place per
+    /// acknowledgement (silly-window avoidance, the idea of RFC 1122 §4.2.3.4 applied to MQTT's
+    /// window): one write and one segment for many publishes. Off by default, because after an
+    /// acknowledgement that refills nothing the transport has no data to carry its TCP ACK, and
+    /// a server with Nagle's algorithm on (mosquitto's default) then holds its next packets until
+    /// the delayed ACK fires (40 ms on Linux, up to 250 ms on lwIP). Turn it on only when the
+    /// transport acknowledges such reads at once: the tokio client does on Linux with
+    /// `TCP_QUICKACK`, asked whenever [`crate::mqtt::Session::holding_back`] is true after a read.
+    pub refill_half_window: bool,
     /// Messages waiting to be sent, at most.
     pub max_outbox_messages: usize,
     /// Bytes (topics, payloads, properties) waiting to be sent, at most.
@@ -181,6 +190,7 @@ impl SessionConfig {
             topic_alias_maximum: 64,
             auto_topic_alias: true,
             max_inflight: 20,
+            refill_half_window: false,
             max_outbox_messages: 10_000,
             max_outbox_bytes: 16 << 20,
             outbox_policy: OutboxPolicy::Fail,

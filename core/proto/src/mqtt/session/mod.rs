@@ -90,6 +90,8 @@ pub struct Session {
     next_request_id: u64,
     /// Numbers inflight messages in the order they were first written.
     next_sequence: u64,
+    /// The inflight window filled up: it reopens only once half of it is free (see `pump`).
+    window_closed: bool,
     connected_before: bool,
     metrics: Metrics,
 }
@@ -116,6 +118,7 @@ impl Session {
             next_publish_id: 1,
             next_request_id: 1,
             next_sequence: 0,
+            window_closed: false,
             connected_before: false,
             metrics: Metrics::default(),
         }
@@ -141,6 +144,13 @@ impl Session {
         self.outbox.inflight.len()
     }
 
+    /// Publishes wait for half the inflight window to be free
+    /// ([`SessionConfig::refill_half_window`]): acknowledgements read now are answered by
+    /// nothing, so the transport must acknowledge them itself, at once.
+    pub fn holding_back(&self) -> bool {
+        self.window_closed && !self.outbox.queue.is_empty()
+    }
+
     /// Counters and gauges.
     pub fn metrics(&self) -> Metrics {
         Metrics {
@@ -159,6 +169,7 @@ impl Session {
         self.incoming_aliases.clear();
         self.outgoing_aliases.clear();
         self.ping_deadline = None;
+        self.window_closed = false;
         self.server = ServerLimits::defaults(&self.config);
         self.state = State::Connecting;
         let connect = Packet::Connect(alloc::boxed::Box::new(send::connect_packet(&self.config)));

@@ -94,11 +94,22 @@ impl Session {
                 break;
             }
         }
+        let window = usize::from(self.server.receive_maximum.min(self.config.max_inflight.max(1)));
+        // Silly-window avoidance (`SessionConfig::refill_half_window`): once the window has
+        // filled, places freed by acknowledgements are not refilled one by one, each costing a
+        // write and a segment; when half the window is free, one write refills it. The server
+        // keeps at least half a window of work meanwhile, so throughput is kept, and publishes
+        // that never fill the window go at once.
+        if self.window_closed && self.outbox.inflight.len() <= window - window / 2 {
+            self.window_closed = false;
+        }
         while self.tx.len() < TX_HIGH_WATER {
             let Some(front) = self.outbox.queue.front() else { break };
             let tracked = front.message.qos != Qos::AtMostOnce;
-            let window = self.server.receive_maximum.min(self.config.max_inflight.max(1));
-            if tracked && self.outbox.inflight.len() >= usize::from(window) {
+            if tracked && self.outbox.inflight.len() >= window {
+                self.window_closed = self.config.refill_half_window;
+            }
+            if tracked && (self.window_closed || self.outbox.inflight.len() >= window) {
                 break;
             }
             let Some(q) = self.outbox.pop_front() else { break };
