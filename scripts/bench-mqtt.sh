@@ -7,6 +7,8 @@
 # rumqttc runs twice per round: with its defaults (Nagle's algorithm on) and with TCP_NODELAY,
 # the socket setting nomq always uses (NODELAY=1, the same program). BENCH_RUNTIME=current_thread
 # runs every client on tokio's single-threaded runtime instead of the multi-threaded one.
+# BENCH_INFLIGHT=N sets nomq's inflight window (default 100, rumqttc's; the client's own default
+# is 20).
 #   ROUNDS=3 COUNT=20000 scripts/bench-mqtt.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

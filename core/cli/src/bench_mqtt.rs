@@ -31,7 +31,8 @@ fn options(args: &Args, role: &str) -> ClientOptions {
     o.session.max_outbox_messages = WINDOW * 2;
     // rumqttc's default inflight window is 100; the comparison broker allows it
     // (`max_inflight_messages` in scripts/bench-mqtt.sh).
-    o.session.max_inflight = 100;
+    // BENCH_INFLIGHT measures another window (the client's default is 20).
+    o.session.max_inflight = std::env::var("BENCH_INFLIGHT").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     o
 }
 

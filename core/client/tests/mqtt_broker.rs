@@ -195,9 +195,9 @@ async fn last_will_on_abrupt_disconnect() {
     assert!(timeout(Duration::from_millis(500), watcher.recv()).await.is_err());
 }
 
-/// Publishes `count` sequence numbers at `qos` while the broker is restarted midway; returns how
-/// often each arrived.
-async fn stream_through_restart(qos: Qos, count: usize) -> HashMap<u32, u32> {
+/// Publishes `count` sequence numbers at `qos` (inflight window `window`, else the default)
+/// while the broker is restarted midway; returns how often each arrived.
+async fn stream_through_restart(qos: Qos, count: usize, window: Option<u16>) -> HashMap<u32, u32> {
     let mut broker = Broker::start();
     let v = ProtocolVersion::V311;
     let mut so = options(&broker, &format!("restart-sub-{}", qos as u8), v);
@@ -206,11 +206,16 @@ async fn stream_through_restart(qos: Qos, count: usize) -> HashMap<u32, u32> {
     sub.subscribe("stream/seq", qos).await.unwrap();
     let mut po = options(&broker, &format!("restart-pub-{}", qos as u8), v);
     po.session.clean_start = false;
+    if let Some(w) = window {
+        po.session.max_inflight = w;
+    }
     let publisher = Arc::new(Client::connect(po).await.unwrap());
     let pubs = {
         let publisher = publisher.clone();
         tokio::spawn(async move {
-            let window = Arc::new(tokio::sync::Semaphore::new(100));
+            // More publishes outstanding than the inflight window: some wait in the outbox.
+            let outstanding = usize::from(window.unwrap_or(20)).max(50) * 2;
+            let window = Arc::new(tokio::sync::Semaphore::new(outstanding));
             let mut tasks = tokio::task::JoinSet::new();
             for i in 0..count as u32 {
                 let permit = window.clone().acquire_owned().await.unwrap();
@@ -258,13 +263,23 @@ async fn stream_through_restart(qos: Qos, count: usize) -> HashMap<u32, u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restart_mid_stream_qos1_delivers_everything() {
-    let seen = stream_through_restart(Qos::AtLeastOnce, 10_000).await;
+    let seen = stream_through_restart(Qos::AtLeastOnce, 10_000, None).await;
     assert_eq!(seen.len(), 10_000, "every message arrived at least once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restart_mid_stream_qos2_delivers_exactly_once() {
-    let seen = stream_through_restart(Qos::ExactlyOnce, 10_000).await;
+    assert_exactly_once(&stream_through_restart(Qos::ExactlyOnce, 10_000, None).await);
+}
+
+/// A window of 100 refills half a window at a time with ACKs paced by the driver's timer
+/// (`mqtt::ack`); the default window of 20 sends them at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restart_mid_stream_qos2_wide_window_delivers_exactly_once() {
+    assert_exactly_once(&stream_through_restart(Qos::ExactlyOnce, 10_000, Some(100)).await);
+}
+
+fn assert_exactly_once(seen: &HashMap<u32, u32>) {
     assert_eq!(seen.len(), 10_000, "every message arrived");
     let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(

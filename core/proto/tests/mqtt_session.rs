@@ -186,8 +186,10 @@ fn a_full_window_refills_half_a_window_at_a_time() {
         assert!(written(&mut s, 3).is_empty(), "no refill while more than half is in flight");
         assert!(s.holding_back(), "the transport must acknowledge this read itself");
     }
+    assert_eq!(s.completions_before_refill(), 1, "6 in flight; the window reopens at 5");
     feed(&mut s, 3, Packet::PubAck(Ack::new(sent[4].0.unwrap())));
     assert_eq!(publish_ids(&written(&mut s, 3), V311).len(), 5, "half a window in one write");
+    assert_eq!(s.completions_before_refill(), 5);
     assert_eq!((s.metrics().inflight, s.metrics().queued_messages), (10, 15));
 }
 

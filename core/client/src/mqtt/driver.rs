@@ -92,6 +92,10 @@ async fn connection(
     // would cost a timer-wheel insert and cancel per message.
     let timer = tokio::time::sleep(Duration::from_secs(86_400));
     tokio::pin!(timer);
+    // The ACK held back while many completions are still to come (see `super::ack`).
+    let ack_timer = tokio::time::sleep(Duration::from_secs(86_400));
+    tokio::pin!(ack_timer);
+    let mut ack_armed = false;
     let result = loop {
         let wait = shared.with(|core| {
             core.noticed();
@@ -116,11 +120,16 @@ async fn connection(
                 write: core.write_blocked,
                 connecting: core.session.state() == State::Connecting,
                 end: end_of_connection(core),
+                ack: core.acks.owed(),
             }
         });
         if let Some(end) = wait.end {
             break end;
         }
+        if wait.ack && !ack_armed {
+            ack_timer.as_mut().reset(tokio::time::Instant::now() + super::ack::DELAY);
+        }
+        ack_armed = wait.ack;
         if let Some(ms) = wait.rearm {
             timer.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(ms));
         }
@@ -129,6 +138,7 @@ async fn connection(
             ready = tcp.writable(), if wait.write => Wake::Writable(ready),
             () = shared.driver.notified() => Wake::Told,
             () = &mut timer, if wait.armed => Wake::Timer,
+            () = &mut ack_timer, if wait.ack => Wake::Ack,
             _ = tokio::time::sleep_until(connack_deadline), if wait.connecting => Wake::ConnackTimeout,
             () = room(wait.waiting_on.as_ref()), if !wait.can_read => Wake::Told,
         };
@@ -137,6 +147,7 @@ async fn connection(
             Wake::Writable(Ok(())) => core.write_blocked = false,
             Wake::Readable(Err(_)) | Wake::Writable(Err(_)) => core.session.connection_lost(),
             Wake::Told => {}
+            Wake::Ack => core.acknowledge_late(),
             Wake::Timer => {
                 core.armed = None;
                 core.session.handle_timeout(core.now);
@@ -213,12 +224,14 @@ struct Wait {
     write: bool,
     connecting: bool,
     end: Option<Result<(), Error>>,
+    ack: bool,
 }
 
 enum Wake {
     Readable(std::io::Result<()>),
     Writable(std::io::Result<()>),
     Told,
+    Ack,
     Timer,
     ConnackTimeout,
 }

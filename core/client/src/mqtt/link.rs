@@ -134,11 +134,20 @@ impl Link {
     /// Whether [`Link::acknowledge_now`] works here (`TCP_QUICKACK`, Linux and Android).
     pub(super) const ACKNOWLEDGES_NOW: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
-    /// Sends the TCP ACK for what was read now, not when the delayed-ACK timer fires.
-    pub(super) fn acknowledge_now(&self) {
+    /// Sends the TCP ACK for what was read now, not when the delayed-ACK timer fires; with
+    /// `keep_delaying`, the kernel goes on delaying the ACKs of later reads (Linux's ping-pong
+    /// mode, `TCP_QUICKACK` 0), else it acknowledges them as they are read until we write.
+    pub(super) fn acknowledge_now(&self, keep_delaying: bool) {
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Err(e) = socket2::SockRef::from(&*self.tcp).set_tcp_quickack(true) {
-            log::debug!("mqtt: TCP_QUICKACK: {e}");
+        {
+            let s = socket2::SockRef::from(&*self.tcp);
+            let mut r = s.set_tcp_quickack(true);
+            if keep_delaying {
+                r = r.and_then(|()| s.set_tcp_quickack(false));
+            }
+            if let Err(e) = r {
+                log::debug!("mqtt: TCP_QUICKACK: {e}");
+            }
         }
     }
 

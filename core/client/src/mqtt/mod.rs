@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod ack;
 mod auth;
 mod driver;
 mod link;

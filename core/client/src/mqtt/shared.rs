@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::ack::{Ack, AckPacing};
 use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
 use crate::Error;
@@ -103,10 +104,8 @@ pub(super) struct Core {
     /// Message waiters to call once the lock is released.
     woken: Vec<Waker>,
     room_freed: bool,
-    /// Bytes were read and nothing was written since (see [`Core::acknowledge_unanswered`]).
-    unanswered_read: bool,
-    /// Bytes were written since the last `TCP_QUICKACK`: the kernel may be delaying its ACKs.
-    acks_delayed: bool,
+    /// When our TCP ACK leaves while publishes are held back.
+    pub(super) acks: AckPacing,
 }
 
 impl Shared {
@@ -140,8 +139,7 @@ impl Shared {
             message_waiters: Vec::new(),
             woken: Vec::new(),
             room_freed: false,
-            unanswered_read: false,
-            acks_delayed: false,
+            acks: AckPacing::default(),
         };
         Shared { core: Mutex::new(core), driver: Notify::new(), room: Notify::new() }
     }
@@ -350,7 +348,7 @@ impl Core {
             let Some(link) = &mut self.link else { return };
             match link.read(buf, &mut self.session, self.now) {
                 Ok(Received::Data) => {
-                    self.unanswered_read = true;
+                    self.acks.read();
                     if !self.undelivered.is_empty() {
                         return;
                     }
@@ -375,8 +373,7 @@ impl Core {
         }
         let Some(link) = &mut self.link else { return };
         if !self.session.transmit().is_empty() {
-            self.unanswered_read = false;
-            self.acks_delayed = true;
+            self.acks.wrote();
         }
         match link.write(&mut self.session, self.now) {
             Ok(blocked) => self.write_blocked = blocked,
@@ -397,18 +394,21 @@ impl Core {
         self.acknowledge_unanswered();
     }
 
-    /// Acknowledges at once what was read and left unanswered because the session holds
-    /// publishes back (`SessionConfig::refill_half_window`). With no data to carry it, our TCP
-    /// ACK would wait for the delayed-ACK timer (40 ms), and a server with Nagle's algorithm on
-    /// (mosquitto's default) holds its next acknowledgements until then: measured, the broker
-    /// restart tests fell to about 230 msg/s. Linux delays ACKs in its "ping-pong" mode, which
-    /// a write soon after a read enters; one `TCP_QUICKACK` leaves it, and the kernel then
-    /// acknowledges later reads itself, so one is asked per write, not per read.
+    /// Reads left unanswered while publishes are held back are acknowledged now or by the
+    /// driver's timer (see [`super::ack`]).
     fn acknowledge_unanswered(&mut self) {
-        if std::mem::take(&mut self.unanswered_read) && self.acks_delayed && self.session.holding_back() {
+        if self.acks.decide(&self.session) == Ack::Now {
             if let Some(link) = &self.link {
-                link.acknowledge_now();
-                self.acks_delayed = false;
+                link.acknowledge_now(false);
+            }
+        }
+    }
+
+    /// The driver's ACK timer fired.
+    pub(super) fn acknowledge_late(&mut self) {
+        if self.acks.fire() {
+            if let Some(link) = &self.link {
+                link.acknowledge_now(true);
             }
         }
     }

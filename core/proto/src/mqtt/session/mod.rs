@@ -151,6 +151,17 @@ impl Session {
         self.window_closed && !self.outbox.queue.is_empty()
     }
 
+    /// While [`Session::holding_back`], the completions still needed before the held-back
+    /// publishes go (0 otherwise): how much the server still has to answer before it needs to
+    /// hear from us.
+    pub fn completions_before_refill(&self) -> usize {
+        if !self.holding_back() {
+            return 0;
+        }
+        let window = self.window();
+        self.outbox.inflight.len().saturating_sub(window - window / 2)
+    }
+
     /// Counters and gauges.
     pub fn metrics(&self) -> Metrics {
         Metrics {

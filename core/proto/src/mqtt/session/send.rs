@@ -94,7 +94,7 @@ impl Session {
                 break;
             }
         }
-        let window = usize::from(self.server.receive_maximum.min(self.config.max_inflight.max(1)));
+        let window = self.window();
         // Silly-window avoidance (`SessionConfig::refill_half_window`): once the window has
         // filled, places freed by acknowledgements are not refilled one by one, each costing a
         // write and a segment; when half the window is free, one write refills it. The server
@@ -115,6 +115,11 @@ impl Session {
             let Some(q) = self.outbox.pop_front() else { break };
             self.send_queued(now, q);
         }
+    }
+
+    /// QoS 1/2 publishes in flight at most: ours and the server's limit.
+    pub(super) fn window(&self) -> usize {
+        usize::from(self.server.receive_maximum.min(self.config.max_inflight.max(1)))
     }
 
     fn send_queued(&mut self, now: u64, q: Queued) {
