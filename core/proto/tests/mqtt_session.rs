@@ -193,6 +193,82 @@ fn a_full_window_refills_half_a_window_at_a_time() {
     assert_eq!((s.metrics().inflight, s.metrics().queued_messages), (10, 15));
 }
 
+fn pubrel_ids(sent: &[Vec<u8>], v: ProtocolVersion) -> Vec<u16> {
+    sent.iter()
+        .filter_map(|b| match parse(b, v) {
+            Packet::PubRel(a) => Some(a.packet_id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn refilling(max_inflight: u16) -> Session {
+    connected_with(SessionConfig { max_inflight, refill_half_window: true, ..SessionConfig::new(V311, "c") })
+}
+
+#[test]
+fn pubrels_wait_for_half_a_window_while_the_window_is_closed() {
+    let mut s = refilling(10);
+    for i in 0..30 {
+        s.publish(2, msg("w", &i.to_string(), Qos::ExactlyOnce)).unwrap();
+    }
+    let sent = publish_ids(&written(&mut s, 2), V311);
+    assert_eq!(sent.len(), 10);
+    for (id, _) in &sent[..4] {
+        feed(&mut s, 3, Packet::PubRec(Ack::new(id.unwrap())));
+        assert!(written(&mut s, 3).is_empty(), "PUBREL held while the window is closed");
+        assert!(s.holding_back());
+    }
+    feed(&mut s, 3, Packet::PubRec(Ack::new(sent[4].0.unwrap())));
+    let ids: Vec<u16> = sent[..5].iter().map(|(id, _)| id.unwrap()).collect();
+    assert_eq!(pubrel_ids(&written(&mut s, 3), V311), ids, "five PUBRELs in one write, in order");
+    for id in &ids {
+        feed(&mut s, 4, Packet::PubComp(Ack::new(*id)));
+    }
+    assert_eq!(publish_ids(&written(&mut s, 4), V311).len(), 5, "the window refills");
+    assert_eq!(s.metrics().inflight, 10);
+}
+
+#[test]
+fn held_pubrels_go_once_no_other_pubrec_is_to_come() {
+    // Two QoS 2 publishes in a window otherwise filled with QoS 1 ones.
+    let mut s = refilling(10);
+    for i in 0..2 {
+        s.publish(2, msg("w", &i.to_string(), Qos::ExactlyOnce)).unwrap();
+    }
+    for i in 0..20 {
+        s.publish(2, msg("w", &i.to_string(), Qos::AtLeastOnce)).unwrap();
+    }
+    let sent = publish_ids(&written(&mut s, 2), V311);
+    assert_eq!(sent.len(), 10);
+    feed(&mut s, 3, Packet::PubRec(Ack::new(sent[0].0.unwrap())));
+    assert!(written(&mut s, 3).is_empty());
+    feed(&mut s, 3, Packet::PubRec(Ack::new(sent[1].0.unwrap())));
+    assert_eq!(pubrel_ids(&written(&mut s, 3), V311), vec![sent[0].0.unwrap(), sent[1].0.unwrap()]);
+}
+
+#[test]
+fn held_pubrels_are_resent_after_a_reconnect() {
+    let mut s = refilling(10);
+    for i in 0..20 {
+        s.publish(2, msg("w", &i.to_string(), Qos::ExactlyOnce)).unwrap();
+    }
+    let sent = publish_ids(&written(&mut s, 2), V311);
+    for (id, _) in &sent[..3] {
+        feed(&mut s, 3, Packet::PubRec(Ack::new(id.unwrap())));
+    }
+    assert!(written(&mut s, 3).is_empty(), "three PUBRELs held");
+    s.connection_lost();
+    s.connect(4).unwrap();
+    written(&mut s, 4);
+    feed(&mut s, 5, connack(true, Properties::default()));
+    let again = written(&mut s, 5);
+    let held: Vec<u16> = sent[..3].iter().map(|(id, _)| id.unwrap()).collect();
+    assert_eq!(pubrel_ids(&again, V311), held, "PUBREL for each message past PUBREC");
+    assert_eq!(publish_ids(&again, V311).len(), 7, "the other seven resent");
+    assert!(publish_ids(&again, V311).iter().all(|(_, dup)| *dup));
+}
+
 #[test]
 fn without_refill_half_window_each_acknowledgement_refills_its_place() {
     let mut s = connected_with_inflight(10);

@@ -92,6 +92,9 @@ pub struct Session {
     next_sequence: u64,
     /// The inflight window filled up: it reopens only once half of it is free (see `pump`).
     window_closed: bool,
+    /// QoS 2 messages whose PUBREC arrived while the window was closed: their PUBRELs go out
+    /// together (see `pump`).
+    unreleased: Vec<u16>,
     connected_before: bool,
     metrics: Metrics,
 }
@@ -119,6 +122,7 @@ impl Session {
             next_request_id: 1,
             next_sequence: 0,
             window_closed: false,
+            unreleased: Vec::new(),
             connected_before: false,
             metrics: Metrics::default(),
         }
@@ -148,7 +152,7 @@ impl Session {
     /// ([`SessionConfig::refill_half_window`]): acknowledgements read now are answered by
     /// nothing, so the transport must acknowledge them itself, at once.
     pub fn holding_back(&self) -> bool {
-        self.window_closed && !self.outbox.queue.is_empty()
+        self.window_closed && (!self.outbox.queue.is_empty() || !self.unreleased.is_empty())
     }
 
     /// While [`Session::holding_back`], the completions still needed before the held-back
@@ -181,6 +185,8 @@ impl Session {
         self.outgoing_aliases.clear();
         self.ping_deadline = None;
         self.window_closed = false;
+        // PUBREL is resent for every message past PUBREC once connected (`resume`).
+        self.unreleased.clear();
         self.server = ServerLimits::defaults(&self.config);
         self.state = State::Connecting;
         let connect = Packet::Connect(alloc::boxed::Box::new(send::connect_packet(&self.config)));

@@ -147,7 +147,12 @@ impl Session {
         match (entry.stage, expected) {
             (Stage::Rec, Stage::Rec) if !a.reason.is_error() => {
                 entry.stage = Stage::Comp;
-                let _ = self.write(now, &Packet::PubRel(Ack::new(a.packet_id)));
+                if self.window_closed {
+                    // Sent with others by `pump`, one write for many.
+                    self.unreleased.push(a.packet_id);
+                } else {
+                    let _ = self.write(now, &Packet::PubRel(Ack::new(a.packet_id)));
+                }
                 return;
             }
             // A duplicate PUBREC after a resend: repeat PUBREL.

@@ -103,6 +103,18 @@ impl Session {
         if self.window_closed && self.outbox.inflight.len() <= window - window / 2 {
             self.window_closed = false;
         }
+        // PUBRELs held back while the window was closed go with the refill, once half a window
+        // of them wait, or once no other PUBREC is to come (the server owes an answer to each
+        // PUBLISH and PUBREL already sent, so holding always ends).
+        if !self.unreleased.is_empty()
+            && (!self.window_closed
+                || self.unreleased.len() >= window / 2
+                || !self.outbox.inflight.values().any(|e| e.stage == Stage::Rec))
+        {
+            for pid in core::mem::take(&mut self.unreleased) {
+                let _ = self.write(now, &Packet::PubRel(Ack::new(pid)));
+            }
+        }
         while self.tx.len() < TX_HIGH_WATER {
             let Some(front) = self.outbox.queue.front() else { break };
             let tracked = front.message.qos != Qos::AtMostOnce;
