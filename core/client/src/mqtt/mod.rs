@@ -1,5 +1,5 @@
 //! The MQTT client on tokio. The sans-IO [`Session`](nomq_proto::mqtt::Session) and the
-//! connection sit behind one short-held lock ([`shared`]): callers apply their requests and write
+//! connection sit behind one short-held lock (`shared`): callers apply their requests and write
 //! from their own thread; a driver task reads, waits on timers and a full socket, and reconnects
 //! with exponential backoff and full jitter. Every `publish` resolves when its QoS flow
 //! completes.
@@ -69,7 +69,9 @@ pub struct ClientOptions {
     pub port: u16,
     /// TLS (`mqtts://`); `None` is plain TCP.
     pub tls: Option<TlsOptions>,
-    /// Session settings: version, client id, keep alive, will, credentials, outbox.
+    /// Session settings: version, client id, keep alive, will, credentials, outbox. On Linux
+    /// the client turns on [`SessionConfig::refill_half_window`] and paces its TCP ACKs while
+    /// the window refills (see `mqtt::ack`); elsewhere it stays off.
     pub session: SessionConfig,
     /// Time allowed for TCP connect plus CONNACK.
     pub connect_timeout: Duration,
@@ -90,7 +92,7 @@ impl ClientOptions {
             port,
             tls: None,
             session: SessionConfig {
-                // Safe where the link can acknowledge reads at once (see `Link::acknowledge_now`).
+                // Safe only where the link can send an ACK on demand (`Link::acknowledge_now`).
                 refill_half_window: link::Link::ACKNOWLEDGES_NOW,
                 ..SessionConfig::new(ProtocolVersion::V311, client_id)
             },
