@@ -170,11 +170,14 @@ fn our_own_inflight_cap_applies_without_a_receive_maximum() {
     assert_eq!(s.metrics().inflight, 3);
 }
 
+/// As `connected_with_inflight`, with `SessionConfig::refill_half_window` on.
+fn refilling(max_inflight: u16) -> Session {
+    connected_with(SessionConfig { max_inflight, refill_half_window: true, ..SessionConfig::new(V311, "c") })
+}
+
 #[test]
 fn a_full_window_refills_half_a_window_at_a_time() {
-    let config =
-        SessionConfig { max_inflight: 10, refill_half_window: true, ..SessionConfig::new(V311, "c") };
-    let mut s = connected_with(config);
+    let mut s = refilling(10);
     for i in 0..30 {
         s.publish(2, msg("w", &i.to_string(), Qos::AtLeastOnce)).unwrap();
     }
@@ -200,10 +203,6 @@ fn pubrel_ids(sent: &[Vec<u8>], v: ProtocolVersion) -> Vec<u16> {
             _ => None,
         })
         .collect()
-}
-
-fn refilling(max_inflight: u16) -> Session {
-    connected_with(SessionConfig { max_inflight, refill_half_window: true, ..SessionConfig::new(V311, "c") })
 }
 
 #[test]

@@ -10,9 +10,10 @@
 //! what the server produced meanwhile, a few acknowledgements per segment (measured at QoS 1
 //! with a window of 100: 0.35 segments from the broker and 0.32 bare ACKs from us per
 //! message). So while many completions are still to come, the ACK goes once, [`DELAY`] later,
-//! and the server answers in bulk (0.13 to 0.17 segments and 0.08 to 0.12 bare ACKs). When few are to come it goes at once:
-//! waiting would leave the server idle at the end of each refill (measured at QoS 2 with a
-//! window of 20, always waiting cut throughput from about 20,000 to 4,200 msg/s).
+//! and the server answers in bulk (0.13 to 0.17 segments and 0.08 to 0.12 bare ACKs). When few
+//! are to come it goes at once: waiting would leave the server idle at the end of each refill
+//! (measured at QoS 2 with a window of 20, always waiting cut throughput from about 20,000 to
+//! 4,200 msg/s).
 
 use std::time::Duration;
 
