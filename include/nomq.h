@@ -1,7 +1,7 @@
 /*
  * nomq: NoMQ and MQTT for IoT on one Rust core. C API.
  *
- * Conventions (DESIGN.md "C API rules"): every function returns nomq_result (0 is
+ * Conventions (docs/c.md): every function returns nomq_result (0 is
  * NOMQ_RESULT_OK) unless it says otherwise; `_new(..., T **out)` writes *out only on success;
  * `_free(NULL)` is a no-op; every pointer is checked (NULL gives NOMQ_RESULT_NULL_POINTER);
  * every output buffer is followed by its length; the caller owns every buffer and supplies
@@ -215,11 +215,8 @@ enum nomq_mqtt_event_kind
    */
   NOMQ_MQTT_EVENT_KIND_CONNECTED = 1,
   /*
-   CONNACK refused: `reason_code`.
-   */
-  NOMQ_MQTT_EVENT_KIND_CONNECTION_REFUSED = 2,
-  /*
-   The connection ended: `disconnect` (and `reason_code` when the server said why).
+   The connection ended, or a transport being opened is no longer wanted: close the
+   socket. `disconnect` says why (and `reason_code` when the server said why).
    */
   NOMQ_MQTT_EVENT_KIND_DISCONNECTED = 3,
   /*
@@ -243,9 +240,15 @@ enum nomq_mqtt_event_kind
    */
   NOMQ_MQTT_EVENT_KIND_UNSUBSCRIBED = 8,
   /*
-   MQTT 5.0 AUTH from the server: `reason_code`, data in `payload`.
+   MQTT 5.0 AUTH from the server: `reason_code`, data in `payload`; answer 0x18 with
+   `nomq_mqtt_session_auth`.
    */
   NOMQ_MQTT_EVENT_KIND_AUTH_CHALLENGE = 9,
+  /*
+   Open a socket to the broker now, then call `nomq_mqtt_session_connect`, or
+   `nomq_mqtt_session_connection_lost` if it cannot be opened.
+   */
+  NOMQ_MQTT_EVENT_KIND_OPEN_TRANSPORT = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -287,6 +290,14 @@ enum nomq_mqtt_disconnect
    We sent DISCONNECT.
    */
   NOMQ_MQTT_DISCONNECT_BY_CLIENT = 5,
+  /*
+   CONNACK refused the connection (`reason_code`).
+   */
+  NOMQ_MQTT_DISCONNECT_REFUSED = 6,
+  /*
+   No CONNACK within `connect_timeout_ms` of OPEN_TRANSPORT.
+   */
+  NOMQ_MQTT_DISCONNECT_CONNECT_TIMEOUT = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -583,6 +594,42 @@ typedef struct nomq_mqtt_config {
    Will retain flag.
    */
   bool will_retain;
+  /*
+   From OPEN_TRANSPORT to CONNACK (socket, TLS and MQTT handshakes), in milliseconds.
+   */
+  uint64_t connect_timeout_ms;
+  /*
+   Reconnect after a connection ends (the application's own disconnect aside).
+   */
+  bool reconnect;
+  /*
+   First reconnect backoff ceiling, in milliseconds; each attempt draws a delay between 0
+   and the ceiling, which doubles per attempt up to `reconnect_max_ms`.
+   */
+  uint64_t reconnect_initial_ms;
+  /*
+   Largest reconnect backoff ceiling, in milliseconds.
+   */
+  uint64_t reconnect_max_ms;
+  /*
+   A connection that stayed up this long (from CONNACK) starts the backoff again from
+   `reconnect_initial_ms` when it ends, in milliseconds.
+   */
+  uint64_t reconnect_stable_ms;
+  /*
+   MQTT 5.0 enhanced authentication (§4.12): the method named in CONNECT, or NULL. The
+   server's challenges arrive as AUTH_CHALLENGE events, answered with
+   `nomq_mqtt_session_auth`.
+   */
+  const char *auth_method;
+  /*
+   Initial authentication data sent with CONNECT, or NULL.
+   */
+  const uint8_t *auth_data;
+  /*
+   Length of `auth_data`.
+   */
+  size_t auth_data_len;
 } nomq_mqtt_config;
 
 /*
@@ -939,7 +986,8 @@ nomq_result nomq_codec_open(const struct nomq_codec *codec,
 /*
  Fills `*config` with the defaults: MQTT 3.1.1, clean start, keep alive 60 s, inflight 20,
  outbox of 1000 messages or 1 MiB refusing when full, packets up to 64 KiB, no credentials,
- no will.
+ no will, connect deadline 10 s, reconnect backoff 100 ms doubling to 30 s and reset after a
+ connection stayed up 10 s, no enhanced authentication.
 
  # Safety
  `config` writable.
@@ -947,13 +995,17 @@ nomq_result nomq_codec_open(const struct nomq_codec *codec,
 nomq_result nomq_mqtt_config_init(struct nomq_mqtt_config *config);
 
 /*
- Creates a session from `*config` (copied) and writes it to `*out`.
+ Creates a session from `*config` (copied) and writes it to `*out`. `random` draws the
+ reconnect jitter and is called with `random_ctx` from whichever thread uses the session.
 
  # Safety
  `config` readable, its strings NUL-terminated or NULL, its byte pointers readable for
- their lengths; `out` writable.
+ their lengths; `random` non-NULL and valid for the session's life, with `random_ctx`;
+ `out` writable.
  */
 nomq_result nomq_mqtt_session_new(const struct nomq_mqtt_config *config,
+                                  nomq_random_fn random,
+                                  void *random_ctx,
                                   struct nomq_mqtt_session **out);
 
 /*
@@ -965,7 +1017,16 @@ nomq_result nomq_mqtt_session_new(const struct nomq_mqtt_config *config,
 void nomq_mqtt_session_free(struct nomq_mqtt_session *session);
 
 /*
- Queues CONNECT; call once the transport is open (and again after every reconnect).
+ Asks for a connection: an OPEN_TRANSPORT event follows at once, and again after every
+ loss per the reconnect settings, until `nomq_mqtt_session_disconnect`.
+
+ # Safety
+ `session` live.
+ */
+nomq_result nomq_mqtt_session_start(struct nomq_mqtt_session *session, uint64_t now_ms);
+
+/*
+ The transport asked for by OPEN_TRANSPORT is open: queues CONNECT.
 
  # Safety
  `session` live.
@@ -1037,16 +1098,42 @@ uint64_t nomq_mqtt_session_poll_timeout(const struct nomq_mqtt_session *session)
 nomq_result nomq_mqtt_session_handle_timeout(struct nomq_mqtt_session *session, uint64_t now_ms);
 
 /*
- The transport failed or closed: the session keeps unacknowledged QoS 1/2 messages and
- resends them after the next `nomq_mqtt_session_connect`.
+ The transport failed or closed, or could not be opened: a DISCONNECTED event follows and
+ the session schedules the next attempt (an OPEN_TRANSPORT event once the backoff is over).
+ Unacknowledged QoS 1/2 messages are kept and resent after the next CONNACK.
 
  # Safety
  `session` live.
  */
-nomq_result nomq_mqtt_session_connection_lost(struct nomq_mqtt_session *session);
+nomq_result nomq_mqtt_session_connection_lost(struct nomq_mqtt_session *session, uint64_t now_ms);
 
 /*
- Queues DISCONNECT (the will is not published); the session is then disconnected.
+ MQTT 5.0 enhanced authentication (§4.12): answers an AUTH_CHALLENGE with `reason` 0x18
+ (continue authentication), or starts a re-authentication with 0x19 while connected;
+ `data` (`len` bytes) goes with the configured `auth_method`.
+ `NOMQ_RESULT_PROTOCOL` for any other reason, without a method, or in 3.1.1.
+
+ # Safety
+ `session` live; `data` readable for `len` bytes (or NULL with `len` 0).
+ */
+nomq_result nomq_mqtt_session_auth(struct nomq_mqtt_session *session,
+                                   uint64_t now_ms,
+                                   uint8_t reason,
+                                   const uint8_t *data,
+                                   size_t len);
+
+/*
+ Whether the session is disconnected with no reconnect scheduled (before `start`, after
+ `disconnect`, or after a loss with reconnect off); true for NULL.
+
+ # Safety
+ `session` live or NULL.
+ */
+bool nomq_mqtt_session_is_idle(const struct nomq_mqtt_session *session);
+
+/*
+ Queues DISCONNECT when connected (the will is not published); the session is then
+ disconnected and stops reconnecting until the next `nomq_mqtt_session_start`.
 
  # Safety
  `session` live.
@@ -1054,7 +1141,8 @@ nomq_result nomq_mqtt_session_connection_lost(struct nomq_mqtt_session *session)
 nomq_result nomq_mqtt_session_disconnect(struct nomq_mqtt_session *session, uint64_t now_ms);
 
 /*
- 0 disconnected, 1 connecting (CONNECT sent), 2 connected; 0 for NULL.
+ 0 disconnected, 1 connecting (CONNECT sent), 2 connected, 3 opening (OPEN_TRANSPORT
+ emitted, waiting for `nomq_mqtt_session_connect`); 0 for NULL.
 
  # Safety
  `session` live or NULL.

@@ -82,11 +82,14 @@ class TLS:
 @dataclass
 class Reconnect:
     """Reconnection: a random delay between 0 and ``min(max_delay, initial_delay * 2**attempt)``
-    (full jitter), so a fleet does not reconnect in lockstep."""
+    (full jitter), so a fleet does not reconnect in lockstep. ``attempt`` counts from the last
+    connection that stayed up for ``stable_after`` seconds: a broker that accepts and then
+    drops connections sees them come ever more slowly."""
 
     enabled: bool = True
     initial_delay: float = 0.1
     max_delay: float = 30.0
+    stable_after: float = 10.0
 
 
 @dataclass
@@ -167,7 +170,12 @@ class ConnectOptions:
             will=will,
             session_expiry=self.session_expiry,
             tls=tls,
-            reconnect=(self.reconnect.enabled, self.reconnect.initial_delay, self.reconnect.max_delay),
+            reconnect=(
+                self.reconnect.enabled,
+                self.reconnect.initial_delay,
+                self.reconnect.max_delay,
+                self.reconnect.stable_after,
+            ),
             connect_timeout=self.connect_timeout,
             max_inflight=self.max_inflight,
             max_outbox_messages=self.max_outbox_messages,

@@ -94,10 +94,18 @@ int main(void) {
     CHECK_OK(nomq_mqtt_config_init(&cfg));
     cfg.version = 6;
     nomq_mqtt_session *s = NULL;
-    CHECK_RESULT(nomq_mqtt_session_new(&cfg, &s), NOMQ_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(nomq_mqtt_session_new(&cfg, fill_random, NULL, &s), NOMQ_RESULT_INVALID_ARGUMENT);
     cfg.version = 4;
     cfg.client_id = "errors";
-    CHECK_OK(nomq_mqtt_session_new(&cfg, &s));
+    CHECK_RESULT(nomq_mqtt_session_new(&cfg, NULL, NULL, &s), NOMQ_RESULT_NULL_POINTER);
+    cfg.auth_method = "TOKEN"; /* enhanced authentication is MQTT 5.0 only */
+    CHECK_RESULT(nomq_mqtt_session_new(&cfg, fill_random, NULL, &s), NOMQ_RESULT_INVALID_ARGUMENT);
+    cfg.auth_method = NULL;
+    CHECK(nomq_mqtt_session_is_idle(NULL));
+    CHECK_OK(nomq_mqtt_session_new(&cfg, fill_random, NULL, &s));
+    CHECK(nomq_mqtt_session_is_idle(s));
+    /* No method configured: nothing to answer a challenge with. */
+    CHECK_RESULT(nomq_mqtt_session_auth(s, 0, 0x18, (const uint8_t *)"x", 1), NOMQ_RESULT_MQTT_PROTOCOL);
     CHECK_RESULT(nomq_mqtt_session_publish(s, 0, "bad/+", (const uint8_t *)"x", 1, 0, false, &id),
                  NOMQ_RESULT_MQTT_INVALID_TOPIC);
     CHECK_RESULT(nomq_mqtt_session_publish(s, 0, NULL, (const uint8_t *)"x", 1, 0, false, &id),

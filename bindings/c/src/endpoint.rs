@@ -64,13 +64,21 @@ impl nomq_addr {
 /// ESP-IDF: `esp_fill_random`; on Linux: `getrandom`.
 pub type nomq_random_fn = Option<unsafe extern "C" fn(ctx: *mut c_void, buf: *mut u8, len: usize)>;
 
-struct CallbackRandom {
+/// The caller's `nomq_random_fn` as the core's random source.
+pub(crate) struct CallbackRandom {
     fill: unsafe extern "C" fn(*mut c_void, *mut u8, usize),
     ctx: *mut c_void,
 }
 
-// SAFETY: the documented contract of `nomq_endpoint_new`: the callback and its context may be
-// called from whichever thread uses the endpoint.
+impl CallbackRandom {
+    /// `NOMQ_RESULT_NULL_POINTER` without a function.
+    pub(crate) fn new(fill: nomq_random_fn, ctx: *mut c_void) -> Result<Self, nomq_result> {
+        Ok(CallbackRandom { fill: fill.ok_or(nomq_result::NullPointer)?, ctx })
+    }
+}
+
+// SAFETY: the documented contract of `nomq_endpoint_new` and `nomq_mqtt_session_new`: the
+// callback and its context may be called from whichever thread uses the object.
 unsafe impl Send for CallbackRandom {}
 
 impl Random for CallbackRandom {
@@ -237,11 +245,10 @@ pub unsafe extern "C" fn nomq_endpoint_new(
         let v = crate::framing::version(version)?;
         // SAFETY: the caller passes two 32-byte keys.
         let keys = unsafe { Keys::new(guard::key(encryption_key)?, guard::key(trailer_key)?) };
-        let fill = random.ok_or(nomq_result::NullPointer)?;
+        let rng = Box::new(CallbackRandom::new(random, random_ctx)?);
         if out.is_null() {
             return Err(nomq_result::NullPointer);
         }
-        let rng = Box::new(CallbackRandom { fill, ctx: random_ctx });
         let endpoint = Endpoint::new(EndpointConfig::new(v), &keys, rng, now_ms);
         let ep = nomq_endpoint { endpoint, channels: BTreeMap::new(), pending: None };
         // SAFETY: `out` is non-NULL and writable per the contract.

@@ -1,5 +1,5 @@
 //! The boundary: every export runs inside [`guard`], and every pointer goes through the
-//! checked readers here before Rust touches it (DESIGN.md "C API rules").
+//! checked readers here before Rust touches it (docs/c.md, "Conventions").
 
 use core::ffi::c_char;
 

@@ -1,27 +1,34 @@
 //! The sans-IO MQTT 3.1.1/5.0 client session from C (`nomq_proto::mqtt::Session`): the
-//! application owns the TCP (or TLS) connection and the clock. The loop:
+//! application owns the TCP (or TLS) connection, a monotonic clock and a random source; the
+//! session owns the policy (when to connect, the connect deadline, keep alive, reconnect
+//! backoff with jitter). The loop:
 //!
-//! 1. after connecting the socket: `nomq_mqtt_session_connect(now)`;
-//! 2. write what `nomq_mqtt_session_poll_transmit` gives (or borrow it with
+//! 1. `nomq_mqtt_session_start(now)` once;
+//! 2. read every event with `nomq_mqtt_session_poll_event` until its kind is NONE. On
+//!    OPEN_TRANSPORT open a socket to the broker, then call `nomq_mqtt_session_connect(now)`,
+//!    or `nomq_mqtt_session_connection_lost(now)` if it cannot be opened; on DISCONNECTED close
+//!    the socket (the session schedules the next attempt itself);
+//! 3. write what `nomq_mqtt_session_poll_transmit` gives (or borrow it with
 //!    `nomq_mqtt_session_transmit` and report `nomq_mqtt_session_transmitted`);
-//! 3. feed what the socket reads to `nomq_mqtt_session_handle_bytes`;
-//! 4. read every event with `nomq_mqtt_session_poll_event` until its kind is NONE;
-//! 5. call `nomq_mqtt_session_handle_timeout` at `nomq_mqtt_session_poll_timeout()`;
-//! 6. when the socket fails: `nomq_mqtt_session_connection_lost`, reconnect, back to 1.
-//!    QoS 1/2 messages not yet acknowledged are resent (MQTT 5.0 §4.4).
+//! 4. feed what the socket reads to `nomq_mqtt_session_handle_bytes`; when the socket fails or
+//!    closes, `nomq_mqtt_session_connection_lost(now)`;
+//! 5. call `nomq_mqtt_session_handle_timeout` at `nomq_mqtt_session_poll_timeout()`, then go
+//!    back to 2. QoS 1/2 messages not yet acknowledged are resent after a reconnect (MQTT 5.0
+//!    §4.4).
 
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec;
-use core::ffi::c_char;
+use core::ffi::{c_char, c_void};
 
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::codec::SubscriptionOptions;
 use nomq_proto::mqtt::session::{
-    Disconnect, Event, LastWill, Message, OutboxPolicy, PublishOutcome, SessionConfig, State,
+    Disconnect, Event, LastWill, Message, OutboxPolicy, PublishOutcome, ReconnectPolicy, SessionConfig, State,
 };
 use nomq_proto::mqtt::{ProtocolVersion, ReasonCode, Session};
 
+use crate::endpoint::{CallbackRandom, nomq_random_fn};
 use crate::guard::{self, guard};
 use crate::result::nomq_result;
 
@@ -69,17 +76,39 @@ pub struct nomq_mqtt_config {
     pub will_qos: u8,
     /// Will retain flag.
     pub will_retain: bool,
+    /// From OPEN_TRANSPORT to CONNACK (socket, TLS and MQTT handshakes), in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Reconnect after a connection ends (the application's own disconnect aside).
+    pub reconnect: bool,
+    /// First reconnect backoff ceiling, in milliseconds; each attempt draws a delay between 0
+    /// and the ceiling, which doubles per attempt up to `reconnect_max_ms`.
+    pub reconnect_initial_ms: u64,
+    /// Largest reconnect backoff ceiling, in milliseconds.
+    pub reconnect_max_ms: u64,
+    /// A connection that stayed up this long (from CONNACK) starts the backoff again from
+    /// `reconnect_initial_ms` when it ends, in milliseconds.
+    pub reconnect_stable_ms: u64,
+    /// MQTT 5.0 enhanced authentication (§4.12): the method named in CONNECT, or NULL. The
+    /// server's challenges arrive as AUTH_CHALLENGE events, answered with
+    /// `nomq_mqtt_session_auth`.
+    pub auth_method: *const c_char,
+    /// Initial authentication data sent with CONNECT, or NULL.
+    pub auth_data: *const u8,
+    /// Length of `auth_data`.
+    pub auth_data_len: usize,
 }
 
 /// Fills `*config` with the defaults: MQTT 3.1.1, clean start, keep alive 60 s, inflight 20,
 /// outbox of 1000 messages or 1 MiB refusing when full, packets up to 64 KiB, no credentials,
-/// no will.
+/// no will, connect deadline 10 s, reconnect backoff 100 ms doubling to 30 s and reset after a
+/// connection stayed up 10 s, no enhanced authentication.
 ///
 /// # Safety
 /// `config` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_config_init(config: *mut nomq_mqtt_config) -> nomq_result {
     guard(|| {
+        let defaults = SessionConfig::new(ProtocolVersion::V311, "");
         let c = nomq_mqtt_config {
             version: 4,
             client_id: core::ptr::null(),
@@ -99,6 +128,14 @@ pub unsafe extern "C" fn nomq_mqtt_config_init(config: *mut nomq_mqtt_config) ->
             will_payload_len: 0,
             will_qos: 0,
             will_retain: false,
+            connect_timeout_ms: defaults.connect_timeout_ms,
+            reconnect: defaults.reconnect.enabled,
+            reconnect_initial_ms: defaults.reconnect.initial_ms,
+            reconnect_max_ms: defaults.reconnect.max_ms,
+            reconnect_stable_ms: defaults.reconnect.stable_ms,
+            auth_method: core::ptr::null(),
+            auth_data: core::ptr::null(),
+            auth_data_len: 0,
         };
         // SAFETY: per the contract above.
         unsafe { guard::write(config, c) }
@@ -118,19 +155,24 @@ impl core::fmt::Debug for nomq_mqtt_session {
     }
 }
 
-/// Creates a session from `*config` (copied) and writes it to `*out`.
+/// Creates a session from `*config` (copied) and writes it to `*out`. `random` draws the
+/// reconnect jitter and is called with `random_ctx` from whichever thread uses the session.
 ///
 /// # Safety
 /// `config` readable, its strings NUL-terminated or NULL, its byte pointers readable for
-/// their lengths; `out` writable.
+/// their lengths; `random` non-NULL and valid for the session's life, with `random_ctx`;
+/// `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_new(
     config: *const nomq_mqtt_config,
+    random: nomq_random_fn,
+    random_ctx: *mut c_void,
     out: *mut *mut nomq_mqtt_session,
 ) -> nomq_result {
     guard(|| {
         // SAFETY: per the contract above.
         let c = unsafe { config.as_ref() }.ok_or(nomq_result::NullPointer)?;
+        let random = CallbackRandom::new(random, random_ctx)?;
         if out.is_null() {
             return Err(nomq_result::NullPointer);
         }
@@ -166,7 +208,25 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
                 delay_interval: None,
             });
         }
-        let session = nomq_mqtt_session { session: Session::new(s), pending: None };
+        s.connect_timeout_ms = c.connect_timeout_ms;
+        s.reconnect = ReconnectPolicy {
+            enabled: c.reconnect,
+            initial_ms: c.reconnect_initial_ms,
+            max_ms: c.reconnect_max_ms,
+            stable_ms: c.reconnect_stable_ms,
+        };
+        // SAFETY: per the contract above (NUL-terminated or NULL).
+        if let Some(method) = unsafe { guard::c_string(c.auth_method) }? {
+            if version != ProtocolVersion::V5 {
+                return Err(nomq_result::InvalidArgument);
+            }
+            s.authentication_method = Some(method.into());
+            if !c.auth_data.is_null() {
+                // SAFETY: per the contract above.
+                s.authentication_data = Some(unsafe { guard::bytes(c.auth_data, c.auth_data_len) }?.to_vec());
+            }
+        }
+        let session = nomq_mqtt_session { session: Session::new(s, Box::new(random)), pending: None };
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { out.write(Box::into_raw(Box::new(session))) };
         Ok(())
@@ -192,7 +252,23 @@ macro_rules! session {
     };
 }
 
-/// Queues CONNECT; call once the transport is open (and again after every reconnect).
+/// Asks for a connection: an OPEN_TRANSPORT event follows at once, and again after every
+/// loss per the reconnect settings, until `nomq_mqtt_session_disconnect`.
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_start(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+) -> nomq_result {
+    guard(|| {
+        session!(session).start(now_ms);
+        Ok(())
+    })
+}
+
+/// The transport asked for by OPEN_TRANSPORT is open: queues CONNECT.
 ///
 /// # Safety
 /// `session` live.
@@ -319,20 +395,58 @@ pub unsafe extern "C" fn nomq_mqtt_session_handle_timeout(
     })
 }
 
-/// The transport failed or closed: the session keeps unacknowledged QoS 1/2 messages and
-/// resends them after the next `nomq_mqtt_session_connect`.
+/// The transport failed or closed, or could not be opened: a DISCONNECTED event follows and
+/// the session schedules the next attempt (an OPEN_TRANSPORT event once the backoff is over).
+/// Unacknowledged QoS 1/2 messages are kept and resent after the next CONNACK.
 ///
 /// # Safety
 /// `session` live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nomq_mqtt_session_connection_lost(session: *mut nomq_mqtt_session) -> nomq_result {
+pub unsafe extern "C" fn nomq_mqtt_session_connection_lost(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+) -> nomq_result {
     guard(|| {
-        session!(session).connection_lost();
+        session!(session).connection_lost(now_ms);
         Ok(())
     })
 }
 
-/// Queues DISCONNECT (the will is not published); the session is then disconnected.
+/// MQTT 5.0 enhanced authentication (§4.12): answers an AUTH_CHALLENGE with `reason` 0x18
+/// (continue authentication), or starts a re-authentication with 0x19 while connected;
+/// `data` (`len` bytes) goes with the configured `auth_method`.
+/// `NOMQ_RESULT_PROTOCOL` for any other reason, without a method, or in 3.1.1.
+///
+/// # Safety
+/// `session` live; `data` readable for `len` bytes (or NULL with `len` 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_auth(
+    session: *mut nomq_mqtt_session,
+    now_ms: u64,
+    reason: u8,
+    data: *const u8,
+    len: usize,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let data = unsafe { guard::bytes(data, len) }?;
+        Ok(session!(session).auth(now_ms, ReasonCode(reason), data)?)
+    })
+}
+
+/// Whether the session is disconnected with no reconnect scheduled (before `start`, after
+/// `disconnect`, or after a loss with reconnect off); true for NULL.
+///
+/// # Safety
+/// `session` live or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_is_idle(session: *const nomq_mqtt_session) -> bool {
+    // SAFETY: per the contract above.
+    unsafe { guard::object_ref(session) }.map_or(true, |s| s.session.is_idle())
+}
+
+/// Queues DISCONNECT when connected (the will is not published); the session is then
+/// disconnected and stops reconnecting until the next `nomq_mqtt_session_start`.
 ///
 /// # Safety
 /// `session` live.
@@ -344,7 +458,8 @@ pub unsafe extern "C" fn nomq_mqtt_session_disconnect(
     guard(|| Ok(session!(session).disconnect(now_ms, ReasonCode::SUCCESS)?))
 }
 
-/// 0 disconnected, 1 connecting (CONNECT sent), 2 connected; 0 for NULL.
+/// 0 disconnected, 1 connecting (CONNECT sent), 2 connected, 3 opening (OPEN_TRANSPORT
+/// emitted, waiting for `nomq_mqtt_session_connect`); 0 for NULL.
 ///
 /// # Safety
 /// `session` live or NULL.
@@ -354,6 +469,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_state(session: *const nomq_mqtt_sessi
     match unsafe { guard::object_ref(session) }.map(|s| s.session.state()) {
         Ok(State::Connecting) => 1,
         Ok(State::Connected) => 2,
+        Ok(State::Opening) => 3,
         _ => 0,
     }
 }
@@ -450,8 +566,8 @@ pub unsafe extern "C" fn nomq_mqtt_session_unsubscribe(
 
 fn kind_of(e: &Event) -> nomq_mqtt_event_kind {
     match e {
+        Event::OpenTransport => nomq_mqtt_event_kind::OpenTransport,
         Event::Connected { .. } => nomq_mqtt_event_kind::Connected,
-        Event::ConnectionRefused(_) => nomq_mqtt_event_kind::ConnectionRefused,
         Event::Disconnected(_) => nomq_mqtt_event_kind::Disconnected,
         Event::Message(_) => nomq_mqtt_event_kind::Message,
         Event::PublishDone { .. } => nomq_mqtt_event_kind::PublishDone,
@@ -470,9 +586,8 @@ pub enum nomq_mqtt_event_kind {
     None = 0,
     /// CONNACK accepted: `session_present`.
     Connected = 1,
-    /// CONNACK refused: `reason_code`.
-    ConnectionRefused = 2,
-    /// The connection ended: `disconnect` (and `reason_code` when the server said why).
+    /// The connection ended, or a transport being opened is no longer wanted: close the
+    /// socket. `disconnect` says why (and `reason_code` when the server said why).
     Disconnected = 3,
     /// A message: `topic`, `payload`, `qos`, `retain`.
     Message = 4,
@@ -484,8 +599,12 @@ pub enum nomq_mqtt_event_kind {
     Subscribed = 7,
     /// UNSUBACK: `id`, reason codes (5.0) in `payload`.
     Unsubscribed = 8,
-    /// MQTT 5.0 AUTH from the server: `reason_code`, data in `payload`.
+    /// MQTT 5.0 AUTH from the server: `reason_code`, data in `payload`; answer 0x18 with
+    /// `nomq_mqtt_session_auth`.
     AuthChallenge = 9,
+    /// Open a socket to the broker now, then call `nomq_mqtt_session_connect`, or
+    /// `nomq_mqtt_session_connection_lost` if it cannot be opened.
+    OpenTransport = 10,
 }
 
 /// Why a connection ended.
@@ -504,6 +623,10 @@ pub enum nomq_mqtt_disconnect {
     TransportClosed = 4,
     /// We sent DISCONNECT.
     ByClient = 5,
+    /// CONNACK refused the connection (`reason_code`).
+    Refused = 6,
+    /// No CONNACK within `connect_timeout_ms` of OPEN_TRANSPORT.
+    ConnectTimeout = 7,
 }
 
 /// How a publish finished.
@@ -621,15 +744,17 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
             Event::Connected { session_present } => {
                 e.session_present = *session_present;
             }
-            Event::ConnectionRefused(r) => {
-                e.reason_code = r.0;
-            }
             Event::Disconnected(why) => {
                 e.disconnect = match why {
                     Disconnect::ByServer(r) => {
                         e.reason_code = r.0;
                         nomq_mqtt_disconnect::ByServer
                     }
+                    Disconnect::Refused(r) => {
+                        e.reason_code = r.0;
+                        nomq_mqtt_disconnect::Refused
+                    }
+                    Disconnect::ConnectTimeout => nomq_mqtt_disconnect::ConnectTimeout,
                     Disconnect::KeepAliveTimeout => nomq_mqtt_disconnect::KeepAliveTimeout,
                     Disconnect::ProtocolError(_) => nomq_mqtt_disconnect::ProtocolError,
                     Disconnect::TransportClosed => nomq_mqtt_disconnect::TransportClosed,
@@ -649,6 +774,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
                     PublishOutcome::Expired => (nomq_mqtt_outcome::Expired, 0),
                 };
             }
+            Event::OpenTransport => {}
             Event::Dropped { id } => e.id = id.0,
             Event::Subscribed { id, .. } | Event::Unsubscribed { id, .. } => e.id = id.0,
             Event::AuthChallenge { reason, .. } => {

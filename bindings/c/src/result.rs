@@ -1,6 +1,7 @@
-//! `nomq_result`: every C function's outcome (DESIGN.md "Errors"). `NOMQ_RESULT_OK` is 0; the
-//! others sit in fixed ranges by category so that new codes never renumber old ones:
-//! 100 arguments, 200 framing, 300 config, 400 resources, 500 MQTT, 900 internal.
+//! `nomq_result`: every C function's outcome (docs/architecture.md, "Errors per layer").
+//! `NOMQ_RESULT_OK` is 0; the others sit in fixed ranges by category so that new codes never
+//! renumber old ones: 100 arguments, 200 framing, 300 config, 400 resources, 500 MQTT,
+//! 900 internal.
 
 use nomq_proto::Error;
 use nomq_proto::error::{ConfigError, FrameError, InvalidInput, ResourceError};

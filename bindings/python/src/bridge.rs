@@ -37,9 +37,9 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// Set in a child process forked after the runtime started. The child has none of the
-/// runtime's threads: every operation would hang, so it gets a clear error instead (DESIGN.md
-/// "Python"). A fork handler rather than a process id compared on every call: `getpid` is a
-/// system call, several per operation.
+/// runtime's threads: every operation would hang, so it gets a clear error instead
+/// (docs/architecture.md, "Python"). A fork handler rather than a process id compared on every
+/// call: `getpid` is a system call, several per operation.
 static FORKED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn forked() {

@@ -1,5 +1,5 @@
 //! The private extension module `nomq._nomq`. The public Python API is `python/nomq/`, which
-//! wraps these classes (DESIGN.md "Python package"):
+//! wraps these classes (docs/architecture.md, "Python"; docs/python.md):
 //!
 //! - `framing`: `Codec`, `channel_id`, the config file helpers;
 //! - `endpoint`: `NativeEndpoint`, a NoMQ node;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nomq::mqtt::{
-    Client, ClientOptions, LastWill, MessageProperties, OutboxPolicy, ProtocolVersion, Reconnect, TlsOptions,
+    Client, ClientOptions, LastWill, MessageProperties, OutboxPolicy, ProtocolVersion, ReconnectPolicy,
+    TlsOptions,
 };
 use nomq::proto::mqtt::codec::SubscriptionOptions;
 use nomq::proto::mqtt::session::{Message, Metrics, PublishOutcome};
@@ -34,8 +35,8 @@ pub(crate) struct Options {
     will: Option<Will>,
     session_expiry: u32,
     tls: Option<Tls>,
-    /// (enabled, initial delay s, maximum delay s)
-    reconnect: (bool, f64, f64),
+    /// (enabled, initial delay s, maximum delay s, stable after s)
+    reconnect: (bool, f64, f64, f64),
     connect_timeout: f64,
     max_inflight: u16,
     max_outbox_messages: usize,
@@ -128,13 +129,15 @@ impl Options {
                 delay_interval: w.delay_interval,
             });
         }
-        let (enabled, initial, max) = self.reconnect;
-        o.reconnect = Reconnect {
+        let (enabled, initial, max, stable) = self.reconnect;
+        let millis = |what, s| seconds(py, what, s).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        o.session.reconnect = ReconnectPolicy {
             enabled,
-            initial: seconds(py, "reconnect initial delay", initial)?,
-            max: seconds(py, "reconnect maximum delay", max)?,
+            initial_ms: millis("reconnect initial delay", initial)?,
+            max_ms: millis("reconnect maximum delay", max)?,
+            stable_ms: millis("reconnect stable period", stable)?,
         };
-        o.connect_timeout = seconds(py, "connect_timeout", self.connect_timeout)?;
+        o.session.connect_timeout_ms = millis("connect_timeout", self.connect_timeout)?;
         o.message_buffer = self.message_buffer.max(1);
         if let Some(t) = self.tls {
             o.tls = Some(TlsOptions {

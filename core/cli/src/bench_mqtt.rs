@@ -3,7 +3,7 @@
 //! clean session, plain TCP, topics and client ids unique per process; one JSON line on stdout.
 
 use nomq::Qos;
-use nomq::mqtt::{Client, ClientOptions, Reconnect};
+use nomq::mqtt::{Client, ClientOptions, ReconnectPolicy};
 use nomq::proto::mqtt::session::Message;
 use serde_json::json;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub struct Args {
 fn options(args: &Args, role: &str) -> ClientOptions {
     let id = format!("nomq-bench-{}-{role}", std::process::id());
     let mut o = ClientOptions::new(args.host.clone(), args.port, id);
-    o.reconnect = Reconnect { enabled: false, ..Reconnect::default() };
+    o.session.reconnect = ReconnectPolicy { enabled: false, ..ReconnectPolicy::default() };
     o.session.max_outbox_messages = WINDOW * 2;
     // rumqttc's default inflight window is 100; the comparison broker allows it
     // (`max_inflight_messages` in scripts/bench-mqtt.sh).

@@ -1,10 +1,11 @@
-//! The MQTT client against a real mosquitto (issue 4 §3): every QoS both ways in 3.1.1 and 5.0,
-//! retained messages, last will, wildcards, unsubscribe, persistent sessions, a broker restart
-//! in the middle of 10,000 messages at QoS 1 and 2, and hostile servers.
+//! The MQTT client against a real mosquitto: every QoS both ways in 3.1.1 and 5.0, retained
+//! messages, last will, wildcards, unsubscribe, persistent sessions, a broker restart in the
+//! middle of 10,000 messages at QoS 1 and 2; and against scripted servers: hostile, silent,
+//! flapping (reconnect backoff), enhanced authentication.
 
 mod support;
 
-use nomq::mqtt::{Client, ClientOptions, ProtocolVersion, Reconnect};
+use nomq::mqtt::{Client, ClientOptions, ProtocolVersion, ReconnectPolicy};
 use nomq::proto::mqtt::session::PublishOutcome;
 use nomq::{Error, Qos};
 use std::collections::HashMap;
@@ -15,9 +16,8 @@ use tokio::time::timeout;
 
 fn options(broker: &Broker, id: &str, v: ProtocolVersion) -> ClientOptions {
     let mut o = ClientOptions::new("127.0.0.1", broker.port, id).version(v);
-    o.connect_timeout = Duration::from_secs(5);
-    o.reconnect =
-        Reconnect { enabled: true, initial: Duration::from_millis(50), max: Duration::from_millis(500) };
+    o.session.connect_timeout_ms = 5000;
+    o.session.reconnect = ReconnectPolicy { initial_ms: 50, max_ms: 500, ..ReconnectPolicy::default() };
     o
 }
 
@@ -173,7 +173,7 @@ async fn last_will_on_abrupt_disconnect() {
         message: Message::new("wills/dying", b"gone".to_vec(), Qos::AtLeastOnce, false),
         delay_interval: None,
     });
-    let mut session = Session::new(config);
+    let mut session = Session::new(config, Box::new(nomq::OsRandom));
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", broker.port)).await.unwrap();
     session.connect(0).unwrap();
     stream.write_all(session.transmit()).await.unwrap();
@@ -304,7 +304,7 @@ async fn hostile_or_silent_servers_fail_cleanly() {
         }
     });
     let mut o = ClientOptions::new("127.0.0.1", port, "victim");
-    o.connect_timeout = Duration::from_secs(2);
+    o.session.connect_timeout_ms = 2000;
     let started = std::time::Instant::now();
     let r = Client::connect(o.clone()).await;
     assert!(matches!(r, Err(Error::Proto(_)) | Err(Error::Io(_))), "{r:?}");
@@ -325,6 +325,48 @@ async fn hostile_or_silent_servers_fail_cleanly() {
     // Nobody listening at all.
     o.port = 1;
     assert!(matches!(Client::connect(o).await, Err(Error::Io(_))));
+}
+
+/// A server that accepts CONNECT, answers CONNACK and closes 20 ms later, every time: the
+/// client's attempts come ever more slowly (the backoff resets only after a stable connection,
+/// not at CONNACK), and each waits at most its doubling ceiling.
+#[tokio::test]
+async fn a_flapping_server_sees_reconnects_spaced_by_a_growing_backoff() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = accepted_tx.send(std::time::Instant::now());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 256];
+                if s.read(&mut buf).await.unwrap_or(0) > 0 {
+                    let _ = s.write_all(&[0x20, 0x02, 0x00, 0x00]).await; // CONNACK, accepted
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            });
+        }
+    });
+    let mut o = ClientOptions::new("127.0.0.1", port, "flapping");
+    o.session.reconnect = ReconnectPolicy { initial_ms: 100, max_ms: 30_000, ..ReconnectPolicy::default() };
+    let client = Client::connect(o).await.expect("the first CONNACK");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    client.disconnect().await;
+    server.abort();
+    let mut times = vec![];
+    while let Ok(t) = accepted.try_recv() {
+        times.push(t);
+    }
+    // Reset at each CONNACK, 4 s of this would be ~50 connections (20 ms up, ~50 ms of jitter).
+    // With the backoff: ceilings of 0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s, so about 6 in 4 s.
+    assert!((2..=12).contains(&times.len()), "{} connections in 4 s", times.len());
+    for (n, w) in times.windows(2).enumerate() {
+        let gap = w[1] - w[0];
+        // 20 ms up, then at most the ceiling; 250 ms of slack for a loaded machine.
+        let ceiling = Duration::from_millis(20 + (100 << n) + 250);
+        assert!(gap <= ceiling, "attempt {n}: {gap:?} after the previous, ceiling {ceiling:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,7 +446,7 @@ async fn credentials_user_properties_and_message_expiry() {
     let broker = Broker::start_with(&format!("allow_anonymous false\npassword_file {}", passwd.display()));
     for v in [ProtocolVersion::V311, ProtocolVersion::V5] {
         let mut o = options(&broker, &format!("cred-{v:?}"), v);
-        o.reconnect.enabled = false;
+        o.session.reconnect.enabled = false;
         let r = Client::connect(o.clone()).await;
         assert!(matches!(&r, Err(Error::Proto(_))), "{v:?}: anonymous refused: {r:?}");
         o.session.username = Some("alice".into());
@@ -519,7 +561,7 @@ async fn enhanced_authentication_against_a_scripted_server() {
     client.disconnect().await;
     let mut bad =
         base.enhanced_auth("X-HMAC", Some(b"hello".to_vec()), |_| Err("no secret for this server".into()));
-    bad.connect_timeout = Duration::from_secs(2);
+    bad.session.connect_timeout_ms = 2000;
     let refused = Client::connect(bad).await;
     assert!(matches!(&refused, Err(Error::Auth(why)) if why.contains("no secret")), "{refused:?}");
     assert_eq!(server.await.unwrap(), vec![b"proof:nonce-42".to_vec(), vec![]]);

@@ -3,7 +3,7 @@
 
 mod support;
 
-use nomq::mqtt::{Client, ClientOptions, Reconnect, TlsOptions};
+use nomq::mqtt::{Client, ClientOptions, ReconnectPolicy, TlsOptions};
 use nomq::{Error, Qos};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
 use std::path::Path;
@@ -49,8 +49,8 @@ fn pki(dir: &Path) -> Pki {
 fn options(port: u16, id: &str, tls: TlsOptions) -> ClientOptions {
     let mut o = ClientOptions::new("127.0.0.1", port, id);
     o.tls = Some(TlsOptions { server_name: Some("localhost".into()), ..tls });
-    o.connect_timeout = Duration::from_secs(5);
-    o.reconnect = Reconnect { enabled: false, ..Reconnect::default() };
+    o.session.connect_timeout_ms = 5000;
+    o.session.reconnect = ReconnectPolicy { enabled: false, ..ReconnectPolicy::default() };
     o
 }
 

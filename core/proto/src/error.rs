@@ -1,5 +1,6 @@
 //! Errors as small `Copy` values, one enum per category and one top-level [`Error`]
-//! (DESIGN.md "Errors"). Nothing in the core panics on input: every bad byte ends here.
+//! (docs/architecture.md, "Errors per layer"). Nothing in the core panics on input: every bad
+//! byte ends here.
 
 use core::fmt;
 

@@ -2,7 +2,8 @@
 //!
 //! The sans-IO protocol core of nomq: it never touches a socket, a clock or a random number
 //! generator. Callers pass in time and random bytes and own every buffer, so the same code runs
-//! under tokio, Python's asyncio, a MicroPython loop or an ESP32 firmware (DESIGN.md).
+//! under tokio, Python's asyncio, a MicroPython loop or an ESP32 firmware (docs/architecture.md,
+//! "The sans-IO core").
 //!
 //! | module | what |
 //! |---|---|

@@ -1,8 +1,8 @@
-//! The MQTT client session against a scripted broker, without I/O (issue 4 §1): every QoS in
-//! both directions, Receive Maximum, resumption with and without a stored session, QoS 2
+//! The MQTT client session against a scripted broker, without I/O: every QoS in both directions, Receive Maximum, resumption with and without a stored session, QoS 2
 //! duplicate suppression, topic aliases both ways, keep alive, outbox bounds and policies,
 //! message expiry, refused and malformed server input.
 
+use nomq_proto::endpoint::SeededRandom;
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::codec::{Ack, ConnAck, Properties, Publish, ReasonPacket, SubAck, SubscriptionOptions};
 use nomq_proto::mqtt::session::{
@@ -41,12 +41,17 @@ fn events(s: &mut Session) -> Vec<Event> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 
+/// A session with a fixed seed for the reconnect jitter.
+fn session(config: SessionConfig) -> Session {
+    Session::new(config, Box::new(SeededRandom::new(7)))
+}
+
 fn connack(present: bool, properties: Properties<'_>) -> Packet<'_> {
     Packet::ConnAck(ConnAck { session_present: present, reason: ReasonCode::SUCCESS, properties })
 }
 
 fn connected(v: ProtocolVersion, properties: Properties<'static>) -> Session {
-    let mut s = Session::new(SessionConfig::new(v, "test-client"));
+    let mut s = session(SessionConfig::new(v, "test-client"));
     s.connect(0).unwrap();
     let sent = written(&mut s, 0);
     assert!(
@@ -153,7 +158,7 @@ fn connected_with_inflight(max_inflight: u16) -> Session {
 }
 
 fn connected_with(config: SessionConfig) -> Session {
-    let mut s = Session::new(config);
+    let mut s = session(config);
     s.connect(0).unwrap();
     written(&mut s, 0);
     feed(&mut s, 1, connack(false, Properties::default()));
@@ -257,7 +262,7 @@ fn held_pubrels_are_resent_after_a_reconnect() {
         feed(&mut s, 3, Packet::PubRec(Ack::new(id.unwrap())));
     }
     assert!(written(&mut s, 3).is_empty(), "three PUBRELs held");
-    s.connection_lost();
+    s.connection_lost(4);
     s.connect(4).unwrap();
     written(&mut s, 4);
     feed(&mut s, 5, connack(true, Properties::default()));
@@ -313,7 +318,7 @@ fn resumed_session_resends_unacknowledged_with_dup_and_same_ids() {
         feed(&mut s, 3, Packet::PubRec(Ack::new(qos2_id)));
         written(&mut s, 3);
         events(&mut s);
-        s.connection_lost();
+        s.connection_lost(4);
         assert_eq!(events(&mut s), vec![Event::Disconnected(Disconnect::TransportClosed)]);
         assert_eq!(s.state(), State::Disconnected);
         // Publishing while disconnected queues.
@@ -369,7 +374,7 @@ fn lost_session_requeues_as_new_and_resubscribes() {
     let ids = publish_ids(&written(&mut s, 3), v);
     feed(&mut s, 4, Packet::PubRec(Ack::new(ids[1].0.unwrap())));
     written(&mut s, 4);
-    s.connection_lost();
+    s.connection_lost(5);
     s.connect(5).unwrap();
     written(&mut s, 5);
     feed(&mut s, 6, connack(false, Properties::default()));
@@ -445,7 +450,8 @@ fn keep_alive_pings_and_detects_a_dead_server() {
     // No PINGRESP this time.
     s.handle_timeout(130_001);
     assert_eq!(events(&mut s), vec![Event::Disconnected(Disconnect::KeepAliveTimeout)]);
-    assert_eq!(s.poll_timeout(), None);
+    let reconnect = s.poll_timeout().expect("a reconnect is scheduled");
+    assert!((130_001..=130_101).contains(&reconnect), "within the first backoff: {reconnect}");
     // The server's keep alive overrides ours (5.0).
     let s = connected(V5, Properties { server_keep_alive: Some(5), ..Properties::default() });
     assert_eq!(s.poll_timeout(), Some(5_000));
@@ -456,7 +462,7 @@ fn bounded_outbox_fails_or_drops_the_oldest() {
     use nomq_proto::error::{Error, ResourceError, Table};
     let mut config = SessionConfig::new(V311, "c");
     config.max_outbox_messages = 3;
-    let mut s = Session::new(config.clone());
+    let mut s = session(config.clone());
     for i in 0..3 {
         s.publish(0, msg("q", &i.to_string(), Qos::AtLeastOnce)).unwrap();
     }
@@ -468,7 +474,7 @@ fn bounded_outbox_fails_or_drops_the_oldest() {
     assert_eq!((m.queued_messages, m.queued_bytes), (3, 6));
     config.outbox_policy = OutboxPolicy::DropOldest;
     config.max_outbox_bytes = 10;
-    let mut s = Session::new(config);
+    let mut s = session(config);
     let first = s.publish(0, msg("q", "0", Qos::AtLeastOnce)).unwrap();
     for i in 1..3 {
         s.publish(0, msg("q", &i.to_string(), Qos::AtLeastOnce)).unwrap();
@@ -482,7 +488,7 @@ fn bounded_outbox_fails_or_drops_the_oldest() {
 
 #[test]
 fn queued_messages_expire_and_carry_the_remaining_interval() {
-    let mut s = Session::new(SessionConfig::new(V5, "c"));
+    let mut s = session(SessionConfig::new(V5, "c"));
     let mut m = msg("e", "soon", Qos::AtLeastOnce);
     m.properties = MessageProperties { message_expiry_interval: Some(10), ..MessageProperties::default() };
     let short = s.publish(0, m.clone()).unwrap();
@@ -511,10 +517,11 @@ fn refusals_and_hostile_servers_end_cleanly() {
         vec![Event::PublishDone { id, outcome: PublishOutcome::Refused(ReasonCode::NOT_AUTHORIZED) }]
     );
     // Refused connection.
-    let mut s = Session::new(SessionConfig::new(V311, "c"));
+    let mut s = session(SessionConfig::new(V311, "c"));
     s.connect(0).unwrap();
     s.handle_bytes(0, &[0x20, 0x02, 0x00, 0x05]);
-    assert_eq!(events(&mut s), vec![Event::ConnectionRefused(ReasonCode(5))]);
+    assert_eq!(events(&mut s), vec![Event::Disconnected(Disconnect::Refused(ReasonCode(5)))]);
+    assert_eq!(s.state(), State::Disconnected);
     // Garbage from the server: DISCONNECT 0x81 (5.0) and a clean state change, no panic.
     let mut s = connected(V5, Properties::default());
     s.handle_bytes(2, &[0x00, 0x00]);
@@ -525,7 +532,7 @@ fn refusals_and_hostile_servers_end_cleanly() {
     // A packet over our maximum packet size: 0x95.
     let mut config = SessionConfig::new(V5, "c");
     config.maximum_packet_size = 64;
-    let mut s = Session::new(config);
+    let mut s = session(config);
     s.connect(0).unwrap();
     written(&mut s, 0);
     feed(&mut s, 1, connack(false, Properties::default()));
@@ -549,7 +556,7 @@ fn refusals_and_hostile_servers_end_cleanly() {
         vec![Event::Disconnected(Disconnect::ByServer(ReasonCode::SERVER_SHUTTING_DOWN))]
     );
     // A PUBLISH before CONNACK is a protocol error.
-    let mut s = Session::new(SessionConfig::new(V311, "c"));
+    let mut s = session(SessionConfig::new(V311, "c"));
     s.connect(0).unwrap();
     feed(&mut s, 1, Packet::PingResp);
     assert!(matches!(events(&mut s)[..], [Event::Disconnected(Disconnect::ProtocolError(_))]));
@@ -557,7 +564,7 @@ fn refusals_and_hostile_servers_end_cleanly() {
 
 #[test]
 fn bytes_arriving_one_at_a_time_work() {
-    let mut s = Session::new(SessionConfig::new(V5, "c"));
+    let mut s = session(SessionConfig::new(V5, "c"));
     s.connect(0).unwrap();
     let mut stream = vec![];
     for p in
@@ -591,7 +598,7 @@ fn enhanced_authentication_challenge_response_and_reauthentication() {
     let mut config = SessionConfig::new(V5, "c");
     config.authentication_method = Some("TOKEN-1".into());
     config.authentication_data = Some(b"client-first".to_vec());
-    let mut s = Session::new(config);
+    let mut s = session(config);
     s.connect(0).unwrap();
     let sent = written(&mut s, 0);
     let Packet::Connect(c) = parse(&sent[0], V5) else { panic!("CONNECT first") };
@@ -635,7 +642,7 @@ fn enhanced_authentication_challenge_response_and_reauthentication() {
     // 3.1.1 has no AUTH at all.
     let mut config = SessionConfig::new(V311, "c");
     config.authentication_method = Some("TOKEN-1".into());
-    let mut s = Session::new(config);
+    let mut s = session(config);
     s.connect(0).unwrap();
     assert!(s.auth(0, ReasonCode::CONTINUE_AUTHENTICATION, b"x").is_err());
 }

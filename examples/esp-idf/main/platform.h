@@ -1,6 +1,9 @@
-/* The two things the sans-IO API asks of the platform: the time (Unix milliseconds) and
- * secure random bytes. ESP-IDF: the SNTP-set clock and the hardware RNG; elsewhere (the Linux
- * build CI runs): clock_gettime and getrandom. Sockets are BSD sockets on both (lwIP). */
+/* What the sans-IO API asks of the platform: the time and secure random bytes. Two clocks:
+ * NoMQ packets carry wall-clock Unix milliseconds (set by SNTP on ESP-IDF), while the MQTT
+ * session's timers (keep alive, connect deadline, reconnect backoff) want a monotonic clock
+ * that a clock step cannot move. ESP-IDF: gettimeofday, esp_timer and the hardware RNG;
+ * elsewhere (the Linux build CI runs): gettimeofday, clock_gettime(CLOCK_MONOTONIC) and
+ * getrandom. Sockets are BSD sockets on both (lwIP). */
 #ifndef NOMQ_EXAMPLE_PLATFORM_H
 #define NOMQ_EXAMPLE_PLATFORM_H
 
@@ -10,6 +13,8 @@
 
 #ifdef ESP_PLATFORM
 #include "esp_random.h"
+#include "esp_timer.h"
+static inline uint64_t platform_monotonic_ms(void) { return (uint64_t)esp_timer_get_time() / 1000u; }
 static inline void platform_random(void *ctx, uint8_t *buf, size_t len) {
     (void)ctx;
     esp_fill_random(buf, len); /* hardware RNG; secure once Wi-Fi or the bootloader entropy is on */
@@ -17,6 +22,12 @@ static inline void platform_random(void *ctx, uint8_t *buf, size_t len) {
 #else
 #include <stdlib.h>
 #include <sys/random.h>
+#include <time.h>
+static inline uint64_t platform_monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 static inline void platform_random(void *ctx, uint8_t *buf, size_t len) {
     (void)ctx;
     while (len > 0) {

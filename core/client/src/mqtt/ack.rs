@@ -102,7 +102,7 @@ mod tests {
             refill_half_window: true,
             ..SessionConfig::new(ProtocolVersion::V311, "ack-test")
         };
-        let mut s = Session::new(config);
+        let mut s = Session::new(config, Box::new(nomq_proto::endpoint::SeededRandom::new(1)));
         s.connect(0).unwrap();
         s.transmitted(0, s.transmit().len());
         s.handle_bytes(0, &[0x20, 2, 0, 0]); // CONNACK
@@ -123,7 +123,10 @@ mod tests {
         let mut p = AckPacing::default();
         p.wrote();
         assert_eq!(p.decide(&idle), Ack::None, "no read");
-        let mut s = Session::new(SessionConfig::new(ProtocolVersion::V311, "x"));
+        let mut s = Session::new(
+            SessionConfig::new(ProtocolVersion::V311, "x"),
+            Box::new(nomq_proto::endpoint::SeededRandom::new(1)),
+        );
         s.connect(0).unwrap();
         p.read();
         assert_eq!(p.decide(&s), Ack::None, "not holding back");

@@ -1,7 +1,9 @@
-//! The MQTT driver task: what needs waiting. It connects (with a timeout), reads, waits for a
-//! full socket to drain and for timers, and reconnects with backoff and full jitter. Callers
-//! act on the shared state themselves (see [`super::shared`]); this task wakes only when the
-//! socket has bytes, when the socket it waits on drains, or when a caller tells it to.
+//! The MQTT driver task: what needs waiting. It opens a transport when the session asks for
+//! one (the session owns the reconnect backoff and the connect deadline), reads, waits for a
+//! full socket to drain and for the session's timers, and closes the transport when the
+//! session says the connection is over. Callers act on the shared state themselves (see
+//! [`super::shared`]); this task wakes only when the socket has bytes, when the socket it waits
+//! on drains, when a timer is due, or when a caller tells it to.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +15,14 @@ use super::ClientOptions;
 use super::link::Link;
 use super::shared::{Shared, now_ms};
 use crate::Error;
-use nomq_proto::endpoint::Random;
 use nomq_proto::mqtt::session::{Message, State};
 
 /// Bytes read per wake-up.
 const READ_BUFFER: usize = 64 * 1024;
 /// Time allowed for DISCONNECT to leave a full socket before closing.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// A sleep that stands for "no deadline".
+const NO_DEADLINE_MS: u64 = 86_400_000;
 
 pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
     let tls = match options.tls.as_ref().map(super::tls::client_config).transpose() {
@@ -33,67 +36,102 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
         }
     };
     let mut buf = vec![0u8; READ_BUFFER];
-    loop {
+    shared.drive(|core| core.session.start(core.now));
+    // The session decides when to open a transport (its reconnect backoff) and when one is
+    // over; this loop only opens and closes them.
+    while between_connections(&shared).await {
         if let Err(e) = connection(&shared, &options, tls.as_ref(), &mut buf).await {
             // The first connection's failure is `connect`'s answer; later ones reconnect.
             if shared.drive(|core| core.fail_connect(e)) {
                 break;
             }
         }
-        if shared.with(|core| core.stop) || !options.reconnect.enabled {
-            break;
-        }
-        backoff(&shared, &options).await;
-        if shared.with(|core| core.stop) {
-            break;
-        }
     }
     shared.drive(|core| core.close());
 }
 
-/// One connection, from TCP connect to its end.
+/// Waits, running the session's timers, until it asks for a transport (true) or is stopped
+/// for good (false). Callers keep publishing meanwhile (into the outbox) but never shorten the
+/// backoff: an application that keeps publishing must not turn it into a reconnect loop.
+async fn between_connections(shared: &Shared) -> bool {
+    loop {
+        let (open, idle, deadline) = shared.with(|core| {
+            core.noticed();
+            (core.take_open_request(), core.stop || core.session.is_idle(), core.session.poll_timeout())
+        });
+        if open {
+            return true;
+        }
+        if idle {
+            return false;
+        }
+        // No deadline: a day stands for "never"; a caller's notification re-evaluates anyway.
+        let wait = deadline.map_or(NO_DEADLINE_MS, |at| at.saturating_sub(now_ms()));
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(wait)) => {
+                shared.drive(|core| core.session.handle_timeout(core.now));
+            }
+            () = shared.driver.notified() => {}
+        }
+    }
+}
+
+/// One connection, from opening the transport to its end.
 async fn connection(
     shared: &Shared,
     options: &ClientOptions,
     tls: Option<&Arc<rustls::ClientConfig>>,
     buf: &mut [u8],
 ) -> Result<(), Error> {
-    let tcp = tokio::time::timeout(
-        options.connect_timeout,
-        TcpStream::connect((options.host.as_str(), options.port)),
-    )
-    .await
-    .map_err(|_| Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")))??;
-    // MQTT packets are small and latency matters.
-    tcp.set_nodelay(true)?;
-    let tcp = Arc::new(tcp);
+    // The session's connect deadline covers TCP, TLS and CONNACK together.
+    let deadline = shared.with(|core| core.session.poll_timeout()).unwrap_or(u64::MAX);
+    let tcp = tokio::select! {
+        tcp = TcpStream::connect((options.host.as_str(), options.port)) => tcp,
+        () = tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now_ms()))) => {
+            shared.drive(|core| core.session.handle_timeout(core.now));
+            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
+        }
+    };
+    let tcp = match tcp.and_then(|tcp| tcp.set_nodelay(true).map(|()| tcp)) {
+        Ok(tcp) => Arc::new(tcp),
+        Err(e) => {
+            shared.drive(|core| core.session.connection_lost(core.now));
+            return Err(e.into());
+        }
+    };
     let link = match tls {
-        None => Link::plain(tcp.clone()),
+        None => Ok(Link::plain(tcp.clone())),
         Some(config) => {
             let name = options
                 .tls
                 .as_ref()
                 .and_then(|t| t.server_name.clone())
                 .unwrap_or_else(|| options.host.clone());
-            let name = rustls_pki_types::ServerName::try_from(name)
-                .map_err(|e| Error::Tls(format!("server name: {e}")))?;
-            Link::tls(tcp.clone(), config.clone(), name, &options.host)?
+            rustls_pki_types::ServerName::try_from(name)
+                .map_err(|e| Error::Tls(format!("server name: {e}")))
+                .and_then(|name| Link::tls(tcp.clone(), config.clone(), name, &options.host))
         }
     };
-    shared.drive(|core| {
-        core.link = Some(link);
-        core.write_blocked = false;
-        core.session.connect(core.now)
-    })?;
-    let connack_deadline = tokio::time::Instant::now() + options.connect_timeout;
+    let connected = link.and_then(|link| {
+        shared.drive(|core| {
+            core.link = Some(link);
+            core.write_blocked = false;
+            core.session.connect(core.now).map_err(Error::from)
+        })
+    });
+    if let Err(e) = connected {
+        shared.drive(|core| core.session.connection_lost(core.now));
+        close(shared, tcp).await;
+        return Err(e);
+    }
     // One timer for the whole connection, re-armed only when the session's next deadline is
     // earlier than the armed one. The keep-alive deadline moves with every write; firing a
     // little early costs one `handle_timeout` that does nothing, while a new timer per loop turn
     // would cost a timer-wheel insert and cancel per message.
-    let timer = tokio::time::sleep(Duration::from_secs(86_400));
+    let timer = tokio::time::sleep(Duration::from_millis(NO_DEADLINE_MS));
     tokio::pin!(timer);
     // The ACK held back while many completions are still to come (see `super::ack`).
-    let ack_timer = tokio::time::sleep(Duration::from_secs(86_400));
+    let ack_timer = tokio::time::sleep(Duration::from_millis(NO_DEADLINE_MS));
     tokio::pin!(ack_timer);
     let mut ack_armed = false;
     let result = loop {
@@ -118,7 +156,6 @@ async fn connection(
                 // The stream the oldest undelivered message waits for.
                 waiting_on: core.undelivered.front().map(|m| core.route(m).clone()),
                 write: core.write_blocked,
-                connecting: core.session.state() == State::Connecting,
                 end: end_of_connection(core),
                 ack: core.acks.owed(),
             }
@@ -139,23 +176,17 @@ async fn connection(
             () = shared.driver.notified() => Wake::Told,
             () = &mut timer, if wait.armed => Wake::Timer,
             () = &mut ack_timer, if wait.ack => Wake::Ack,
-            _ = tokio::time::sleep_until(connack_deadline), if wait.connecting => Wake::ConnackTimeout,
             () = room(wait.waiting_on.as_ref()), if !wait.can_read => Wake::Told,
         };
         shared.drive(|core| match wake {
             Wake::Readable(Ok(())) => core.read(buf),
             Wake::Writable(Ok(())) => core.write_blocked = false,
-            Wake::Readable(Err(_)) | Wake::Writable(Err(_)) => core.session.connection_lost(),
+            Wake::Readable(Err(_)) | Wake::Writable(Err(_)) => core.session.connection_lost(core.now),
             Wake::Told => {}
             Wake::Ack => core.acknowledge_late(),
             Wake::Timer => {
                 core.armed = None;
                 core.session.handle_timeout(core.now);
-            }
-            Wake::ConnackTimeout => {
-                core.session.connection_lost();
-                core.failure =
-                    Some(Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no CONNACK in time")));
             }
         });
     };
@@ -191,38 +222,12 @@ async fn close(shared: &Shared, tcp: Arc<TcpStream>) {
     }
 }
 
-/// Sleeps a random time up to the capped exponential backoff (full jitter). Callers keep
-/// publishing meanwhile (into the outbox) but never shorten the wait: an application that keeps
-/// publishing must not turn the backoff into a reconnect loop. Only a stop ends it early.
-async fn backoff(shared: &Shared, options: &ClientOptions) {
-    let r = &options.reconnect;
-    let attempt = shared.with(|core| {
-        core.attempt += 1;
-        core.attempt - 1
-    });
-    let ceiling = r.initial.saturating_mul(1u32 << attempt.min(16)).min(r.max);
-    let fraction = f64::from(crate::OsRandom.next_u32()) / f64::from(u32::MAX);
-    let delay = ceiling.mul_f64(fraction);
-    log::debug!("mqtt reconnect in {delay:?} (attempt {})", attempt + 1);
-    let deadline = tokio::time::Instant::now() + delay;
-    while !shared.with(|core| {
-        core.noticed();
-        core.stop
-    }) {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break,
-            () = shared.driver.notified() => {}
-        }
-    }
-}
-
 struct Wait {
     rearm: Option<u64>,
     armed: bool,
     can_read: bool,
     waiting_on: Option<mpsc::Sender<Message>>,
     write: bool,
-    connecting: bool,
     end: Option<Result<(), Error>>,
     ack: bool,
 }
@@ -233,7 +238,6 @@ enum Wake {
     Told,
     Ack,
     Timer,
-    ConnackTimeout,
 }
 
 /// Resolves when `stream` has room (or is closed); never without a stream.

@@ -39,26 +39,8 @@ use nomq_proto::mqtt::session::{Message, Metrics, PublishOutcome, SessionConfig}
 
 pub use auth::Authenticator;
 pub use nomq_proto::mqtt::ProtocolVersion;
-pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy};
+pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy, ReconnectPolicy};
 pub use tls::TlsOptions;
-
-/// Reconnection: exponential backoff with full jitter (a random delay between 0 and the capped
-/// exponential), so a fleet that lost its broker does not reconnect in lockstep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reconnect {
-    /// Reconnect at all after the first connection.
-    pub enabled: bool,
-    /// First backoff ceiling.
-    pub initial: Duration,
-    /// Largest backoff ceiling.
-    pub max: Duration,
-}
-
-impl Default for Reconnect {
-    fn default() -> Self {
-        Reconnect { enabled: true, initial: Duration::from_millis(100), max: Duration::from_secs(30) }
-    }
-}
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -69,14 +51,12 @@ pub struct ClientOptions {
     pub port: u16,
     /// TLS (`mqtts://`); `None` is plain TCP.
     pub tls: Option<TlsOptions>,
-    /// Session settings: version, client id, keep alive, will, credentials, outbox. On Linux
-    /// the client turns on [`SessionConfig::refill_half_window`] and paces its TCP ACKs while
-    /// the window refills (see `mqtt::ack`); elsewhere it stays off.
+    /// Session settings: version, client id, keep alive, will, credentials, outbox, the
+    /// connect deadline ([`SessionConfig::connect_timeout_ms`], TCP + TLS + CONNACK) and the
+    /// reconnect policy ([`SessionConfig::reconnect`]). On Linux the client turns on
+    /// [`SessionConfig::refill_half_window`] and paces its TCP ACKs while the window refills
+    /// (see `mqtt::ack`); elsewhere it stays off.
     pub session: SessionConfig,
-    /// Time allowed for TCP connect plus CONNACK.
-    pub connect_timeout: Duration,
-    /// Reconnection policy.
-    pub reconnect: Reconnect,
     /// Messages buffered for `recv` and each subscription stream; when full, the client stops
     /// reading from the connection until the application catches up (TCP backpressure).
     pub message_buffer: usize,
@@ -96,8 +76,6 @@ impl ClientOptions {
                 refill_half_window: link::Link::ACKNOWLEDGES_NOW,
                 ..SessionConfig::new(ProtocolVersion::V311, client_id)
             },
-            connect_timeout: Duration::from_secs(10),
-            reconnect: Reconnect::default(),
             message_buffer: 4096,
             authenticator: None,
         }
@@ -139,6 +117,20 @@ impl ClientOptions {
         self.session.authentication_method = Some(method.into());
         self.session.authentication_data = initial;
         self.authenticator = Some(Authenticator::new(respond));
+        self
+    }
+
+    /// The same options with another connect deadline (TCP, TLS and CONNACK together).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.session.connect_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The same options with another reconnect policy.
+    #[must_use]
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.session.reconnect = policy;
         self
     }
 
@@ -224,12 +216,12 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Connects (TCP, CONNECT, CONNACK) and returns once the first connection is up; later
-    /// connection losses are repaired in the background per `options.reconnect`.
+    /// connection losses are repaired in the background per the session's reconnect policy.
     pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
         let buffer = options.message_buffer.max(1);
         let (message_tx, messages) = mpsc::channel(buffer);
         let (ready_tx, ready) = oneshot::channel();
-        let session = nomq_proto::mqtt::Session::new(options.session.clone());
+        let session = nomq_proto::mqtt::Session::new(options.session.clone(), Box::new(crate::OsRandom));
         let shared = Arc::new(Shared::new(session, message_tx, ready_tx, options.authenticator.clone()));
         let task = tokio::spawn(driver::run(shared.clone(), options));
         // Built before the first CONNACK: if this future is dropped, dropping the client stops

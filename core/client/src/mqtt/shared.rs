@@ -81,8 +81,8 @@ pub(super) struct Core {
     authenticator: Option<Authenticator>,
     /// An end of the connection the driver must report (refusal, failed authentication).
     pub(super) failure: Option<Error>,
-    /// Reconnection attempts since the last CONNACK.
-    pub(super) attempt: u32,
+    /// The session asked for a transport ([`Event::OpenTransport`]).
+    open_requested: bool,
     /// `disconnect` was called or every handle is gone: the driver leaves.
     pub(super) stop: bool,
     /// The driver has ended: every call fails with [`Error::Closed`].
@@ -128,7 +128,7 @@ impl Shared {
             ready: Some(ready),
             authenticator,
             failure: None,
-            attempt: 0,
+            open_requested: false,
             stop: false,
             closed: false,
             armed: None,
@@ -354,13 +354,13 @@ impl Core {
                     }
                 }
                 Ok(Received::Empty) => return,
-                Ok(Received::Closed) => return self.session.connection_lost(),
+                Ok(Received::Closed) => return self.session.connection_lost(self.now),
                 Err(e) => {
                     log::debug!("mqtt read: {e}");
                     if matches!(e, Error::Tls(_)) && self.ready.is_some() {
                         self.failure = Some(e);
                     }
-                    return self.session.connection_lost();
+                    return self.session.connection_lost(self.now);
                 }
             }
         }
@@ -379,7 +379,7 @@ impl Core {
             Ok(blocked) => self.write_blocked = blocked,
             Err(e) => {
                 log::debug!("mqtt write: {e}");
-                self.session.connection_lost();
+                self.session.connection_lost(self.now);
             }
         }
     }
@@ -426,10 +426,16 @@ impl Core {
             || earlier
             || self.stop
             || self.failure.is_some()
+            || self.open_requested
             || self.session.state() == State::Disconnected && self.link.is_some();
         let wake = needed && !self.told;
         self.told = needed;
         wake
+    }
+
+    /// Whether the session asked for a transport since the last call.
+    pub(super) fn take_open_request(&mut self) -> bool {
+        std::mem::take(&mut self.open_requested)
     }
 
     /// The driver took note of the state: the next change wakes it again.
@@ -440,30 +446,20 @@ impl Core {
     fn route_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
             match event {
+                Event::OpenTransport => self.open_requested = true,
                 Event::Connected { session_present } => {
                     log::debug!("mqtt connected (session present: {session_present})");
-                    self.attempt = 0;
                     if let Some(ready) = self.ready.take() {
                         let _ = ready.send(Ok(()));
                     }
                 }
-                Event::ConnectionRefused(reason) => {
-                    self.failure = Some(Error::Proto(MqttError::Protocol(refusal(reason)).into()));
-                }
                 Event::Disconnected(why) => {
                     log::debug!("mqtt disconnected: {why:?}");
-                    // Before the first CONNACK this is `connect`'s failure, not a reconnect.
-                    if self.ready.is_some() && self.failure.is_none() {
-                        self.failure = Some(match why {
-                            Disconnect::ProtocolError(e) => Error::Proto(e.into()),
-                            Disconnect::ByServer(reason) => {
-                                Error::Proto(MqttError::Protocol(refusal(reason)).into())
-                            }
-                            _ => Error::Io(std::io::Error::new(
-                                std::io::ErrorKind::ConnectionAborted,
-                                "connection closed before CONNACK",
-                            )),
-                        });
+                    // Before the first CONNACK, a connection that was opened ending is
+                    // `connect`'s failure, not a reconnect (the driver reports its own errors
+                    // for transports that never opened).
+                    if self.ready.is_some() && self.failure.is_none() && self.link.is_some() {
+                        self.failure = Some(connect_failure(why));
                     }
                 }
                 Event::Message(m) => self.undelivered.push_back(m),
@@ -507,7 +503,7 @@ impl Core {
                     });
                     if let Err(why) = sent {
                         self.failure = Some(Error::Auth(why));
-                        self.session.connection_lost();
+                        self.session.connection_lost(self.now);
                     }
                 }
                 Event::AuthChallenge { reason, .. } => log::debug!("mqtt AUTH {reason}"),
@@ -580,6 +576,22 @@ impl Core {
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(Err(Error::Closed));
         }
+    }
+}
+
+/// Why a first connection that reached the server did not come up.
+fn connect_failure(why: Disconnect) -> Error {
+    match why {
+        Disconnect::ProtocolError(e) => Error::Proto(e.into()),
+        Disconnect::Refused(reason) | Disconnect::ByServer(reason) => {
+            Error::Proto(MqttError::Protocol(refusal(reason)).into())
+        }
+        Disconnect::ConnectTimeout => {
+            Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no CONNACK in time"))
+        }
+        Disconnect::KeepAliveTimeout | Disconnect::TransportClosed | Disconnect::ByClient => Error::Io(
+            std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection closed before CONNACK"),
+        ),
     }
 }
 

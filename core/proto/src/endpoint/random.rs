@@ -1,5 +1,6 @@
-//! Randomness is supplied by the caller (DESIGN.md "The core is sans-IO"): drivers pass the
-//! operating system's CSPRNG, firmware its hardware RNG, tests and simulators a seeded source.
+//! Randomness is supplied by the caller (docs/architecture.md, "Time and randomness come from the
+//! caller"): drivers pass the operating system's CSPRNG, firmware its hardware RNG, tests and
+//! simulators a seeded source.
 
 /// A source of random bytes for IVs, session ids, packet ids and retransmission jitter.
 ///

@@ -17,6 +17,33 @@ pub enum OutboxPolicy {
     DropOldest,
 }
 
+/// When and how fast the session reconnects after a connection ends.
+///
+/// The delay before each attempt is drawn uniformly from 0 to `min(max_ms, initial_ms * 2^n)`
+/// ("full jitter"), where `n` counts the attempts since the last connection that stayed up for
+/// `stable_ms`: a fleet that lost its broker spreads its reconnects, and a server that accepts
+/// and then drops connections sees them come ever more slowly. The application's own activity
+/// (publishing into the outbox meanwhile) never shortens the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// Reconnect at all after a connection ends (the application's `disconnect` aside).
+    pub enabled: bool,
+    /// First backoff ceiling, in milliseconds.
+    pub initial_ms: u64,
+    /// Largest backoff ceiling, in milliseconds.
+    pub max_ms: u64,
+    /// How long a connection must stay up (from CONNACK) before its loss starts the backoff
+    /// again from `initial_ms`, in milliseconds.
+    pub stable_ms: u64,
+}
+
+impl Default for ReconnectPolicy {
+    /// Enabled; 100 ms doubling to 30 s; stable after 10 s.
+    fn default() -> Self {
+        ReconnectPolicy { enabled: true, initial_ms: 100, max_ms: 30_000, stable_ms: 10_000 }
+    }
+}
+
 /// Message properties (MQTT 5.0 §3.3.2.3), owned. In 3.1.1 they are not sent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[allow(missing_docs)] // The specification's property names.
@@ -125,6 +152,11 @@ pub struct SessionConfig {
     pub keep_alive: u16,
     /// How long to wait for PINGRESP before the connection is declared dead, in milliseconds.
     pub ping_timeout_ms: u64,
+    /// From asking for a transport ([`crate::mqtt::session::Event::OpenTransport`]) to CONNACK,
+    /// in milliseconds: opening the transport and the TLS and MQTT handshakes, together.
+    pub connect_timeout_ms: u64,
+    /// Reconnection after a connection ends.
+    pub reconnect: ReconnectPolicy,
     /// User name.
     pub username: Option<String>,
     /// Password.
@@ -173,7 +205,8 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// Defaults: clean start, keep alive 60 s, outbox of 10,000 messages or 16 MiB.
+    /// Defaults: clean start, keep alive 60 s, connect deadline 10 s, reconnect per
+    /// [`ReconnectPolicy::default`], outbox of 10,000 messages or 16 MiB.
     pub fn new(version: ProtocolVersion, client_id: impl Into<String>) -> Self {
         SessionConfig {
             version,
@@ -181,6 +214,8 @@ impl SessionConfig {
             clean_start: true,
             keep_alive: 60,
             ping_timeout_ms: 10_000,
+            connect_timeout_ms: 10_000,
+            reconnect: ReconnectPolicy::default(),
             username: None,
             password: None,
             will: None,

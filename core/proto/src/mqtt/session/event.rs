@@ -28,16 +28,22 @@ pub enum PublishOutcome {
     Expired,
 }
 
-/// Why the connection ended (the driver closes the transport and reconnects).
+/// Why the connection ended (the caller closes the transport; the session schedules the next
+/// attempt unless the application ended it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disconnect {
+    /// CONNACK refused the connection: the 5.0 reason code or the 3.1.1 return code.
+    Refused(ReasonCode),
     /// The server sent DISCONNECT (5.0) with this reason.
     ByServer(ReasonCode),
+    /// No CONNACK within [`super::SessionConfig::connect_timeout_ms`] of asking for a
+    /// transport (opening it, TLS and MQTT handshakes included).
+    ConnectTimeout,
     /// No PINGRESP within the ping timeout.
     KeepAliveTimeout,
     /// The server sent bytes we refuse; we sent DISCONNECT with 0x81/0x82/0x95 where possible.
     ProtocolError(MqttError),
-    /// The driver reported the transport closed or failed.
+    /// The caller reported the transport closed or failed, or that it could not be opened.
     TransportClosed,
     /// Our own `disconnect`.
     ByClient,
@@ -46,14 +52,17 @@ pub enum Disconnect {
 /// Everything a session tells its application or driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// Open a transport to the server now, then call `Session::connect`, or
+    /// `Session::connection_lost` if it cannot be opened. Comes from `Session::start` and from
+    /// the reconnect backoff.
+    OpenTransport,
     /// CONNACK success. `session_present`: the server resumed our session.
     Connected {
         /// The server had our session.
         session_present: bool,
     },
-    /// CONNACK with a failure reason (5.0 reason code or 3.1.1 return code).
-    ConnectionRefused(ReasonCode),
-    /// The connection ended; the session keeps its state for the next `connect`.
+    /// The connection ended (or a transport being opened is no longer wanted): close the
+    /// transport. The session keeps its state for the next connection.
     Disconnected(Disconnect),
     /// A message from the server, delivered once per QoS rules.
     Message(Message),

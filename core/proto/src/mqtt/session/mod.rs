@@ -1,31 +1,79 @@
-//! The MQTT client session, sans-IO: what to send and what it means, without a socket, a clock
-//! or a thread (DESIGN.md). The driver connects a transport, calls [`Session::connect`], feeds
-//! received bytes to [`Session::handle_bytes`], writes [`Session::transmit`], honours
-//! [`Session::poll_timeout`], and on a transport failure calls [`Session::connection_lost`]
-//! and later `connect` again: unacknowledged messages survive (MQTT 5.0 §4.4).
+//! The MQTT client session, sans-IO: what to send, what it means and when to (re)connect,
+//! without a socket, a clock or a thread (docs/architecture.md).
+//!
+//! # Calling contract
+//!
+//! The session never performs I/O. The caller owns one transport at a time (TCP, TLS,
+//! WebSocket...), a monotonic millisecond clock (`now`: only differences matter) and a
+//! [`Random`] source for the reconnect jitter. Methods fall into four groups, in the manner of
+//! quinn-proto:
+//!
+//! - **getters** read without changing anything: [`Session::state`], [`Session::config`],
+//!   [`Session::metrics`], [`Session::inflight`], [`Session::has_room`],
+//!   [`Session::holding_back`], [`Session::is_idle`], [`Session::transmit`];
+//! - **`handle_*`** feed what happened outside: [`Session::handle_bytes`] (bytes read),
+//!   [`Session::handle_timeout`] (the clock reached [`Session::poll_timeout`]), and the
+//!   transport's fate: [`Session::connect`] (it opened) and [`Session::connection_lost`] (it
+//!   failed, closed, or could not be opened);
+//! - **mutators** are the application's requests: [`Session::start`], [`Session::publish`],
+//!   [`Session::subscribe`], [`Session::unsubscribe`], [`Session::auth`],
+//!   [`Session::disconnect`], [`Session::set_clean_start`];
+//! - **`poll_*`** take what the session produced: [`Session::poll_transmit`] (or
+//!   [`Session::transmit`] + [`Session::transmitted`]), [`Session::poll_event`],
+//!   [`Session::poll_timeout`].
+//!
+//! After any `handle_*` or mutator call, poll in this order: write every transmit byte, take
+//! every event (acting on [`Event::OpenTransport`] and [`Event::Disconnected`]), then re-arm
+//! the timer from `poll_timeout`, which events and writes may have moved.
+//!
+//! ```text
+//! session.start(now);                                   // Event::OpenTransport
+//! loop {
+//!     match session.poll_event() {
+//!         Some(Event::OpenTransport) => open a transport; then session.connect(now)
+//!                                       or, if it fails, session.connection_lost(now)
+//!         Some(Event::Disconnected(_)) => close the transport (a reconnect may be scheduled)
+//!         ...
+//!     }
+//!     write session.poll_transmit(now, buf) to the transport
+//!     session.handle_bytes(now, read);                  // when bytes arrive
+//!     session.handle_timeout(now);                      // when poll_timeout() is reached
+//! }
+//! ```
+//!
+//! The session owns the connection policy, so every driver (tokio, C firmware, MicroPython)
+//! behaves the same: reconnect backoff with full jitter, reset only after a connection stayed
+//! up for [`ReconnectPolicy::stable_ms`]; one deadline from asking for a transport to CONNACK
+//! ([`SessionConfig::connect_timeout_ms`]); keep alive and the PINGRESP deadline (MQTT 5.0
+//! §3.1.2.10). Unacknowledged messages survive reconnects (§4.4).
 
 mod aliases;
 mod config;
+mod connection;
 mod event;
 mod metrics;
 mod outbox;
 mod receive;
 mod send;
+mod timers;
 
-pub use config::{LastWill, Message, MessageProperties, OutboxPolicy, SessionConfig};
+pub use config::{LastWill, Message, MessageProperties, OutboxPolicy, ReconnectPolicy, SessionConfig};
 pub use event::{Disconnect, Event, PublishId, PublishOutcome, RequestId};
 pub use metrics::Metrics;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::endpoint::Random;
 use crate::error::{Error, ResourceError, Table};
 use crate::frame::Qos;
 use crate::mqtt::codec::{Properties, ReasonPacket, SubscriptionOptions};
 use crate::mqtt::topic::{validate_topic_filter, validate_topic_name};
 use crate::mqtt::{MqttError, Packet, ReasonCode};
 use outbox::{Outbox, Queued};
+use timers::{Backoff, Timer, Timers};
 
 /// Bytes buffered for the transport before the outbox stops feeding it (backpressure).
 const TX_HIGH_WATER: usize = 256 * 1024;
@@ -33,8 +81,11 @@ const TX_HIGH_WATER: usize = 256 * 1024;
 /// Connection state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    /// No transport, or it failed: `connect` next.
+    /// No transport. A reconnect may be scheduled ([`Session::is_idle`] says whether).
     Disconnected,
+    /// [`Event::OpenTransport`] was emitted: waiting for [`Session::connect`] (the transport is
+    /// open) or [`Session::connection_lost`] (it could not be opened).
+    Opening,
     /// CONNECT written, waiting for CONNACK.
     Connecting,
     /// CONNACK received: publishing and subscribing flow.
@@ -66,7 +117,7 @@ enum RequestKind {
     Unsubscribe { filters: Vec<String> },
 }
 
-/// An MQTT client session.
+/// An MQTT client session. See the module documentation for the calling contract.
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
@@ -84,8 +135,13 @@ pub struct Session {
     incoming_aliases: aliases::Incoming,
     outgoing_aliases: aliases::Outgoing,
     server: ServerLimits,
-    last_tx: u64,
-    ping_deadline: Option<u64>,
+    timers: Timers,
+    backoff: Backoff,
+    /// When the current connection's CONNACK arrived (for the stable period of the backoff).
+    connected_at: Option<u64>,
+    /// When the current connection's CONNECT was written (the keep alive's first reference).
+    connect_sent_at: u64,
+    jitter: Jitter,
     next_publish_id: u64,
     next_request_id: u64,
     /// Numbers inflight messages in the order they were first written.
@@ -100,8 +156,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// A disconnected session.
-    pub fn new(config: SessionConfig) -> Self {
+    /// A disconnected session; [`Session::start`] asks for the first transport. `random`
+    /// draws the reconnect jitter (the operating system's generator in production, a seeded
+    /// one in tests).
+    pub fn new(config: SessionConfig, random: Box<dyn Random + Send>) -> Self {
         Session {
             server: ServerLimits::defaults(&config),
             config,
@@ -116,8 +174,11 @@ impl Session {
             events: VecDeque::new(),
             incoming_aliases: aliases::Incoming::default(),
             outgoing_aliases: aliases::Outgoing::default(),
-            last_tx: 0,
-            ping_deadline: None,
+            timers: Timers::default(),
+            backoff: Backoff::default(),
+            connected_at: None,
+            connect_sent_at: 0,
+            jitter: Jitter(random),
             next_publish_id: 1,
             next_request_id: 1,
             next_sequence: 0,
@@ -173,32 +234,6 @@ impl Session {
             queued_messages: self.outbox.queue.len(),
             queued_bytes: self.outbox.bytes,
             ..self.metrics
-        }
-    }
-
-    /// Starts a connection on a fresh transport: writes CONNECT. Anything left from a previous
-    /// connection's byte streams is discarded; the session state is kept.
-    pub fn connect(&mut self, now: u64) -> Result<(), Error> {
-        self.rx.clear();
-        self.tx.clear();
-        self.incoming_aliases.clear();
-        self.outgoing_aliases.clear();
-        self.ping_deadline = None;
-        self.window_closed = false;
-        // PUBREL is resent for every message past PUBREC once connected (`resume`).
-        self.unreleased.clear();
-        self.server = ServerLimits::defaults(&self.config);
-        self.state = State::Connecting;
-        let connect = Packet::Connect(alloc::boxed::Box::new(send::connect_packet(&self.config)));
-        encode_into(&mut self.tx, self.config.version, &connect)?;
-        self.last_tx = now;
-        Ok(())
-    }
-
-    /// The transport closed or failed. Unacknowledged messages stay for the next connection.
-    pub fn connection_lost(&mut self) {
-        if self.state != State::Disconnected {
-            self.close(Disconnect::TransportClosed);
         }
     }
 
@@ -280,21 +315,6 @@ impl Session {
         self.request(now, RequestKind::Unsubscribe { filters })
     }
 
-    /// Writes DISCONNECT (a normal one keeps the will unpublished) and ends the connection.
-    pub fn disconnect(&mut self, now: u64, reason: ReasonCode) -> Result<(), Error> {
-        if self.state != State::Disconnected {
-            let packet = match self.config.version {
-                crate::mqtt::ProtocolVersion::V5 => {
-                    ReasonPacket { reason, properties: Properties::default() }
-                }
-                crate::mqtt::ProtocolVersion::V311 => ReasonPacket::default(),
-            };
-            self.write(now, &Packet::Disconnect(packet))?;
-            self.close(Disconnect::ByClient);
-        }
-        Ok(())
-    }
-
     /// MQTT 5.0 enhanced authentication (§4.12) with the configured method: answers an
     /// [`Event::AuthChallenge`] with reason `CONTINUE_AUTHENTICATION` (0x18), or starts a
     /// re-authentication with `REAUTHENTICATE` (0x19) while connected.
@@ -347,57 +367,12 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// When `handle_timeout` is next due (keep alive, PINGRESP deadline), if connected.
-    pub fn poll_timeout(&self) -> Option<u64> {
-        if self.state == State::Disconnected {
-            return None;
-        }
-        let ping =
-            (self.server.keep_alive > 0).then(|| self.last_tx + u64::from(self.server.keep_alive) * 1000);
-        match (ping, self.ping_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Sends PINGREQ when the connection was idle for the keep alive, and declares it dead when
-    /// PINGRESP does not come in time (§3.1.2.10).
-    pub fn handle_timeout(&mut self, now: u64) {
-        if self.state == State::Disconnected {
-            return;
-        }
-        if self.ping_deadline.is_some_and(|d| now >= d) {
-            self.close(Disconnect::KeepAliveTimeout);
-            return;
-        }
-        let ka = u64::from(self.server.keep_alive) * 1000;
-        if ka > 0
-            && now >= self.last_tx + ka
-            && self.ping_deadline.is_none()
-            && self.write(now, &Packet::PingReq).is_ok()
-        {
-            self.ping_deadline = Some(now + self.config.ping_timeout_ms);
-        }
-    }
-
     fn request(&mut self, now: u64, kind: RequestKind) -> Result<RequestId, Error> {
         let id = RequestId(self.next_request_id);
         self.next_request_id += 1;
         self.unsent_requests.push_back(Request { id: Some(id), kind });
         self.pump(now);
         Ok(id)
-    }
-
-    /// Ends the connection state (the transport is the driver's to close).
-    fn close(&mut self, why: Disconnect) {
-        self.state = State::Disconnected;
-        self.ping_deadline = None;
-        // Requests written but not acknowledged are sent again on the next connection.
-        let pending: Vec<Request> = core::mem::take(&mut self.pending_requests).into_values().collect();
-        for r in pending.into_iter().rev() {
-            self.unsent_requests.push_front(r);
-        }
-        self.events.push_back(Event::Disconnected(why));
     }
 
     /// Encodes a PUBLISH whose content `publish` already checked (the alias and packet id it
@@ -411,15 +386,31 @@ impl Session {
         }
         self.tx.resize(start + len, 0);
         packet.encode_unchecked(v, &mut self.tx[start..]);
-        self.last_tx = now;
+        self.wrote(now);
         Ok(())
     }
 
     /// Encodes `packet` into the transmit buffer.
     fn write(&mut self, now: u64, packet: &Packet<'_>) -> Result<(), Error> {
         encode_into(&mut self.tx, self.config.version, packet)?;
-        self.last_tx = now;
+        self.wrote(now);
         Ok(())
+    }
+
+    /// A packet was written: the keep alive counts from now (MQTT 5.0 §3.1.2.10).
+    fn wrote(&mut self, now: u64) {
+        if self.state == State::Connected && self.server.keep_alive > 0 {
+            self.timers.set(Timer::KeepAlive, now + u64::from(self.server.keep_alive) * 1000);
+        }
+    }
+}
+
+/// The caller's random source, for the reconnect jitter.
+struct Jitter(Box<dyn Random + Send>);
+
+impl core::fmt::Debug for Jitter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Jitter")
     }
 }
 

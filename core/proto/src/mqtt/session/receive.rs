@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use super::config::{Message, MessageProperties};
 use super::event::{Disconnect, Event, PublishOutcome};
 use super::outbox::Stage;
+use super::timers::Timer;
 use super::{RequestKind, ServerLimits, Session, State};
 use crate::frame::Qos;
 use crate::mqtt::codec::{Ack, ConnAck, Properties, Publish, ReasonPacket, SubAck};
@@ -54,8 +55,8 @@ impl Session {
             (State::Connected, Packet::PubRel(a)) => self.on_pubrel(now, a),
             (State::Connected, Packet::SubAck(s)) => self.on_suback(s, true),
             (State::Connected, Packet::UnsubAck(s)) => self.on_suback(s, false),
-            (State::Connected, Packet::PingResp) => self.ping_deadline = None,
-            (_, Packet::Disconnect(d)) => self.close(Disconnect::ByServer(d.reason)),
+            (State::Connected, Packet::PingResp) => self.timers.stop(Timer::PingResponse),
+            (_, Packet::Disconnect(d)) => self.close(now, Disconnect::ByServer(d.reason)),
             _ => self
                 .protocol_error(now, MqttError::Protocol("packet not expected from a server in this state")),
         }
@@ -63,8 +64,7 @@ impl Session {
 
     fn on_connack(&mut self, now: u64, c: ConnAck<'_>) {
         if c.reason != ReasonCode::SUCCESS {
-            self.state = State::Disconnected;
-            self.events.push_back(Event::ConnectionRefused(c.reason));
+            self.close(now, Disconnect::Refused(c.reason));
             return;
         }
         let p = &c.properties;
@@ -84,7 +84,7 @@ impl Session {
             // Later connections must present it to resume this session (§3.2.2.3.7).
             self.config.client_id = alloc::string::String::from(id);
         }
-        self.state = State::Connected;
+        self.connected(now);
         if self.connected_before {
             self.metrics.reconnects += 1;
         }
@@ -221,6 +221,6 @@ impl Session {
             let _ = self
                 .write(now, &Packet::Disconnect(ReasonPacket { reason, properties: Properties::default() }));
         }
-        self.close(Disconnect::ProtocolError(e));
+        self.close(now, Disconnect::ProtocolError(e));
     }
 }

@@ -240,7 +240,7 @@ impl Session {
                     )),
                 };
                 if super::encode_into(&mut self.tx, self.config.version, &packet).is_ok() {
-                    self.last_tx = now;
+                    self.wrote(now);
                     self.metrics.retransmitted += 1;
                 }
             }
