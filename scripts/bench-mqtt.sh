@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `nomq bench mqtt` against rumqttc 0.25 (benches/rumqttc-bench), same broker, same run (issue 4
-# §4). Starts its own mosquitto on a free loopback port (max_inflight_messages 1000, so both
+# `nomq bench mqtt` against rumqttc 0.25 (benches/rumqttc-bench), same broker, same run.
+# Starts its own mosquitto on a free loopback port (max_inflight_messages 1000, so both
 # clients can use an inflight window of 100, rumqttc's default), runs every mode ROUNDS times
 # alternating the clients, and prints medians and ratios.
 #
@@ -20,14 +20,8 @@ NOMQ=./target/release/nomq
 RUMQTTC=./benches/rumqttc-bench/target/release/rumqttc-bench
 
 dir=$(mktemp -d)
-chmod 777 "$dir"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 0\n' "$port" > "$dir/m.conf"
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-"$MOSQUITTO" -c "$dir/m.conf" >/dev/null 2>&1 &
-broker=$!
-trap 'kill $broker 2>/dev/null; rm -rf "$dir"' EXIT
-sleep 0.5
+port=$(python3 tests/support/mosquitto.py start "$dir/broker")
+trap 'python3 tests/support/mosquitto.py stop "$dir/broker"; rm -rf "$dir"' EXIT
 
 results="$dir/results.jsonl"
 run() { # client mode qos count

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 5 benchmarks of the Python wheel, every figure measured in this run on this machine:
+"""Benchmarks of the Python wheel, every figure measured in this run on this machine:
 
 1. framing: NoMQ v1 seal+open per second from Python, ``nomq.Codec`` against a pure-Python
    implementation on the ``cryptography`` package (tests/python/nomq_v1_reference.py);
@@ -16,16 +16,14 @@ import importlib.util
 import json
 import os
 import pathlib
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from mosquitto import Mosquitto  # noqa: E402
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 COUNT = int(os.environ.get("COUNT", "20000"))
 
@@ -68,12 +66,6 @@ def framing() -> None:
     print(f"\nratio (median of the 7 paired rounds): **{ratio:.1f}x** (target at least 20x)\n")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def mqtt() -> None:
     if importlib.util.find_spec("paho") is None:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "paho-mqtt>=2,<3"], check=True)
@@ -84,15 +76,8 @@ def mqtt() -> None:
         "paho": [sys.executable, str(ROOT / "benches" / "paho-bench" / "paho_bench.py")],
         "native": [str(ROOT / "target" / "release" / "nomq"), "bench", "mqtt"],
     }
-    port = free_port()
-    d = tempfile.mkdtemp()
-    os.chmod(d, 0o777)  # mosquitto drops to its own user when started as root
-    conf = pathlib.Path(d) / "m.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\n"
-                    "max_queued_messages 0\n")
-    broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    broker = Mosquitto().start()
+    port = broker.port
     rows = []
     try:
         for _ in range(ROUNDS):
@@ -109,9 +94,7 @@ def mqtt() -> None:
                                  timeout=300, check=True, env=dict(os.environ, NOMQ_SPIN_US="150"))
             rows.append(("nomq-py-spin", "rtt", 1, json.loads(out.stdout)))
     finally:
-        os.kill(broker.pid, signal.SIGTERM)
-        broker.wait()
-        shutil.rmtree(d, ignore_errors=True)
+        broker.close()
 
     def med(name: str, mode: str, qos: int, key: str) -> float:
         return statistics.median(r[key] for n, m, q, r in rows if (n, m, q) == (name, mode, qos))

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Print the framing benchmark as a table: median time, packets/s, and the ratio to the floor
-measured in the same run (issue 2 §4). Run after `cargo bench -p nomq-proto --bench framing`."""
+measured in the same run. Run after `cargo bench -p nomq-proto --bench framing`."""
 import json
 import pathlib
 import platform

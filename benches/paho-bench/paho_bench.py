@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """paho-bench: the interface of `nomq bench mqtt`, implemented with paho-mqtt 2.x.
 
-This is the baseline for issue 5's Python benchmark: the same three measurements that
+This is the baseline for the Python wheel's benchmark (scripts/bench-python.py): the same three measurements that
 `nomq bench mqtt` (and benches/rumqttc-bench) make, done with the reference pure-Python MQTT
 client, so the nomq Python binding can be compared against it on the same broker.
 

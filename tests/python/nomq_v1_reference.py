@@ -1,5 +1,5 @@
 """An independent implementation of NoMQ v1 as the reference node puts it on the wire, written
-from shared/spec/nomq-v1.md with the `cryptography` package and the standard library only (no
+from docs/nomq-v1.md with the `cryptography` package and the standard library only (no
 code shared with the Rust core). test_v1_vectors.py proves it against the reference's own
 captured packets; tests/interop uses it to play a reference node against the nomq binary."""
 import hashlib

@@ -1,4 +1,4 @@
-"""An independent implementation of NoMQ v2 framing, written from shared/spec/nomq-v2.md with
+"""An independent implementation of NoMQ v2 framing, written from docs/nomq-v2.md with
 the `cryptography` package and the standard library only (no code shared with the Rust core).
 It exists to check the Rust-generated vectors in tests/vectors/nomq-v2.json."""
 import hashlib

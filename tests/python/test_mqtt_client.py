@@ -127,6 +127,12 @@ def test_bad_input_raises_clear_errors(broker):
             await Client(url(broker)).publish("t", b"x")  # never connected
         with pytest.raises(nomq.InvalidArgument, match="outbox_policy"):
             await Client(url(broker), outbox_policy="sometimes").connect()
+        with pytest.raises(nomq.InvalidArgument, match="stable period"):
+            await Client(url(broker), reconnect=nomq.mqtt.Reconnect(stable_after=-1)).connect()
+        # The policy reaches the session: a client that stays up keeps working with it.
+        policy = nomq.mqtt.Reconnect(initial_delay=0.05, max_delay=1, stable_after=0.5)
+        async with Client(url(broker), client_id=f"py-policy-{os.getpid()}", reconnect=policy) as c:
+            await c.publish("t", b"x", qos=1)
 
     run(main())
 

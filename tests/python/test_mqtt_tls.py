@@ -5,13 +5,11 @@ import asyncio
 import datetime
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 
 import nomq
 import pytest
+from mosquitto import Mosquitto
 from support import free_port
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -50,19 +48,10 @@ def tls_broker():
             f.write(data)
         os.chmod(os.path.join(d, name), 0o644)
     port, mport = free_port(), free_port()
-    conf = os.path.join(d, "m.conf")
-    with open(conf, "w") as f:
-        f.write(f"per_listener_settings true\n"
-                f"listener {port} 127.0.0.1\nallow_anonymous true\ncafile {d}/ca.pem\n"
-                f"certfile {d}/server.pem\nkeyfile {d}/server.key\n"
-                f"listener {mport} 127.0.0.1\nallow_anonymous true\ncafile {d}/ca.pem\n"
-                f"certfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\n")
-    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", conf],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    yield dict(port=port, mutual_port=mport, ca=ca_pem, cert=client_pem, key=client_key)
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=10)
+    files = f"cafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n"
+    extra = f"listener {port} 127.0.0.1\n{files}listener {mport} 127.0.0.1\n{files}require_certificate true\n"
+    with Mosquitto(os.path.join(d, "broker"), extra=extra):
+        yield dict(port=port, mutual_port=mport, ca=ca_pem, cert=client_pem, key=client_key)
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-//! `mqtts://` against mosquitto with certificates made by the test (issue 4 §3): a custom CA,
+//! `mqtts://` against mosquitto with certificates made by the test: a custom CA,
 //! an untrusted server, and mutual TLS with and without a client certificate.
 
 mod support;
@@ -66,7 +66,6 @@ async fn tls_custom_ca_untrusted_server_and_mutual_tls() {
     let _broker = Broker::start_with(&format!(
         "listener {tls_port} 127.0.0.1\n{files}\nlistener {mtls_port} 127.0.0.1\n{files}\nrequire_certificate true"
     ));
-    std::thread::sleep(Duration::from_millis(200));
 
     // Trusting the test CA: connect, subscribe, and a QoS 1 round trip over TLS.
     let trust = TlsOptions { ca_pem: Some(pki.ca.clone().into_bytes()), ..TlsOptions::default() };

@@ -1,4 +1,4 @@
-//! The tokio UDP driver over real loopback sockets (issue 3 §3): IPv4 and IPv6 at every QoS,
+//! The tokio UDP driver over real loopback sockets: IPv4 and IPv6 at every QoS,
 //! broadcast and multicast where the machine allows them, expiry, close.
 
 use nomq::proto::endpoint::PublishOptions;

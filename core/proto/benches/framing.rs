@@ -1,5 +1,5 @@
 //! Seal and open against a "floor" of the bare primitives, measured in the same run with the same
-//! crates (issue 2 §4). The floor does only what any NoMQ implementation must: AES-256-CBC over
+//! crates. The floor does only what any NoMQ implementation must: AES-256-CBC over
 //! the padded plaintext and one SHA-256 (v1) or HMAC-SHA256 (v2) pass over the packet, with key
 //! schedules prepared once. `scripts/bench-ratios.py` prints the medians and ratios.
 

@@ -1,4 +1,4 @@
-//! MQTT codec (issue 4 §1): byte-exact packets from the specification's layouts, round trips of
+//! MQTT codec: byte-exact packets from the specification's layouts, round trips of
 //! every packet type in both versions, and strict refusal of malformed or hostile bytes.
 
 use nomq_proto::frame::Qos;

@@ -1,4 +1,4 @@
-//! Property tests of the framing (issue 2 §3): round trips at every plaintext size a reference
+//! Property tests of the framing: round trips at every plaintext size a reference
 //! node can receive (0..=1919 bytes, nomq-v1.md §17) in both versions, single-bit tampering
 //! anywhere is refused, arbitrary bytes never panic, and bad arguments are clean errors.
 

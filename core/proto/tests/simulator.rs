@@ -1,4 +1,4 @@
-//! Endpoints over the deterministic simulated network (issue 3 §3): QoS guarantees under loss,
+//! Endpoints over the deterministic simulated network: QoS guarantees under loss,
 //! duplication and reordering, replay suppression, bounded memory under floods, confirmation
 //! matching, heartbeats and retain, in both protocol versions.
 

@@ -202,8 +202,8 @@ fn receiver_level_cases() {
         match name {
             "unsubscribed_channel" => assert!(!subscribed.contains(&opened.header.channel)),
             "replayed_nonce" => {
-                // Framing opens both copies identically; the endpoint's replay cache keys on
-                // (session id, nonce) and drops the second (nomq-v1.md §15, §22.9).
+                // Framing opens both copies identically; the endpoint's duplicate cache drops
+                // the second (nomq-v1.md §15, §22.9).
                 let first = opened.v1_publish().unwrap();
                 assert!(subscribed.contains(&opened.header.channel));
                 let mut out2 = vec![0u8; 4096];

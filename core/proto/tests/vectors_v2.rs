@@ -448,7 +448,7 @@ fn generate() -> Value {
     let (base, base_ts) = base.unwrap();
     json!({
         "format": "nomq-v2 test vectors",
-        "spec": "shared/spec/nomq-v2.md",
+        "spec": "docs/nomq-v2.md",
         "generated_by": "nomq-proto (core/proto/tests/vectors_v2.rs); checked by tests/python/test_v2_vectors.py",
         "conventions": {
             "bytes": "lowercase hex", "times": "Unix milliseconds",

@@ -9,6 +9,7 @@
 #include "../main/platform.h"
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, as on the ESP-IDF console */
     if (argc == 6 && strcmp(argv[1], "sensor") == 0) {
         FILE *f = fopen(argv[2], "r");
         if (!f) {

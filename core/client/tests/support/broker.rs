@@ -1,33 +1,34 @@
-//! A real mosquitto for the tests: started on a free loopback port with persistence in a
-//! temporary directory, stopped by its pid (SIGTERM, so it saves its database, then SIGKILL if
-//! it lingers), restartable on the same port with the same data. `scripts/test.sh` installs
-//! mosquitto; without it these tests fail with a message saying so.
+//! A real mosquitto for the tests, through the helper every language's tests share
+//! (`tests/support/mosquitto.py`): a free loopback port, persistence in a temporary directory,
+//! readiness when the port accepts, stop by SIGTERM (it saves its database), restart on the same
+//! port with the same data. `scripts/test.sh` installs mosquitto; without it these tests fail
+//! with a message saying so.
 
 #![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 pub struct Broker {
     pub port: u16,
     dir: PathBuf,
-    child: Option<Child>,
-}
-
-fn mosquitto() -> PathBuf {
-    for candidate in ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto"] {
-        if std::path::Path::new(candidate).exists() {
-            return candidate.into();
-        }
-    }
-    panic!("mosquitto not found: run scripts/test.sh (it installs it with apt-get)");
 }
 
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn helper(args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/support/mosquitto.py");
+    let out = Command::new("python3").arg(script).args(args).output().expect("run python3 (tests/support/mosquitto.py)");
+    assert!(
+        out.status.success(),
+        "mosquitto.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 impl Broker {
@@ -37,62 +38,26 @@ impl Broker {
 
     /// A broker with extra configuration lines (more listeners, TLS files).
     pub fn start_with(extra: &str) -> Broker {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("nomq-mosquitto-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Started as root, mosquitto drops to its own user and must still write its database.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-             max_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {}/mosquitto.log\n{extra}\n",
-            dir.display(),
-            dir.display()
-        );
-        std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
-        let mut b = Broker { port, dir, child: None };
-        b.spawn();
-        b
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(mosquitto())
-            .arg("-c")
-            .arg(self.dir.join("mosquitto.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mosquitto");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not start; see {}/mosquitto.log",
-                self.dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let dir = tempdir();
+        let port = helper(&["start", dir.to_str().unwrap(), "--extra", extra]);
+        Broker { port: port.parse().expect("the helper prints the port"), dir }
     }
 
     /// Stops the broker (SIGTERM: it saves its persistence database).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
+        helper(&["stop", self.dir.to_str().unwrap()]);
     }
 
     pub fn restart(&mut self) {
-        self.stop();
-        self.spawn();
+        helper(&["restart", self.dir.to_str().unwrap()]);
     }
+}
+
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("nomq-mosquitto-{}-{n}", std::process::id()))
 }
 
 impl Drop for Broker {

@@ -1,5 +1,5 @@
-//! Endpoint settings: protocol version, timers and the bound of every table (issue: "every
-//! table bounded ... with configurable limits").
+//! Endpoint settings: protocol version, timers and the bound of every table (each configurable;
+//! a full table refuses and reports, never grows).
 
 use crate::frame::{DEFAULT_WINDOW_MS, InnerLayout, Version};
 
