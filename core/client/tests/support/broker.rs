@@ -22,12 +22,12 @@ pub fn free_port() -> u16 {
 
 fn helper(args: &[&str]) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/support/mosquitto.py");
-    let out = Command::new("python3").arg(script).args(args).output().expect("run python3 (tests/support/mosquitto.py)");
-    assert!(
-        out.status.success(),
-        "mosquitto.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python3 (tests/support/mosquitto.py)");
+    assert!(out.status.success(), "mosquitto.py {args:?}: {}", String::from_utf8_lossy(&out.stderr).trim());
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
