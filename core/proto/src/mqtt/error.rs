@@ -13,6 +13,9 @@ pub enum MqttError {
     Protocol(&'static str),
     /// The remaining length exceeds the maximum packet size in force (§3.1.2.11.4, reason 0x95).
     PacketTooLarge,
+    /// A PUBLISH used a topic alias never defined or above our Topic Alias Maximum (§3.3.2.3.4,
+    /// reason 0x94).
+    InvalidTopicAlias,
     /// A topic name or filter breaks §4.7 (empty, wildcard misplaced, NUL, too long).
     InvalidTopic,
     /// A string is not valid MQTT UTF-8 (§1.5.4: no U+0000), or longer than 65,535 bytes.
@@ -30,6 +33,7 @@ impl fmt::Display for MqttError {
             MqttError::Malformed(why) => write!(f, "malformed MQTT packet: {why}"),
             MqttError::Protocol(why) => write!(f, "MQTT protocol error: {why}"),
             MqttError::PacketTooLarge => f.write_str("MQTT packet larger than the maximum packet size"),
+            MqttError::InvalidTopicAlias => f.write_str("MQTT topic alias unknown or out of range"),
             MqttError::InvalidTopic => f.write_str("invalid MQTT topic name or filter"),
             MqttError::InvalidString => f.write_str("invalid MQTT string (NUL, or over 65535 bytes)"),
             MqttError::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),

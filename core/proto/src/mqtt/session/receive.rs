@@ -97,7 +97,7 @@ impl Session {
         let Some(topic) =
             self.incoming_aliases.resolve(p.topic, p.properties.topic_alias, self.config.topic_alias_maximum)
         else {
-            self.protocol_error(now, MqttError::Protocol("unknown or out-of-range topic alias"));
+            self.protocol_error(now, MqttError::InvalidTopicAlias);
             return;
         };
         if let Some(pid) = p.packet_id {
@@ -214,7 +214,7 @@ impl Session {
         if self.config.version == ProtocolVersion::V5 {
             let reason = match e {
                 MqttError::PacketTooLarge => ReasonCode::PACKET_TOO_LARGE,
-                MqttError::Protocol("unknown or out-of-range topic alias") => ReasonCode::TOPIC_ALIAS_INVALID,
+                MqttError::InvalidTopicAlias => ReasonCode::TOPIC_ALIAS_INVALID,
                 MqttError::Protocol(_) => ReasonCode::PROTOCOL_ERROR,
                 _ => ReasonCode::MALFORMED_PACKET,
             };
