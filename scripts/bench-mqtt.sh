@@ -16,7 +16,7 @@ ROUNDS=${ROUNDS:-3}
 COUNT=${COUNT:-20000}
 cargo build --release --locked -p nomq-cli >/dev/null
 (cd benches/rumqttc-bench && cargo build --release --locked >/dev/null)
-NOMQ=./target/release/nomq
+NOMQ=${NOMQ:-./target/release/nomq}  # NOMQ=path compares another build
 RUMQTTC=./benches/rumqttc-bench/target/release/rumqttc-bench
 
 dir=$(mktemp -d)
