@@ -207,6 +207,45 @@ fn keep_alive_pings_when_idle_and_a_late_pingresp_ends_the_connection() {
     assert!(!s.is_idle(), "and a reconnect is scheduled");
 }
 
+/// A ping timeout longer than the keep alive: the keep alive fires again while a PINGREQ is
+/// out, sends nothing, and keeps running, so an idle connection goes on pinging after PINGRESP.
+#[test]
+fn the_keep_alive_keeps_running_while_a_pingreq_is_out() {
+    let mut config = SessionConfig::new(ProtocolVersion::V311, "slow-ping");
+    config.keep_alive = 1;
+    config.ping_timeout_ms = 3_000;
+    let mut s = Session::new(config, Box::new(SeededRandom::new(9)));
+    s.start(0);
+    open_and_accept(&mut s, 0);
+    s.handle_timeout(1_000);
+    assert_eq!(packets(&mut s, 1_000), vec![vec![0xc0, 0x00]], "PINGREQ");
+    assert_eq!(s.poll_timeout(), Some(2_000));
+    s.handle_timeout(2_000);
+    assert!(packets(&mut s, 2_000).is_empty(), "one PINGREQ at a time");
+    assert_eq!(s.poll_timeout(), Some(3_000));
+    s.handle_bytes(2_500, &[0xd0, 0x00]);
+    assert_eq!(s.poll_timeout(), Some(3_000), "the keep alive still runs after PINGRESP");
+    s.handle_timeout(3_000);
+    assert_eq!(packets(&mut s, 3_000), vec![vec![0xc0, 0x00]]);
+}
+
+/// Until the caller reports the transport open, nothing flows: bytes are ignored and no AUTH
+/// can be written ahead of CONNECT.
+#[test]
+fn nothing_flows_while_the_transport_is_being_opened() {
+    let mut config = SessionConfig::new(ProtocolVersion::V5, "opening");
+    config.authentication_method = Some("TOKEN".into());
+    let mut s = Session::new(config, Box::new(SeededRandom::new(10)));
+    s.start(0);
+    assert_eq!(events(&mut s), vec![Event::OpenTransport]);
+    s.handle_bytes(1, &[0x20, 0x03, 0x00, 0x00, 0x00]); // a CONNACK nobody asked for yet
+    assert!(events(&mut s).is_empty());
+    assert!(s.transmit().is_empty());
+    assert_eq!(s.state(), State::Opening);
+    assert!(s.auth(2, ReasonCode::CONTINUE_AUTHENTICATION, b"x").is_err());
+    assert!(s.transmit().is_empty());
+}
+
 /// Whatever happens, a handled deadline is never left in the past (a driver would spin); only
 /// a reconnect may be due at once (full jitter can draw a zero wait).
 #[test]

@@ -34,7 +34,8 @@ impl Session {
         self.unreleased.clear();
         self.server = ServerLimits::defaults(&self.config);
         self.timers.stop(Timer::Reconnect);
-        if self.state != State::Opening || self.timers.get(Timer::Connect).is_none() {
+        // `open_transport` armed it already.
+        if self.state != State::Opening {
             self.timers.set(Timer::Connect, now + self.config.connect_timeout_ms);
         }
         self.state = State::Connecting;
@@ -54,7 +55,7 @@ impl Session {
     /// Writes DISCONNECT when connected (a normal one keeps the will unpublished), ends the
     /// connection and stops reconnecting until the next [`Session::start`].
     pub fn disconnect(&mut self, now: u64, reason: ReasonCode) -> Result<(), Error> {
-        if matches!(self.state, State::Connecting | State::Connected) {
+        if self.state.has_transport() {
             let packet = match self.config.version {
                 ProtocolVersion::V5 => ReasonPacket { reason, properties: Properties::default() },
                 ProtocolVersion::V311 => ReasonPacket::default(),
@@ -98,10 +99,13 @@ impl Session {
             return;
         }
         if self.timers.expired(Timer::KeepAlive, now) {
-            self.timers.stop(Timer::KeepAlive);
-            // Writing re-arms the keep alive; PINGRESP has its own deadline.
+            // Writing PINGREQ re-arms the keep alive, and PINGRESP gets its own deadline. With a
+            // PINGREQ already out (a ping timeout longer than the keep alive), only the keep
+            // alive is re-armed: it must never stay expired, nor stop.
             if self.timers.get(Timer::PingResponse).is_none() && self.write(now, &Packet::PingReq).is_ok() {
                 self.timers.set(Timer::PingResponse, now + self.config.ping_timeout_ms);
+            } else {
+                self.wrote(now);
             }
         }
     }

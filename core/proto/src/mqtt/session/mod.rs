@@ -92,6 +92,13 @@ pub enum State {
     Connected,
 }
 
+impl State {
+    /// CONNECT was written on an open transport: bytes may flow both ways.
+    pub fn has_transport(self) -> bool {
+        matches!(self, State::Connecting | State::Connected)
+    }
+}
+
 /// What the server allows, from CONNACK (MQTT 5.0 §3.2.2.3); 3.1.1 servers get the defaults.
 #[derive(Debug, Clone, Copy)]
 struct ServerLimits {
@@ -324,7 +331,7 @@ impl Session {
             return Err(MqttError::Protocol("AUTH needs SessionConfig::authentication_method").into());
         };
         let allowed = match reason {
-            ReasonCode::CONTINUE_AUTHENTICATION => self.state != State::Disconnected,
+            ReasonCode::CONTINUE_AUTHENTICATION => self.state.has_transport(),
             ReasonCode::REAUTHENTICATE => self.state == State::Connected,
             _ => false,
         };

@@ -16,13 +16,13 @@ impl Session {
     /// partial one waits for more bytes. Bytes that break the protocol end the connection
     /// ([`Event::Disconnected`] with the error; a 5.0 DISCONNECT says why).
     pub fn handle_bytes(&mut self, now: u64, bytes: &[u8]) {
-        if self.state == State::Disconnected {
+        if !self.state.has_transport() {
             return;
         }
         self.rx.extend_from_slice(bytes);
         let rx = core::mem::take(&mut self.rx);
         let mut used = 0;
-        while self.state != State::Disconnected {
+        while self.state.has_transport() {
             match decode(&rx[used..], self.config.version, self.config.maximum_packet_size) {
                 Ok(Some((packet, n))) => {
                     used += n;
@@ -35,7 +35,7 @@ impl Session {
                 }
             }
         }
-        if self.state != State::Disconnected {
+        if self.state.has_transport() {
             self.rx = rx;
             self.rx.drain(..used);
         }
