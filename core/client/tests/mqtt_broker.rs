@@ -327,6 +327,21 @@ async fn hostile_or_silent_servers_fail_cleanly() {
     assert!(matches!(Client::connect(o).await, Err(Error::Io(_))));
 }
 
+/// Durations too large for the clock mean "never" all the way to the tokio timers.
+#[tokio::test]
+async fn absurd_timeouts_mean_never() {
+    let broker = Broker::start();
+    let mut o = options(&broker, "huge-timeouts", ProtocolVersion::V311);
+    o.session.connect_timeout_ms = u64::MAX;
+    o.session.ping_timeout_ms = u64::MAX;
+    o.session.reconnect =
+        ReconnectPolicy { initial_ms: u64::MAX, max_ms: u64::MAX, ..ReconnectPolicy::default() };
+    let client =
+        timeout(Duration::from_secs(5), Client::connect(o)).await.expect("no hang").expect("connected");
+    client.publish("huge/t", b"x", Qos::AtLeastOnce, false).await.expect("confirmed");
+    client.disconnect().await;
+}
+
 /// A server that accepts CONNECT, answers CONNACK and closes 20 ms later, every time: the
 /// client's attempts come ever more slowly (the backoff resets only after a stable connection,
 /// not at CONNACK), and each waits at most its doubling ceiling.

@@ -246,6 +246,24 @@ fn nothing_flows_while_the_transport_is_being_opened() {
     assert!(s.transmit().is_empty());
 }
 
+/// Durations too large for the clock mean "never": a deadline never wraps into the past.
+#[test]
+fn absurd_durations_never_fire_instead_of_wrapping() {
+    let mut config = SessionConfig::new(ProtocolVersion::V311, "huge");
+    config.connect_timeout_ms = u64::MAX;
+    config.reconnect = ReconnectPolicy { initial_ms: u64::MAX, max_ms: u64::MAX, ..POLICY };
+    let mut s = Session::new(config, Box::new(SeededRandom::new(11)));
+    s.start(1_000);
+    assert_eq!(events(&mut s), vec![Event::OpenTransport]);
+    assert_eq!(s.poll_timeout(), Some(u64::MAX));
+    s.handle_timeout(2_000);
+    assert_eq!(s.state(), State::Opening, "no connect timeout");
+    s.connection_lost(3_000);
+    events(&mut s);
+    let at = s.poll_timeout().unwrap();
+    assert!(at >= 3_000, "the reconnect is not in the past: {at}");
+}
+
 /// Whatever happens, a handled deadline is never left in the past (a driver would spin); only
 /// a reconnect may be due at once (full jitter can draw a zero wait).
 #[test]

@@ -36,7 +36,7 @@ impl Session {
         self.timers.stop(Timer::Reconnect);
         // `open_transport` armed it already.
         if self.state != State::Opening {
-            self.timers.set(Timer::Connect, now + self.config.connect_timeout_ms);
+            self.timers.arm(Timer::Connect, now, self.config.connect_timeout_ms);
         }
         self.state = State::Connecting;
         self.connect_sent_at = now;
@@ -103,7 +103,7 @@ impl Session {
             // PINGREQ already out (a ping timeout longer than the keep alive), only the keep
             // alive is re-armed: it must never stay expired, nor stop.
             if self.timers.get(Timer::PingResponse).is_none() && self.write(now, &Packet::PingReq).is_ok() {
-                self.timers.set(Timer::PingResponse, now + self.config.ping_timeout_ms);
+                self.timers.arm(Timer::PingResponse, now, self.config.ping_timeout_ms);
             } else {
                 self.wrote(now);
             }
@@ -113,7 +113,7 @@ impl Session {
     /// Emits [`Event::OpenTransport`] and starts the connect deadline.
     fn open_transport(&mut self, now: u64) {
         self.timers.stop(Timer::Reconnect);
-        self.timers.set(Timer::Connect, now + self.config.connect_timeout_ms);
+        self.timers.arm(Timer::Connect, now, self.config.connect_timeout_ms);
         self.state = State::Opening;
         self.events.push_back(Event::OpenTransport);
     }
@@ -141,7 +141,7 @@ impl Session {
         }
         let random = self.jitter.0.next_u32();
         let delay = self.backoff.next_delay(policy.initial_ms, policy.max_ms, random);
-        self.timers.set(Timer::Reconnect, now + delay);
+        self.timers.arm(Timer::Reconnect, now, delay);
     }
 
     /// CONNACK accepted: the connect deadline is met, and the keep alive counts from CONNECT,

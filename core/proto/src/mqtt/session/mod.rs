@@ -407,7 +407,7 @@ impl Session {
     /// A packet was written: the keep alive counts from now (MQTT 5.0 §3.1.2.10).
     fn wrote(&mut self, now: u64) {
         if self.state == State::Connected && self.server.keep_alive > 0 {
-            self.timers.set(Timer::KeepAlive, now + u64::from(self.server.keep_alive) * 1000);
+            self.timers.arm(Timer::KeepAlive, now, u64::from(self.server.keep_alive) * 1000);
         }
     }
 }

@@ -25,8 +25,11 @@ impl Timer {
 pub(super) struct Timers([Option<u64>; 4]);
 
 impl Timers {
-    pub(super) fn set(&mut self, timer: Timer, at: u64) {
-        self.0[timer as usize] = Some(at);
+    /// Arms `timer` for `after_ms` from `now`. Saturating: an absurd duration from a caller's
+    /// configuration (or a clock near its end) means "never", not a deadline wrapped into the
+    /// past that would fire at once, over and over.
+    pub(super) fn arm(&mut self, timer: Timer, now: u64, after_ms: u64) {
+        self.0[timer as usize] = Some(now.saturating_add(after_ms));
     }
 
     pub(super) fn stop(&mut self, timer: Timer) {
