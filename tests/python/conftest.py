@@ -2,14 +2,10 @@
 scripts/test.sh), through the helper the Rust and C tests share (tests/support/mosquitto.py)."""
 from __future__ import annotations
 
-import os
-import sys
 from typing import Iterator
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from mosquitto import Mosquitto  # noqa: E402
+from mosquitto import Mosquitto  # tests/support, on pytest's pythonpath
 
 
 @pytest.fixture(scope="session")
