@@ -11,7 +11,12 @@ out=include/nomq.h
 if [ "${1:-}" = "--check" ]; then
     out=$(mktemp)
 fi
-cbindgen --quiet --config bindings/c/cbindgen.toml --crate nomq-ffi --output "$out" bindings/c
+# cbindgen leaves an empty line for each associated constant of the core's types it reads
+# (cbindgen.toml, [parse]); squeeze them.
+raw=$(mktemp)
+cbindgen --quiet --config bindings/c/cbindgen.toml --crate nomq-ffi --output "$raw" bindings/c
+cat -s "$raw" >"$out"
+rm -f "$raw"
 if [ "${1:-}" = "--check" ]; then
     if ! diff -u include/nomq.h "$out"; then
         echo "include/nomq.h is stale: run scripts/gen-header.sh and commit it" >&2

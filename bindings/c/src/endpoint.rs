@@ -263,10 +263,8 @@ pub unsafe extern "C" fn nomq_endpoint_new(
 /// `endpoint` comes from `nomq_endpoint_new` and is not used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_free(endpoint: *mut nomq_endpoint) {
-    if !endpoint.is_null() {
-        // SAFETY: made by `Box::into_raw` in `nomq_endpoint_new`, freed once per the contract.
-        drop(unsafe { Box::from_raw(endpoint) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { guard::free(endpoint) }
 }
 
 /// Delivers messages of `channel` (UTF-8, `channel_len` bytes). `NOMQ_RESULT_FULL` when the
@@ -437,8 +435,10 @@ pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
 /// `endpoint` live or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_endpoint) -> usize {
-    // SAFETY: per the contract above.
-    unsafe { guard::object_ref(endpoint) }.map_or(0, |ep| ep.endpoint.max_datagram_len())
+    guard::guard_or(0, || {
+        // SAFETY: per the contract above.
+        unsafe { guard::object_ref(endpoint) }.map_or(0, |ep| ep.endpoint.max_datagram_len())
+    })
 }
 
 /// When `nomq_endpoint_handle_timeout` is next due (Unix ms); `UINT64_MAX` when no timer is
@@ -448,8 +448,13 @@ pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_en
 /// `endpoint` live or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_poll_timeout(endpoint: *const nomq_endpoint) -> u64 {
-    // SAFETY: per the contract above.
-    unsafe { guard::object_ref(endpoint) }.ok().and_then(|ep| ep.endpoint.poll_timeout()).unwrap_or(u64::MAX)
+    guard::guard_or(u64::MAX, || {
+        // SAFETY: per the contract above.
+        unsafe { guard::object_ref(endpoint) }
+            .ok()
+            .and_then(|ep| ep.endpoint.poll_timeout())
+            .unwrap_or(u64::MAX)
+    })
 }
 
 /// Runs the timers due at `now_ms`: retransmissions, expiries, peer liveness.

@@ -113,10 +113,8 @@ pub unsafe extern "C" fn nomq_codec_new(
 /// `codec` must come from `nomq_codec_new` and not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_codec_free(codec: *mut nomq_codec) {
-    if !codec.is_null() {
-        // SAFETY: made by `Box::into_raw` in `nomq_codec_new`, freed once per the contract.
-        drop(unsafe { Box::from_raw(codec) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { guard::free(codec) }
 }
 
 /// Writes the 16-byte channel id of the UTF-8 channel `name` (`name_len` bytes, no NUL
@@ -147,14 +145,16 @@ pub unsafe extern "C" fn nomq_codec_channel_id(
 /// `codec` is live or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_codec_sealed_len(codec: *const nomq_codec, kind: u8, body_len: usize) -> usize {
-    // SAFETY: per the contract above.
-    let Ok(c) = (unsafe { guard::object_ref(codec) }) else { return 0 };
-    // Bodies are bounded by the 16-bit length fields: larger ones cannot be sealed (and would
-    // overflow the padding arithmetic).
-    if body_len > usize::from(u16::MAX) {
-        return 0;
-    }
-    PacketType::from_byte(kind).map_or(0, |k| c.codec.sealed_len(k, body_len))
+    guard::guard_or(0, || {
+        // SAFETY: per the contract above.
+        let Ok(c) = (unsafe { guard::object_ref(codec) }) else { return 0 };
+        // Bodies are bounded by the 16-bit length fields: larger ones cannot be sealed (and
+        // would overflow the padding arithmetic).
+        if body_len > usize::from(u16::MAX) {
+            return 0;
+        }
+        PacketType::from_byte(kind).map_or(0, |k| c.codec.sealed_len(k, body_len))
+    })
 }
 
 /// Seals any packet: `header` (with a fresh random IV) and the exact plaintext `body` (empty

@@ -19,6 +19,32 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<(), nomq_result>) -> nomq_result 
     }
 }
 
+/// Runs `f`, for exports that return a value instead of a `nomq_result` (getters, `_free`):
+/// on host builds a panic gives `fallback` (documented per export) instead of unwinding into
+/// C. Firmware builds abort on panic.
+pub(crate) fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    #[cfg(feature = "std")]
+    return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback);
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = fallback;
+        f()
+    }
+}
+
+/// Frees a handle made by `Box::into_raw`; NULL is ignored.
+///
+/// # Safety
+/// A non-NULL `ptr` must come from this library's `_new` and not be used afterwards.
+pub(crate) unsafe fn free<T>(ptr: *mut T) {
+    guard_or((), || {
+        if !ptr.is_null() {
+            // SAFETY: made by `Box::into_raw`, freed once per the caller's contract.
+            drop(unsafe { alloc::boxed::Box::from_raw(ptr) });
+        }
+    })
+}
+
 /// `len` bytes at `ptr`; NULL is accepted only for an empty slice.
 ///
 /// # Safety

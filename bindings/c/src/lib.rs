@@ -45,14 +45,14 @@ pub const NOMQ_VERSION_PATCH: u32 = 0;
 /// The library version as a static NUL-terminated string ("0.1.0"); never freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn nomq_version() -> *const c_char {
-    c"0.1.0".as_ptr()
+    guard::guard_or(c"0.1.0", || c"0.1.0").as_ptr()
 }
 
 /// The library version as one number: major * 10000 + minor * 100 + patch. Compare with
 /// `NOMQ_VERSION_MAJOR` and friends to check that header and library match.
 #[unsafe(no_mangle)]
 pub extern "C" fn nomq_version_number() -> u32 {
-    NOMQ_VERSION_MAJOR * 10_000 + NOMQ_VERSION_MINOR * 100 + NOMQ_VERSION_PATCH
+    guard::guard_or(0, || NOMQ_VERSION_MAJOR * 10_000 + NOMQ_VERSION_MINOR * 100 + NOMQ_VERSION_PATCH)
 }
 
 /// Host builds only: panics inside the guard, to let tests check that a Rust panic reaches C
@@ -72,6 +72,36 @@ mod tests {
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
         let parts: Vec<u32> = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse().unwrap()).collect();
         assert_eq!(super::nomq_version_number(), parts[0] * 10_000 + parts[1] * 100 + parts[2]);
+    }
+
+    /// Every export runs inside the panic guard (`guard`, `guard_or`, or `free`, which uses
+    /// it): its body's first statement names one of them.
+    #[test]
+    fn every_export_is_guarded() {
+        let sources = [
+            ("lib.rs", include_str!("lib.rs")),
+            ("result.rs", include_str!("result.rs")),
+            ("framing.rs", include_str!("framing.rs")),
+            ("config.rs", include_str!("config.rs")),
+            ("endpoint.rs", include_str!("endpoint.rs")),
+            ("mqtt.rs", include_str!("mqtt.rs")),
+        ];
+        let mut exports = 0;
+        for (file, text) in sources {
+            for (at, _) in text.match_indices("extern \"C\" fn ") {
+                let rest = &text[at..];
+                let name = rest["extern \"C\" fn ".len()..].split('(').next().unwrap();
+                let body = &rest[rest.find("{\n").unwrap()..];
+                let first: String =
+                    body.lines().skip(1).map(str::trim).filter(|l| !l.starts_with("//")).take(2).collect();
+                assert!(
+                    ["guard(", "guard_or(", "guard::free("].iter().any(|g| first.contains(g)),
+                    "{file}: {name} does not start inside the panic guard: {first}"
+                );
+                exports += 1;
+            }
+        }
+        assert!(exports > 40, "found only {exports} exports: the scan is broken");
     }
 
     #[test]

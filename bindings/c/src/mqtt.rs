@@ -239,10 +239,8 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
 /// `session` comes from `nomq_mqtt_session_new` and is not used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_free(session: *mut nomq_mqtt_session) {
-    if !session.is_null() {
-        // SAFETY: made by `Box::into_raw`, freed once per the contract.
-        drop(unsafe { Box::from_raw(session) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { guard::free(session) }
 }
 
 macro_rules! session {
@@ -375,8 +373,10 @@ pub unsafe extern "C" fn nomq_mqtt_session_transmitted(
 /// `session` live or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_poll_timeout(session: *const nomq_mqtt_session) -> u64 {
-    // SAFETY: per the contract above.
-    unsafe { guard::object_ref(session) }.ok().and_then(|s| s.session.poll_timeout()).unwrap_or(u64::MAX)
+    guard::guard_or(u64::MAX, || {
+        // SAFETY: per the contract above.
+        unsafe { guard::object_ref(session) }.ok().and_then(|s| s.session.poll_timeout()).unwrap_or(u64::MAX)
+    })
 }
 
 /// Sends PINGREQ when idle for the keep alive; declares the connection dead (DISCONNECTED
@@ -441,8 +441,10 @@ pub unsafe extern "C" fn nomq_mqtt_session_auth(
 /// `session` live or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_is_idle(session: *const nomq_mqtt_session) -> bool {
-    // SAFETY: per the contract above.
-    unsafe { guard::object_ref(session) }.map_or(true, |s| s.session.is_idle())
+    guard::guard_or(true, || {
+        // SAFETY: per the contract above.
+        unsafe { guard::object_ref(session) }.map_or(true, |s| s.session.is_idle())
+    })
 }
 
 /// Queues DISCONNECT when connected (the will is not published); the session is then
@@ -465,13 +467,15 @@ pub unsafe extern "C" fn nomq_mqtt_session_disconnect(
 /// `session` live or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_mqtt_session_state(session: *const nomq_mqtt_session) -> u8 {
-    // SAFETY: per the contract above.
-    match unsafe { guard::object_ref(session) }.map(|s| s.session.state()) {
-        Ok(State::Connecting) => 1,
-        Ok(State::Connected) => 2,
-        Ok(State::Opening) => 3,
-        _ => 0,
-    }
+    guard::guard_or(0, || {
+        // SAFETY: per the contract above.
+        match unsafe { guard::object_ref(session) }.map(|s| s.session.state()) {
+            Ok(State::Connecting) => 1,
+            Ok(State::Connected) => 2,
+            Ok(State::Opening) => 3,
+            _ => 0,
+        }
+    })
 }
 
 /// Publishes `payload` on `topic` (NUL-terminated) and writes its id to `*publish_id`; one

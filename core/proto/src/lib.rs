@@ -12,7 +12,7 @@
 //! | [`mqtt`] | MQTT 3.1.1/5.0 packet codec, topic filters, reason codes |
 //! | [`config`] | the v1 encrypted config file (nomq-v1.md §19) |
 //! | [`keys`] | the group key pair and the v2 key derivation |
-//! | [`error`] | typed errors, one `Copy` enum per category |
+//! | [`error`] | typed errors, one `Copy` enum per category, and the [`ErrorKind`] table bindings derive from |
 //!
 //! `#![no_std]` with `alloc`; the default `std` feature adds nothing the core depends on.
 #![no_std]
@@ -31,5 +31,5 @@ pub mod frame;
 pub mod keys;
 pub mod mqtt;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use keys::Keys;

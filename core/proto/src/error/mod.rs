@@ -4,6 +4,9 @@
 
 use core::fmt;
 
+mod kind;
+pub use kind::ErrorKind;
+
 /// Why a datagram is structurally not a NoMQ packet (checked before or after authentication).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
