@@ -246,11 +246,9 @@ class MQTTClient:
             raise ValueError("unsupported qos")
         client = await self._ready()
         try:
-            granted = await client.subscribe(_text(topic), qos)
-        except NomqError as e:
+            await client.subscribe(_text(topic), qos)
+        except NomqError as e:  # SubscribeRefused among them
             raise _os_error(e) from e
-        if granted and granted[0] >= 0x80:
-            raise OSError(-1, "subscribe failed: refused")
 
     async def unsubscribe(self, topic: Union[str, bytes]) -> None:
         """Unsubscribes (not in mqboard)."""

@@ -302,3 +302,6 @@ class NativeSubscription:
     def recv_many(self, target: Target, limit: int, timeout: Optional[float] = None) -> Any:
         """Up to ``limit`` messages (``List[MqttMessage]``); empty once the client is closed,
         None after ``timeout``. With a future: an ``AbortOnCancel`` or None."""
+
+def error_kinds() -> List[Tuple[int, str, str, str]]:
+    """The core's error-kind table: ``(code, kind, class name in nomq.errors, text)`` per kind."""

@@ -1,9 +1,11 @@
 """Exceptions raised by nomq.
 
-Every error of the Rust core is mapped to one of these classes by a single function
-(``bindings/python/src/errors.rs``). They all derive from :class:`NomqError`; several also derive
-from the built-in exception a caller would naturally catch (``ValueError`` for bad arguments,
-``OSError`` for network failures, ``TimeoutError`` for expiry).
+Every error of the Rust core has a kind in one table (``nomq._nomq.error_kinds()``; the C
+``nomq_result`` codes are the same numbers). The kind picks the class and travels as ``code``;
+a server's refusal also carries its MQTT ``reason_code``. All classes derive from
+:class:`NomqError`; several also derive from the built-in exception a caller would naturally
+catch (``ValueError`` for bad arguments, ``OSError`` for network failures, ``TimeoutError`` for
+expiry).
 
 =====================  ==========================================================
 class                  raised when
@@ -12,11 +14,16 @@ FrameError             a datagram is malformed or of another protocol version
 AuthenticationError    a datagram fails authentication: wrong keys or tampering
 StaleError             a datagram's timestamp is outside the acceptance window
 ConfigError            a config file or key is invalid
-InvalidArgument        an argument cannot be encoded (bad QoS, topic, address...)
+InvalidArgument        an argument or option cannot be used (bad QoS, topic, limit...)
+InvalidUrl             a server URL is not ``mqtt://host[:port]`` or ``mqtts://...``
 PayloadTooLarge        a payload or packet exceeds the protocol's or the peer's limit
 QueueFull              a bounded table or outbox is full (``try_publish``)
-ProtocolError          the MQTT server broke the protocol or refused the connection
-PublishRefused         the MQTT server refused a publish (5.0 reason code >= 0x80)
+ProtocolError          the MQTT server broke the protocol
+RefusedError           the MQTT server refused a request (``reason_code``); one of:
+ConnectionRefused        CONNACK refused the connection
+SubscribeRefused         SUBACK refused the subscription
+UnsubscribeRefused       UNSUBACK refused the unsubscription
+PublishRefused           PUBACK or PUBREC refused the publish
 NetworkError           a socket error (connection refused, reset, timed out...)
 TLSError               TLS configuration or handshake failure
 EnhancedAuthError      MQTT 5.0 enhanced authentication failed
@@ -33,9 +40,14 @@ __all__ = [
     "StaleError",
     "ConfigError",
     "InvalidArgument",
+    "InvalidUrl",
     "PayloadTooLarge",
     "QueueFull",
     "ProtocolError",
+    "RefusedError",
+    "ConnectionRefused",
+    "SubscribeRefused",
+    "UnsubscribeRefused",
     "PublishRefused",
     "NetworkError",
     "TLSError",
@@ -47,7 +59,10 @@ __all__ = [
 
 
 class NomqError(Exception):
-    """Base class of every nomq error."""
+    """Base class of every nomq error. ``code`` is the error kind's number (the C
+    ``nomq_result``); 0 when raised outside the core."""
+
+    code: int = 0
 
 
 class FrameError(NomqError):
@@ -70,6 +85,10 @@ class InvalidArgument(NomqError, ValueError):
     """An argument cannot be encoded."""
 
 
+class InvalidUrl(InvalidArgument):
+    """A server URL is not ``mqtt://host[:port]`` or ``mqtts://host[:port]``."""
+
+
 class PayloadTooLarge(InvalidArgument):
     """A payload or packet exceeds a size limit."""
 
@@ -79,15 +98,32 @@ class QueueFull(NomqError):
 
 
 class ProtocolError(NomqError):
-    """The MQTT server broke the protocol or refused the connection."""
+    """The MQTT server broke the protocol or refused a request."""
 
 
-class PublishRefused(ProtocolError):
-    """The MQTT server refused a publish; ``reason_code`` is its MQTT 5.0 reason code."""
+class RefusedError(ProtocolError):
+    """The MQTT server refused a request; ``reason_code`` is its reason code (MQTT 5.0, or the
+    3.1.1 CONNACK return code)."""
 
     def __init__(self, message: str, reason_code: int = 0x80) -> None:
         super().__init__(message)
         self.reason_code = reason_code
+
+
+class ConnectionRefused(RefusedError):
+    """CONNACK refused the connection (bad credentials, not authorized, banned...)."""
+
+
+class SubscribeRefused(RefusedError):
+    """SUBACK refused the subscription (reason code 0x80 or above)."""
+
+
+class UnsubscribeRefused(RefusedError):
+    """UNSUBACK refused the unsubscription (MQTT 5.0)."""
+
+
+class PublishRefused(RefusedError):
+    """PUBACK or PUBREC refused the publish (MQTT 5.0 reason code 0x80 or above)."""
 
 
 class NetworkError(NomqError, OSError):

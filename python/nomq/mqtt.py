@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from . import _bridge, _nomq
 from ._util import Payload, payload
-from .errors import InvalidArgument
+from .errors import InvalidUrl
 
 __all__ = [
     "Client",
@@ -94,9 +94,9 @@ class Reconnect:
 
 @dataclass
 class EnhancedAuth:
-    """MQTT 5.0 enhanced authentication (§4.12): ``respond(challenge) -> response`` answers each
-    server challenge; raising refuses (``connect`` then fails with ``EnhancedAuthError``).
-    ``respond`` runs on a runtime thread during the handshake."""
+    """MQTT 5.0 enhanced authentication (§4.12; needs ``version=5``): ``respond(challenge) ->
+    response`` answers each server challenge; raising refuses (``connect`` then fails with
+    ``EnhancedAuthError``). ``respond`` runs on a runtime thread during the handshake."""
 
     method: str
     respond: Callable[[bytes], bytes]
@@ -136,6 +136,9 @@ class ConnectOptions:
     connect_timeout: float = 10.0
     max_inflight: int = 20
     """QoS 1/2 publishes unacknowledged at once (the server's Receive Maximum lowers it)."""
+    max_packet_size: int = 16 << 20
+    """Largest packet accepted from the server (128 bytes to 256 MiB); a larger one ends the
+    connection (reason 0x95)."""
     max_outbox_messages: int = 10_000
     max_outbox_bytes: int = 16 << 20
     outbox_policy: str = "wait"
@@ -178,6 +181,7 @@ class ConnectOptions:
             ),
             connect_timeout=self.connect_timeout,
             max_inflight=self.max_inflight,
+            max_packet_size=self.max_packet_size,
             max_outbox_messages=self.max_outbox_messages,
             max_outbox_bytes=self.max_outbox_bytes,
             outbox_policy=self.outbox_policy,
@@ -195,12 +199,18 @@ def options_from(url_or_options: Union[str, ConnectOptions, None], **overrides: 
     options = ConnectOptions(**overrides)
     if url_or_options is None:
         return options
+    bad = InvalidUrl(f"{url_or_options!r}: expected mqtt://host[:port] or mqtts://host[:port]")
+    bad.code = 105  # the InvalidUrl kind of nomq._nomq.error_kinds()
     url = urlsplit(url_or_options)
+    try:
+        port = url.port
+    except ValueError:
+        raise bad from None
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
-        raise InvalidArgument(f"{url_or_options!r}: expected mqtt://host[:port] or mqtts://host[:port]")
+        raise bad
     options.host = url.hostname
-    if url.port is not None:
-        options.port = url.port
+    if port is not None:
+        options.port = port
     if url.scheme == "mqtts" and options.tls is None:
         options.tls = TLS()
     if url.username and options.username is None:
@@ -316,7 +326,8 @@ class Client:
         retain_as_published: bool = False,
         retain_handling: int = 0,
     ) -> List[int]:
-        """Subscribes; messages arrive through ``messages()``. Returns the granted reason codes."""
+        """Subscribes; messages arrive through ``messages()``. Returns the granted reason codes;
+        a refusal raises ``SubscribeRefused`` (its ``reason_code`` says why)."""
         return await _bridge.call(  # type: ignore[no-any-return]
             self._client().subscribe, topic_filter, qos, no_local, retain_as_published, retain_handling, False
         )
@@ -327,7 +338,8 @@ class Client:
         return Subscription(native)
 
     async def unsubscribe(self, topic_filter: str) -> List[int]:
-        """Unsubscribes; returns the reason codes (5.0; empty in 3.1.1)."""
+        """Unsubscribes; returns the reason codes (5.0; empty in 3.1.1). A refusal raises
+        ``UnsubscribeRefused``."""
         return await _bridge.call(self._client().unsubscribe, topic_filter)  # type: ignore[no-any-return]
 
     async def messages(self, batch: int = 256) -> AsyncIterator[Message]:

@@ -71,11 +71,12 @@ grep -q "connected (2)" "$dir/restart.out" || { cat "$dir/restart.out"; echo "no
 echo "    every reading confirmed and received once the session reconnected by itself"
 
 programs=(tests/c/test_framing.c tests/c/test_errors.c tests/c/test_endpoint.c tests/c/test_mqtt.c
-          examples/c/framing.c)
+          tests/c/test_options.c examples/c/framing.c)
 for src in "${programs[@]}"; do
     name=$(basename "$src" .c)
     args=()
     [ "$name" = test_mqtt ] && args=("$port")
+    [ "$name" = test_options ] && args=(tests/cases/mqtt_options.txt)
     gcc "${CFLAGS[@]}" "$src" "${LIBS[@]}" -o "$OUT/$name"
     gcc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer "$src" "${LIBS[@]}" -o "$OUT/$name.asan"
     echo "--- $name"
@@ -91,10 +92,12 @@ done
 # same tests linked against it, under valgrind (the allocator is C's, so valgrind sees it).
 cargo build --locked -p nomq-ffi --no-default-features --profile firmware
 FW=$ROOT/target/firmware/libnomq.a
-for src in tests/c/test_framing.c tests/c/test_errors.c tests/c/test_endpoint.c tests/c/test_mqtt.c examples/c/framing.c; do
+for src in tests/c/test_framing.c tests/c/test_errors.c tests/c/test_endpoint.c tests/c/test_mqtt.c \
+        tests/c/test_options.c examples/c/framing.c; do
     name=$(basename "$src" .c)
     args=()
     [ "$name" = test_mqtt ] && args=("$port")
+    [ "$name" = test_options ] && args=(tests/cases/mqtt_options.txt)
     gcc -std=c11 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -I include -I tests/c -I "$OUT" "$src" "$FW" -o "$OUT/$name.fw"
     echo "--- $name (firmware profile: no_std, malloc/free allocator)"
     valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \

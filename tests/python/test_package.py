@@ -81,3 +81,32 @@ print(os.waitstatus_to_exitcode(status))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0", out.stdout + out.stderr
+
+
+def test_every_error_kind_has_its_exception_class():
+    from nomq import _nomq, errors
+
+    kinds = _nomq.error_kinds()
+    codes = [code for code, _, _, _ in kinds]
+    assert codes == sorted(set(codes)) and codes[0] == 0
+    for code, kind, class_name, text in kinds:
+        cls = getattr(errors, class_name)
+        assert issubclass(cls, errors.NomqError), kind
+        assert class_name in errors.__all__ and text, kind
+    by_kind = {kind: (code, cls) for code, kind, cls, _ in kinds}
+    assert by_kind["AuthFailed"] == (202, "AuthenticationError")
+    assert by_kind["InvalidUrl"] == (105, "InvalidUrl")
+
+
+def test_raised_errors_carry_their_kind_code():
+    import pytest
+
+    from nomq import Codec, errors
+
+    with pytest.raises(errors.InvalidArgument) as bad_version:
+        Codec(b"\x01" * 32, b"\x02" * 32, version=3)
+    assert bad_version.value.code == 101
+    sealed = Codec(b"\x01" * 32, b"\x02" * 32, version=2).seal_publish("ch", b"hi")
+    with pytest.raises(errors.AuthenticationError) as wrong_keys:
+        Codec(b"\x03" * 32, b"\x02" * 32, version=2).open(sealed)
+    assert wrong_keys.value.code == 202

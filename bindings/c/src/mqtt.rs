@@ -176,11 +176,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
         if out.is_null() {
             return Err(nomq_result::NullPointer);
         }
-        let version = match c.version {
-            4 => ProtocolVersion::V311,
-            5 => ProtocolVersion::V5,
-            _ => return Err(nomq_result::InvalidArgument),
-        };
+        let version = ProtocolVersion::from_level(c.version).ok_or(nomq_result::InvalidArgument)?;
         // SAFETY: per the contract above (NUL-terminated or NULL).
         let client_id = unsafe { guard::c_string(c.client_id) }?.unwrap_or("");
         let mut s = SessionConfig::new(version, client_id);
@@ -193,10 +189,10 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
             s.password = Some(unsafe { guard::bytes(c.password, c.password_len) }?.to_vec());
         }
         s.session_expiry_interval = c.session_expiry;
-        s.max_inflight = c.max_inflight.max(1);
-        s.max_outbox_messages = c.max_outbox_messages.max(1);
-        s.max_outbox_bytes = c.max_outbox_bytes.max(1);
-        s.maximum_packet_size = c.max_packet_size.max(128);
+        s.max_inflight = c.max_inflight;
+        s.max_outbox_messages = c.max_outbox_messages;
+        s.max_outbox_bytes = c.max_outbox_bytes;
+        s.maximum_packet_size = c.max_packet_size;
         s.outbox_policy = if c.drop_oldest { OutboxPolicy::DropOldest } else { OutboxPolicy::Fail };
         // SAFETY: per the contract above.
         if let Some(topic) = unsafe { guard::c_string(c.will_topic) }? {
@@ -216,16 +212,13 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
             stable_ms: c.reconnect_stable_ms,
         };
         // SAFETY: per the contract above (NUL-terminated or NULL).
-        if let Some(method) = unsafe { guard::c_string(c.auth_method) }? {
-            if version != ProtocolVersion::V5 {
-                return Err(nomq_result::InvalidArgument);
-            }
-            s.authentication_method = Some(method.into());
-            if !c.auth_data.is_null() {
-                // SAFETY: per the contract above.
-                s.authentication_data = Some(unsafe { guard::bytes(c.auth_data, c.auth_data_len) }?.to_vec());
-            }
+        s.authentication_method = unsafe { guard::c_string(c.auth_method) }?.map(String::from);
+        if !c.auth_data.is_null() {
+            // SAFETY: per the contract above.
+            s.authentication_data = Some(unsafe { guard::bytes(c.auth_data, c.auth_data_len) }?.to_vec());
         }
+        // The same rules, and the same error kind, as every other binding.
+        s.validate().map_err(nomq_proto::Error::from)?;
         let session = nomq_mqtt_session { session: Session::new(s, Box::new(random)), pending: None };
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { out.write(Box::into_raw(Box::new(session))) };

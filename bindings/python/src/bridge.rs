@@ -10,6 +10,7 @@
 //! The same operations run synchronously when no future is given: the caller's thread
 //! releases the GIL and blocks on the runtime (the synchronous facade, `nomq.sync`).
 
+use nomq::proto::ErrorKind;
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use std::future::Future;
@@ -51,10 +52,9 @@ pub fn not_forked(py: Python<'_>) -> PyResult<()> {
     if FORKED.load(Ordering::Relaxed) {
         return Err(errors::raise(
             py,
-            "ClosedError",
+            ErrorKind::Closed,
             "nomq was started in the parent process and fork() copies none of its threads: use it \
-             in a process started with the 'spawn' method, or start nomq only after forking"
-                .into(),
+             in a process started with the 'spawn' method, or start nomq only after forking",
         ));
     }
     Ok(())

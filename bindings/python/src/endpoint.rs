@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use nomq::proto::ErrorKind;
 use nomq::proto::endpoint::PublishOptions;
 use nomq::{Node, NodeConfig};
 use pyo3::prelude::*;
@@ -18,7 +19,7 @@ fn addr(py: Python<'_>, s: &str) -> PyResult<SocketAddr> {
     s.parse().map_err(|_| {
         errors::raise(
             py,
-            "InvalidArgument",
+            ErrorKind::InvalidArgument,
             format!("{s:?} is not an address: use \"ip:port\" or \"[ipv6]:port\""),
         )
     })
@@ -107,7 +108,7 @@ impl NativeEndpoint {
         let mut config = NodeConfig::new(addr(py, bind)?, keys, framing::version(py, version)?);
         for group in multicast {
             config.multicast.push(group.parse().map_err(|_| {
-                errors::raise(py, "InvalidArgument", format!("{group:?} is not a multicast address"))
+                errors::raise(py, ErrorKind::InvalidArgument, format!("{group:?} is not a multicast address"))
             })?);
         }
         config.message_buffer = message_buffer.max(1);

@@ -1,6 +1,7 @@
 //! NoMQ framing from Python: `Codec` seals and opens v1/v2 packets, `channel_id` names
 //! channels, and the config helpers read and write the reference's config file (v1 §19).
 
+use nomq::proto::ErrorKind;
 use nomq::proto::endpoint::Random;
 use nomq::proto::frame::{Body, Flags, Header, InnerLayout, OpenOptions, PacketType, V1Publish};
 use nomq::{FrameCodec, Keys, OsRandom, Qos, Version};
@@ -17,19 +18,20 @@ pub fn version(py: Python<'_>, v: u8) -> PyResult<Version> {
     match v {
         1 => Ok(Version::V1),
         2 => Ok(Version::V2),
-        _ => Err(errors::raise(py, "InvalidArgument", format!("version must be 1 or 2, not {v}"))),
+        _ => Err(errors::raise(py, ErrorKind::InvalidArgument, format!("version must be 1 or 2, not {v}"))),
     }
 }
 
 pub fn qos(py: Python<'_>, q: u8) -> PyResult<Qos> {
-    Qos::from_u8(q)
-        .ok_or_else(|| errors::raise(py, "InvalidArgument", format!("qos must be 0, 1 or 2, not {q}")))
+    Qos::from_u8(q).ok_or_else(|| {
+        errors::raise(py, ErrorKind::InvalidArgument, format!("qos must be 0, 1 or 2, not {q}"))
+    })
 }
 
 pub fn keys(py: Python<'_>, encryption_key: &[u8], trailer_key: &[u8]) -> PyResult<Keys> {
     let as_key = |k: &[u8], what: &str| -> PyResult<[u8; 32]> {
         k.try_into().map_err(|_| {
-            errors::raise(py, "ConfigError", format!("{what} must be 32 bytes, got {}", k.len()))
+            errors::raise(py, ErrorKind::ConfigInvalid, format!("{what} must be 32 bytes, got {}", k.len()))
         })
     };
     Ok(Keys::new(as_key(encryption_key, "encryption_key")?, as_key(trailer_key, "trailer_key")?))
@@ -66,7 +68,7 @@ impl Codec {
         let keys = keys(py, encryption_key, trailer_key)?;
         let v = self::version(py, version)?;
         if !(0.0..=86_400.0).contains(&window_s) {
-            return Err(errors::raise(py, "InvalidArgument", "window_s must be within 0..86400".into()));
+            return Err(errors::raise(py, ErrorKind::InvalidArgument, "window_s must be within 0..86400"));
         }
         let options = OpenOptions { window_ms: (window_s * 1000.0) as u64, strict_iv };
         Ok(Codec {
@@ -170,13 +172,17 @@ impl Codec {
         let channel: [u8; 16] = channel_id.try_into().map_err(|_| {
             errors::raise(
                 py,
-                "InvalidArgument",
+                ErrorKind::InvalidArgument,
                 format!("channel_id must be 16 bytes, got {}", channel_id.len()),
             )
         })?;
         let iv: [u8; 16] = match iv {
             Some(iv) => iv.try_into().map_err(|_| {
-                errors::raise(py, "InvalidArgument", format!("iv must be 16 bytes, got {}", iv.len()))
+                errors::raise(
+                    py,
+                    ErrorKind::InvalidArgument,
+                    format!("iv must be 16 bytes, got {}", iv.len()),
+                )
             })?,
             None => {
                 let mut iv = [0u8; 16];
@@ -204,7 +210,11 @@ impl Codec {
     #[pyo3(signature = (datagram, now_ms = None))]
     fn open(&self, py: Python<'_>, datagram: &[u8], now_ms: Option<u64>) -> PyResult<Packet> {
         if datagram.len() > MAX_DATAGRAM {
-            return Err(errors::raise(py, "FrameError", format!("datagram of {} bytes", datagram.len())));
+            return Err(errors::raise(
+                py,
+                ErrorKind::Malformed,
+                format!("datagram of {} bytes", datagram.len()),
+            ));
         }
         // Most datagrams fit the v1 receive size (2048 bytes): no heap buffer for them, and
         // short ones (sensor readings) not even a 2 KiB buffer to zero.

@@ -37,6 +37,7 @@ fn _nomq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mqtt::NativeSubscription>()?;
     m.add_class::<mqtt::MqttMessage>()?;
     m.add_function(wrap_pyfunction!(logging::sync_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
     logging::install(m.py());
     Ok(())
 }

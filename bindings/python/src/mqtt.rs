@@ -9,6 +9,7 @@ use nomq::mqtt::{
     Client, ClientOptions, LastWill, MessageProperties, OutboxPolicy, ProtocolVersion, ReconnectPolicy,
     TlsOptions,
 };
+use nomq::proto::ErrorKind;
 use nomq::proto::mqtt::codec::SubscriptionOptions;
 use nomq::proto::mqtt::session::{Message, Metrics, PublishOutcome};
 use pyo3::IntoPyObjectExt;
@@ -39,6 +40,7 @@ pub(crate) struct Options {
     reconnect: (bool, f64, f64, f64),
     connect_timeout: f64,
     max_inflight: u16,
+    max_packet_size: u32,
     max_outbox_messages: usize,
     max_outbox_bytes: usize,
     outbox_policy: String,
@@ -84,23 +86,23 @@ pub(crate) struct Properties {
 
 fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s).map_err(|_| {
-        errors::raise(py, "InvalidArgument", format!("{what} must be a non-negative number of seconds"))
+        errors::raise(
+            py,
+            ErrorKind::InvalidArgument,
+            format!("{what} must be a non-negative number of seconds"),
+        )
     })
 }
 
 impl Options {
     fn into_client_options(self, py: Python<'_>) -> PyResult<ClientOptions> {
-        let version = match self.version {
-            3 | 4 => ProtocolVersion::V311,
-            5 => ProtocolVersion::V5,
-            v => {
-                return Err(errors::raise(
-                    py,
-                    "InvalidArgument",
-                    format!("version must be 4 (3.1.1) or 5, not {v}"),
-                ));
-            }
-        };
+        let version = ProtocolVersion::from_level(self.version).ok_or_else(|| {
+            errors::raise(
+                py,
+                ErrorKind::InvalidArgument,
+                format!("version must be 4 (3.1.1) or 5, not {}", self.version),
+            )
+        })?;
         let mut o = ClientOptions::new(self.host, self.port, self.client_id).version(version);
         let s = &mut o.session;
         s.clean_start = self.clean_start;
@@ -108,9 +110,10 @@ impl Options {
         s.username = self.username;
         s.password = self.password;
         s.session_expiry_interval = self.session_expiry;
-        s.max_inflight = self.max_inflight.max(1);
-        s.max_outbox_messages = self.max_outbox_messages.max(1);
-        s.max_outbox_bytes = self.max_outbox_bytes.max(1);
+        s.max_inflight = self.max_inflight;
+        s.max_outbox_messages = self.max_outbox_messages;
+        s.max_outbox_bytes = self.max_outbox_bytes;
+        s.maximum_packet_size = self.max_packet_size;
         s.user_properties = self.user_properties;
         s.outbox_policy = match self.outbox_policy.as_str() {
             "wait" | "fail" => OutboxPolicy::Fail,
@@ -118,7 +121,7 @@ impl Options {
             other => {
                 return Err(errors::raise(
                     py,
-                    "InvalidArgument",
+                    ErrorKind::InvalidArgument,
                     format!("outbox_policy must be \"wait\", \"fail\" or \"drop_oldest\", not {other:?}"),
                 ));
             }
@@ -138,7 +141,14 @@ impl Options {
             stable_ms: millis("reconnect stable period", stable)?,
         };
         o.session.connect_timeout_ms = millis("connect_timeout", self.connect_timeout)?;
-        o.message_buffer = self.message_buffer.max(1);
+        if self.message_buffer == 0 {
+            return Err(errors::raise(
+                py,
+                ErrorKind::InvalidArgument,
+                "option `message_buffer` must be at least 1",
+            ));
+        }
+        o.message_buffer = self.message_buffer;
         if let Some(t) = self.tls {
             o.tls = Some(TlsOptions {
                 ca_pem: t.ca_pem,
@@ -160,6 +170,11 @@ impl Options {
                 })
             });
         }
+        // `enhanced_auth` picks 5.0 for Rust callers; Python's options name their version, and
+        // auth with 3.1.1 is refused as in every binding.
+        o.session.version = version;
+        // The core's rules, the same in every binding.
+        o.session.validate().map_err(|e| errors::proto(py, e.into()))?;
         Ok(o)
     }
 }
@@ -223,12 +238,12 @@ fn outcome(py: Python<'_>, o: PublishOutcome) -> PyResult<Py<PyAny>> {
     match o {
         PublishOutcome::Sent => bridge::value(py, 0u8),
         PublishOutcome::Confirmed(reason) => bridge::value(py, reason.0),
-        PublishOutcome::Refused(reason) => {
-            let cls = py.import("nomq.errors")?.getattr("PublishRefused")?;
-            Err(PyErr::from_value(
-                cls.call1((format!("the server refused the publish: {reason}"), reason.0))?,
-            ))
-        }
+        PublishOutcome::Refused(reason) => Err(errors::refused(
+            py,
+            ErrorKind::PublishRefused,
+            format!("the server refused the publish: {reason}"),
+            reason.0,
+        )),
         PublishOutcome::Expired => Err(errors::to_py(py, &nomq::Error::Expired)),
     }
 }

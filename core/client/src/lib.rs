@@ -18,7 +18,7 @@ pub mod mqtt;
 mod node;
 mod random;
 
-pub use error::Error;
+pub use error::{Error, Refused};
 pub use node::{Node, NodeConfig};
 pub use random::OsRandom;
 

@@ -6,8 +6,9 @@
 mod support;
 
 use nomq::mqtt::{Client, ClientOptions, ProtocolVersion, ReconnectPolicy};
+use nomq::proto::ErrorKind;
 use nomq::proto::mqtt::session::PublishOutcome;
-use nomq::{Error, Qos};
+use nomq::{Error, Qos, Refused};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,7 +143,9 @@ async fn persistent_session_survives_a_client_restart() {
         // 3.1.1 discards a clean session at disconnect, so persistence means clean = false from
         // the start; 5.0 starts clean and keeps the session for its expiry interval.
         o.session.clean_start = v == ProtocolVersion::V5;
-        o.session.session_expiry_interval = 3600;
+        if v == ProtocolVersion::V5 {
+            o.session.session_expiry_interval = 3600;
+        }
         let sub = Client::connect(o.clone()).await.unwrap();
         sub.subscribe("persist/t", Qos::AtLeastOnce).await.unwrap();
         sub.disconnect().await;
@@ -327,15 +330,25 @@ async fn hostile_or_silent_servers_fail_cleanly() {
     assert!(matches!(Client::connect(o).await, Err(Error::Io(_))));
 }
 
-/// Durations too large for the clock mean "never" all the way to the tokio timers.
+/// Durations over a day are refused before anything starts, with the option's name; the
+/// largest accepted ones (a day) work all the way to the tokio timers.
 #[tokio::test]
-async fn absurd_timeouts_mean_never() {
+async fn absurd_timeouts_are_refused_and_a_day_works() {
+    use nomq::proto::error::{Error as Proto, InvalidInput};
     let broker = Broker::start();
     let mut o = options(&broker, "huge-timeouts", ProtocolVersion::V311);
     o.session.connect_timeout_ms = u64::MAX;
-    o.session.ping_timeout_ms = u64::MAX;
+    let refused = Client::connect(o.clone()).await;
+    assert!(
+        matches!(&refused, Err(Error::Proto(Proto::Invalid(InvalidInput::Option(e)))) if e.name == "connect_timeout_ms"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.err().unwrap().kind(), ErrorKind::InvalidArgument);
+    const DAY_MS: u64 = 86_400_000;
+    o.session.connect_timeout_ms = DAY_MS;
+    o.session.ping_timeout_ms = DAY_MS;
     o.session.reconnect =
-        ReconnectPolicy { initial_ms: u64::MAX, max_ms: u64::MAX, ..ReconnectPolicy::default() };
+        ReconnectPolicy { initial_ms: DAY_MS, max_ms: DAY_MS, ..ReconnectPolicy::default() };
     let client =
         timeout(Duration::from_secs(5), Client::connect(o)).await.expect("no hang").expect("connected");
     client.publish("huge/t", b"x", Qos::AtLeastOnce, false).await.expect("confirmed");
@@ -442,6 +455,7 @@ async fn outbox_policies_while_the_broker_is_away() {
     assert!(client.metrics().await.unwrap().reconnects >= 1);
 }
 
+/// Credentials (a refusal carries its CONNACK code), user properties and message expiry.
 #[tokio::test]
 async fn credentials_user_properties_and_message_expiry() {
     use nomq::proto::mqtt::session::{Message, MessageProperties};
@@ -463,7 +477,13 @@ async fn credentials_user_properties_and_message_expiry() {
         let mut o = options(&broker, &format!("cred-{v:?}"), v);
         o.session.reconnect.enabled = false;
         let r = Client::connect(o.clone()).await;
-        assert!(matches!(&r, Err(Error::Proto(_))), "{v:?}: anonymous refused: {r:?}");
+        // CONNACK refusal "not authorized": 3.1.1 return code 5, 5.0 reason code 0x87.
+        let not_authorized = if v == ProtocolVersion::V5 { 0x87 } else { 5 };
+        assert!(
+            matches!(&r, Err(Error::Refused(Refused::Connect, reason)) if reason.0 == not_authorized),
+            "{v:?}: anonymous refused: {r:?}"
+        );
+        assert_eq!(r.err().unwrap().kind(), ErrorKind::ConnectionRefused);
         o.session.username = Some("alice".into());
         o.session.password = Some(b"wrong".to_vec());
         let r = Client::connect(o.clone()).await;
@@ -504,25 +524,8 @@ async fn credentials_user_properties_and_message_expiry() {
 async fn enhanced_authentication_against_a_scripted_server() {
     use nomq::proto::mqtt::codec::{ConnAck, Properties, ReasonPacket};
     use nomq::proto::mqtt::{Packet, ReasonCode, decode};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    const V5: ProtocolVersion = ProtocolVersion::V5;
+    use scripted::{V5, read_packet, send};
 
-    /// The next whole packet; `None` when the client closed the connection.
-    async fn read_packet(s: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
-        loop {
-            if let Some((_, n)) = decode(buf, V5, u32::MAX).unwrap() {
-                return Some(buf.drain(..n).collect());
-            }
-            let mut chunk = [0u8; 512];
-            let n = s.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-    async fn send(s: &mut tokio::net::TcpStream, p: Packet<'_>) {
-        let mut out = vec![0u8; p.encoded_len(V5)];
-        p.encode(V5, &mut out).unwrap();
-        s.write_all(&out).await.unwrap();
-    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move {
@@ -580,4 +583,95 @@ async fn enhanced_authentication_against_a_scripted_server() {
     let refused = Client::connect(bad).await;
     assert!(matches!(&refused, Err(Error::Auth(why)) if why.contains("no secret")), "{refused:?}");
     assert_eq!(server.await.unwrap(), vec![b"proof:nonce-42".to_vec(), vec![]]);
+}
+
+/// A scripted MQTT 5.0 server's packet I/O.
+mod scripted {
+    use nomq::mqtt::ProtocolVersion;
+    use nomq::proto::mqtt::{Packet, decode};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub const V5: ProtocolVersion = ProtocolVersion::V5;
+
+    /// The next whole packet; `None` when the client closed the connection.
+    pub async fn read_packet(s: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+        loop {
+            if let Some((_, n)) = decode(buf, V5, u32::MAX).unwrap() {
+                return Some(buf.drain(..n).collect());
+            }
+            let mut chunk = [0u8; 512];
+            let n = s.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    pub async fn send(s: &mut tokio::net::TcpStream, p: Packet<'_>) {
+        let mut out = vec![0u8; p.encoded_len(V5)];
+        p.encode(V5, &mut out).unwrap();
+        s.write_all(&out).await.unwrap();
+    }
+}
+
+/// A server that refuses every request answers with 5.0 failure codes: SUBACK and UNSUBACK
+/// refusals are errors carrying their code, PUBACK and PUBREC refusals are refused outcomes,
+/// and the connection stays up through all of them.
+#[tokio::test]
+async fn refusals_carry_their_reason_codes() {
+    use nomq::proto::mqtt::codec::{Ack, ConnAck, Properties, SubAck};
+    use nomq::proto::mqtt::{Packet, ReasonCode, decode};
+    use scripted::{V5, read_packet, send};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![];
+        read_packet(&mut s, &mut buf).await.expect("CONNECT");
+        let ok = ConnAck {
+            session_present: false,
+            reason: ReasonCode::SUCCESS,
+            properties: Properties::default(),
+        };
+        send(&mut s, Packet::ConnAck(ok)).await;
+        let refuse = |packet_id| SubAck {
+            packet_id,
+            reasons: vec![ReasonCode(0x87)],
+            properties: Properties::default(),
+        };
+        while let Some(bytes) = read_packet(&mut s, &mut buf).await {
+            let reply = match decode(&bytes, V5, u32::MAX).unwrap().unwrap().0 {
+                Packet::Subscribe(r) => Packet::SubAck(refuse(r.packet_id)),
+                Packet::Unsubscribe(r) => Packet::UnsubAck(refuse(r.packet_id)),
+                Packet::Publish(p) if p.qos == Qos::AtLeastOnce => Packet::PubAck(Ack {
+                    packet_id: p.packet_id.unwrap(),
+                    reason: ReasonCode(0x87),
+                    properties: Properties::default(),
+                }),
+                Packet::Publish(p) => Packet::PubRec(Ack {
+                    packet_id: p.packet_id.unwrap(),
+                    reason: ReasonCode(0x97),
+                    properties: Properties::default(),
+                }),
+                Packet::Disconnect(_) => break,
+                other => panic!("unexpected {other:?}"),
+            };
+            send(&mut s, reply).await;
+        }
+    });
+    let options = ClientOptions::new("127.0.0.1", port, "refused").version(ProtocolVersion::V5);
+    let client = Client::connect(options).await.unwrap();
+    let sub = client.subscribe("a/b", Qos::AtLeastOnce).await;
+    assert!(matches!(&sub, Err(Error::Refused(Refused::Subscribe, ReasonCode(0x87)))), "{sub:?}");
+    let stream = client.subscription("a/c", Qos::AtMostOnce).await;
+    assert!(matches!(&stream, Err(Error::Refused(Refused::Subscribe, _))), "no stream for a refusal");
+    let unsub = client.unsubscribe("a/b").await;
+    assert!(matches!(&unsub, Err(Error::Refused(Refused::Unsubscribe, ReasonCode(0x87)))), "{unsub:?}");
+    assert_eq!(unsub.unwrap_err().kind(), ErrorKind::UnsubscribeRefused);
+    let q1 = client.publish("a/b", b"x", Qos::AtLeastOnce, false).await;
+    assert!(matches!(q1, Ok(PublishOutcome::Refused(ReasonCode(0x87)))), "{q1:?}");
+    let q2 = client.publish("a/b", b"x", Qos::ExactlyOnce, false).await;
+    assert!(matches!(q2, Ok(PublishOutcome::Refused(ReasonCode(0x97)))), "{q2:?}");
+    assert!(!client.is_closed());
+    client.disconnect().await;
+    timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
 }

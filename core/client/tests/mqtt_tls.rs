@@ -113,7 +113,12 @@ fn urls_select_tls_and_default_ports() {
     assert_eq!((o.host.as_str(), o.port, o.tls.is_some()), ("10.0.0.5", 1884, false));
     let o = ClientOptions::from_url("mqtt://[::1]:1883", "c").unwrap();
     assert_eq!((o.host.as_str(), o.port), ("::1", 1883));
-    for bad in ["http://x", "mqtt://", "mqtt://h:notaport", "broker:1883"] {
-        assert!(ClientOptions::from_url(bad, "c").is_err(), "{bad}");
+    let o = ClientOptions::from_url("mqtts://[fe80::1]", "c").unwrap();
+    assert_eq!((o.host.as_str(), o.port), ("fe80::1", 8883));
+    for bad in ["http://x", "mqtt://", "mqtt://h:notaport", "broker:1883", "mqtt://[::1", "mqtt://a:1:2"] {
+        let e = ClientOptions::from_url(bad, "c").err().unwrap_or_else(|| panic!("{bad} accepted"));
+        // A bad URL is an argument error, not a TLS failure.
+        assert!(matches!(e, Error::InvalidUrl(_)), "{bad}: {e:?}");
+        assert_eq!(e.kind(), nomq::proto::ErrorKind::InvalidUrl);
     }
 }

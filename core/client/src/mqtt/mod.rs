@@ -84,19 +84,30 @@ impl ClientOptions {
     /// Options from a URL: `mqtt://host[:1883]` or `mqtts://host[:8883]` (system roots; set
     /// [`ClientOptions::tls`] for a custom CA or a client certificate).
     pub fn from_url(url: &str, client_id: impl Into<String>) -> Result<Self, Error> {
-        let bad = || Error::Tls(format!("{url}: expected mqtt://host[:port] or mqtts://host[:port]"));
+        let bad = || Error::InvalidUrl(url.into());
         let (tls, rest) = match url.split_once("://") {
             Some(("mqtt", rest)) => (false, rest),
             Some(("mqtts", rest)) => (true, rest),
             _ => return Err(bad()),
         };
         let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().map_err(|_| bad())?),
-            _ => (rest, if tls { 8883 } else { 1883 }),
+        // An IPv6 literal is bracketed (RFC 3986 §3.2.2): its colons are not the port's.
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(v6) => {
+                let (host, after) = v6.split_once(']').ok_or_else(bad)?;
+                (host, after.strip_prefix(':'))
+            }
+            None => match rest.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            },
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if tls => 8883,
+            None => 1883,
+        };
+        if host.is_empty() || host.contains(['/', '@', ' ']) {
             return Err(bad());
         }
         let mut o = ClientOptions::new(host, port, client_id);
@@ -218,6 +229,7 @@ impl Client {
     /// Connects (TCP, CONNECT, CONNACK) and returns once the first connection is up; later
     /// connection losses are repaired in the background per the session's reconnect policy.
     pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
+        options.session.validate().map_err(nomq_proto::Error::from)?;
         let buffer = options.message_buffer.max(1);
         let (message_tx, messages) = mpsc::channel(buffer);
         let (ready_tx, ready) = oneshot::channel();

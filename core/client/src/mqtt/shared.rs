@@ -18,11 +18,11 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::ack::{Ack, AckPacing};
 use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
-use crate::Error;
+use crate::{Error, Refused};
 use nomq_proto::error::{ResourceError, Table};
 use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
 use nomq_proto::mqtt::topic::topic_matches;
-use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
+use nomq_proto::mqtt::{ReasonCode, Session};
 
 /// Publishes that may wait for outbox room before callers of `publish`/`enqueue` themselves
 /// wait: memory stays bounded however fast the application publishes.
@@ -480,15 +480,16 @@ impl Core {
                 }
                 Event::Subscribed { id, reasons } => {
                     if let Some((reply, stream)) = self.requests.remove(&id) {
-                        if let Some(stream) = stream {
+                        let outcome = refused_if_failed(Refused::Subscribe, reasons);
+                        if let (Ok(_), Some(stream)) = (&outcome, stream) {
                             self.streams.push(stream);
                         }
-                        let _ = reply.send(Ok(reasons));
+                        let _ = reply.send(outcome);
                     }
                 }
                 Event::Unsubscribed { id, reasons } => {
                     if let Some((reply, _)) = self.requests.remove(&id) {
-                        let _ = reply.send(Ok(reasons));
+                        let _ = reply.send(refused_if_failed(Refused::Unsubscribe, reasons));
                     }
                 }
                 Event::AuthChallenge { reason: ReasonCode::CONTINUE_AUTHENTICATION, data } => {
@@ -584,7 +585,7 @@ fn connect_failure(why: Disconnect) -> Error {
     match why {
         Disconnect::ProtocolError(e) => Error::Proto(e.into()),
         Disconnect::Refused(reason) | Disconnect::ByServer(reason) => {
-            Error::Proto(MqttError::Protocol(refusal(reason)).into())
+            Error::Refused(Refused::Connect, reason)
         }
         Disconnect::ConnectTimeout => {
             Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "no CONNACK in time"))
@@ -595,13 +596,11 @@ fn connect_failure(why: Disconnect) -> Error {
     }
 }
 
-fn refusal(reason: ReasonCode) -> &'static str {
-    match reason.0 {
-        1 | 0x84 => "connection refused: unsupported protocol version",
-        2 | 0x85 => "connection refused: client identifier not valid",
-        3 | 0x88 => "connection refused: server unavailable",
-        4 | 0x86 => "connection refused: bad user name or password",
-        5 | 0x87 => "connection refused: not authorized",
-        _ => "connection refused by the server",
+/// A SUBACK or UNSUBACK answer: the reason codes, or the refusal when one is a failure
+/// (0x80 or above; one filter per request).
+fn refused_if_failed(what: Refused, reasons: Vec<ReasonCode>) -> Result<Vec<ReasonCode>, Error> {
+    match reasons.iter().find(|r| r.is_error()) {
+        Some(&reason) => Err(Error::Refused(what, reason)),
+        None => Ok(reasons),
     }
 }

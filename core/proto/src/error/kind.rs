@@ -205,9 +205,9 @@ impl From<Error> for ErrorKind {
             Error::Config(_) => ErrorKind::ConfigInvalid,
             Error::Invalid(InvalidInput::PayloadTooLarge) => ErrorKind::PayloadTooLarge,
             Error::Invalid(InvalidInput::NotText) => ErrorKind::NotText,
-            Error::Invalid(InvalidInput::TimestampOutOfRange | InvalidInput::BodyMismatch) => {
-                ErrorKind::InvalidArgument
-            }
+            Error::Invalid(
+                InvalidInput::TimestampOutOfRange | InvalidInput::BodyMismatch | InvalidInput::Option(_),
+            ) => ErrorKind::InvalidArgument,
             Error::Resource(ResourceError::BufferTooSmall { .. }) => ErrorKind::BufferTooSmall,
             Error::Resource(ResourceError::Full(_)) => ErrorKind::Full,
             Error::Mqtt(m) => m.into(),

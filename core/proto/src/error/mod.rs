@@ -76,6 +76,18 @@ pub enum InvalidInput {
     BodyMismatch,
     /// A v1 message must be UTF-8 text: reference receivers decode it as a string (v1 §10).
     NotText,
+    /// A configuration value is out of its range or contradicts another.
+    Option(OptionError),
+}
+
+/// Which option is wrong, and the rule it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OptionError {
+    /// The option's name as the C config (`nomq_mqtt_config`) spells it; the Rust fields and
+    /// Python options use the same or a close name.
+    pub name: &'static str,
+    /// What it must be ("must be at least 1").
+    pub rule: &'static str,
 }
 
 /// A bounded table of an endpoint or session.
@@ -146,6 +158,11 @@ impl From<InvalidInput> for Error {
         Error::Invalid(e)
     }
 }
+impl From<OptionError> for Error {
+    fn from(e: OptionError) -> Self {
+        Error::Invalid(InvalidInput::Option(e))
+    }
+}
 impl From<ResourceError> for Error {
     fn from(e: ResourceError) -> Self {
         Error::Resource(e)
@@ -208,6 +225,7 @@ impl fmt::Display for InvalidInput {
                 f.write_str("body kind does not fit this protocol version or packet type")
             }
             InvalidInput::NotText => f.write_str("a NoMQ v1 message must be UTF-8 text"),
+            InvalidInput::Option(OptionError { name, rule }) => write!(f, "option `{name}` {rule}"),
         }
     }
 }

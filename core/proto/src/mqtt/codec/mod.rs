@@ -29,6 +29,18 @@ pub enum ProtocolVersion {
     V5 = 5,
 }
 
+impl ProtocolVersion {
+    /// The version whose protocol level (§3.1.2.2) is `level`: 4 or 5. Level 3 (MQTT 3.1)
+    /// is not spoken.
+    pub fn from_level(level: u8) -> Option<ProtocolVersion> {
+        match level {
+            4 => Some(ProtocolVersion::V311),
+            5 => Some(ProtocolVersion::V5),
+            _ => None,
+        }
+    }
+}
+
 /// Every MQTT control packet (§2.1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)] // Variants are the packet names.

@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::error::OptionError;
 use crate::frame::Qos;
 use crate::mqtt::codec::{Properties, ProtocolVersion};
 
@@ -233,5 +234,74 @@ impl SessionConfig {
             authentication_method: None,
             authentication_data: None,
         }
+    }
+
+    /// Checks every value before a session uses it: each binding (Rust, C, Python) refuses
+    /// the same configurations with the same error. A zero limit, a deadline of zero or over a
+    /// day, a backoff that shrinks, a 5.0 setting on a 3.1.1 session or a will on an invalid
+    /// topic is refused with the option's name and the rule it breaks.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        const DAY_MS: u64 = 86_400_000;
+        let v5 = self.version == ProtocolVersion::V5;
+        let fail = |name, rule| Err(OptionError { name, rule });
+        if self.client_id.len() > 65_535 || self.client_id.contains('\0') {
+            return fail("client_id", "must be an MQTT string (no NUL, at most 65,535 bytes)");
+        }
+        if !v5 && self.client_id.is_empty() && !self.clean_start {
+            return fail("client_id", "may be empty only with clean_start in MQTT 3.1.1 (§3.1.3-7)");
+        }
+        if !v5 && self.password.is_some() && self.username.is_none() {
+            return fail("password", "needs a username in MQTT 3.1.1 (§3.1.2-22)");
+        }
+        if !(1..=DAY_MS).contains(&self.connect_timeout_ms) {
+            return fail("connect_timeout_ms", "must be between 1 ms and one day");
+        }
+        if !(1..=DAY_MS).contains(&self.ping_timeout_ms) {
+            return fail("ping_timeout_ms", "must be between 1 ms and one day");
+        }
+        let r = &self.reconnect;
+        if r.enabled && !(1..=DAY_MS).contains(&r.initial_ms) {
+            return fail("reconnect_initial_ms", "must be between 1 ms and one day");
+        }
+        if r.enabled && !(r.initial_ms..=DAY_MS).contains(&r.max_ms) {
+            return fail("reconnect_max_ms", "must be between reconnect_initial_ms and one day");
+        }
+        if r.stable_ms > DAY_MS {
+            return fail("reconnect_stable_ms", "must be at most one day");
+        }
+        if self.receive_maximum == 0 {
+            return fail("receive_maximum", "must be at least 1 (§3.1.2.11.3)");
+        }
+        // §2.2.3: a remaining length fits 4 bytes (268,435,455), plus 5 bytes of header.
+        if !(128..=268_435_460).contains(&self.maximum_packet_size) {
+            return fail("max_packet_size", "must be between 128 bytes and 256 MiB");
+        }
+        if self.max_inflight == 0 {
+            return fail("max_inflight", "must be at least 1");
+        }
+        if self.max_outbox_messages == 0 {
+            return fail("max_outbox_messages", "must be at least 1");
+        }
+        if self.max_outbox_bytes == 0 {
+            return fail("max_outbox_bytes", "must be at least 1");
+        }
+        if !v5 && self.session_expiry_interval != 0 {
+            return fail("session_expiry", "is MQTT 5.0 only: leave it 0 with 3.1.1");
+        }
+        if let Some(will) = &self.will {
+            if crate::mqtt::topic::validate_topic_name(&will.message.topic).is_err() {
+                return fail("will_topic", "must be a valid topic name (no wildcards, not empty)");
+            }
+            if will.message.payload.len() > 65_535 {
+                return fail("will_payload", "must be at most 65,535 bytes (§3.1.3.4)");
+            }
+        }
+        if self.authentication_method.is_some() && !v5 {
+            return fail("auth_method", "is MQTT 5.0 only (§4.12)");
+        }
+        if self.authentication_data.is_some() && self.authentication_method.is_none() {
+            return fail("auth_data", "needs an auth_method");
+        }
+        Ok(())
     }
 }

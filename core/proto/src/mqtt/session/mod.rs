@@ -165,7 +165,8 @@ pub struct Session {
 impl Session {
     /// A disconnected session; [`Session::start`] asks for the first transport. `random`
     /// draws the reconnect jitter (the operating system's generator in production, a seeded
-    /// one in tests).
+    /// one in tests). `config` is taken as given: check it first with
+    /// [`SessionConfig::validate`], as every binding does.
     pub fn new(config: SessionConfig, random: Box<dyn Random + Send>) -> Self {
         Session {
             server: ServerLimits::defaults(&config),
