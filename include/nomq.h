@@ -109,7 +109,142 @@ typedef uint32_t nomq_publish_outcome;
 #endif // __cplusplus
 
 /*
- What `nomq_mqtt_session_poll_event` reports.
+ What kind of failure an operation met; `Ok` (0) is success.
+ */
+enum nomq_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Success.
+   */
+  NOMQ_RESULT_OK = 0,
+  /*
+   A required pointer was NULL.
+   */
+  NOMQ_RESULT_NULL_POINTER = 100,
+  /*
+   An argument or option is out of range or not valid (QoS 3, version 7, a zero limit...).
+   */
+  NOMQ_RESULT_INVALID_ARGUMENT = 101,
+  /*
+   The output buffer is too small; nothing was consumed, call again with a larger one.
+   */
+  NOMQ_RESULT_BUFFER_TOO_SMALL = 102,
+  /*
+   The payload exceeds the protocol's or the configured limit.
+   */
+  NOMQ_RESULT_PAYLOAD_TOO_LARGE = 103,
+  /*
+   A v1 message or a string argument is not valid UTF-8.
+   */
+  NOMQ_RESULT_NOT_TEXT = 104,
+  /*
+   A server URL is not `mqtt://host[:port]` or `mqtts://host[:port]`.
+   */
+  NOMQ_RESULT_INVALID_URL = 105,
+  /*
+   The datagram is malformed (length, magic, type, inner header).
+   */
+  NOMQ_RESULT_MALFORMED = 200,
+  /*
+   The datagram is of another protocol version.
+   */
+  NOMQ_RESULT_UNSUPPORTED_VERSION = 201,
+  /*
+   Authentication or padding failed: wrong keys, tampering or corruption.
+   */
+  NOMQ_RESULT_AUTH_FAILED = 202,
+  /*
+   The timestamp is outside the acceptance window (replay or clock skew).
+   */
+  NOMQ_RESULT_STALE = 203,
+  /*
+   The config text or a key is invalid.
+   */
+  NOMQ_RESULT_CONFIG_INVALID = 300,
+  /*
+   A bounded table or outbox is full; retry after something completes.
+   */
+  NOMQ_RESULT_FULL = 400,
+  /*
+   A queued message was dropped from a full outbox (drop-oldest policy).
+   */
+  NOMQ_RESULT_DROPPED = 401,
+  /*
+   A publish was not confirmed before its time to live ran out.
+   */
+  NOMQ_RESULT_EXPIRED = 402,
+  /*
+   Bytes from the MQTT server are malformed.
+   */
+  NOMQ_RESULT_MQTT_MALFORMED = 500,
+  /*
+   The MQTT server or the call broke the protocol (for example publishing before CONNECT).
+   */
+  NOMQ_RESULT_MQTT_PROTOCOL = 501,
+  /*
+   An MQTT packet exceeds the maximum packet size.
+   */
+  NOMQ_RESULT_MQTT_PACKET_TOO_LARGE = 502,
+  /*
+   An MQTT topic name or filter is invalid.
+   */
+  NOMQ_RESULT_MQTT_INVALID_TOPIC = 503,
+  /*
+   The MQTT server refused the connection (CONNACK, or DISCONNECT before it), with a
+   reason code.
+   */
+  NOMQ_RESULT_CONNECTION_REFUSED = 504,
+  /*
+   The MQTT server refused a subscription (SUBACK reason code 0x80 or above).
+   */
+  NOMQ_RESULT_SUBSCRIBE_REFUSED = 505,
+  /*
+   The MQTT server refused an unsubscription (UNSUBACK reason code 0x80 or above).
+   */
+  NOMQ_RESULT_UNSUBSCRIBE_REFUSED = 506,
+  /*
+   The MQTT server refused a publish (PUBACK or PUBREC reason code 0x80 or above).
+   */
+  NOMQ_RESULT_PUBLISH_REFUSED = 507,
+  /*
+   MQTT 5.0 enhanced authentication failed.
+   */
+  NOMQ_RESULT_AUTH_REJECTED = 508,
+  /*
+   A socket error: refused, reset, unreachable, timed out.
+   */
+  NOMQ_RESULT_NETWORK = 600,
+  /*
+   TLS configuration or handshake failure.
+   */
+  NOMQ_RESULT_TLS = 601,
+  /*
+   The object was closed before the operation finished.
+   */
+  NOMQ_RESULT_CLOSED = 700,
+  /*
+   A Rust panic was caught at the boundary (a bug: please report it). The object it
+   happened in must not be used again, except to free it.
+   */
+  NOMQ_RESULT_PANIC = 900,
+  /*
+   An unexpected internal error.
+   */
+  NOMQ_RESULT_INTERNAL = 901,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nomq_result nomq_result;
+#else
+typedef uint32_t nomq_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ What an event reports.
  */
 enum nomq_mqtt_event_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -247,141 +382,6 @@ enum nomq_mqtt_outcome
 typedef enum nomq_mqtt_outcome nomq_mqtt_outcome;
 #else
 typedef uint32_t nomq_mqtt_outcome;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/*
- What kind of failure an operation met; `Ok` (0) is success.
- */
-enum nomq_result
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /*
-   Success.
-   */
-  NOMQ_RESULT_OK = 0,
-  /*
-   A required pointer was NULL.
-   */
-  NOMQ_RESULT_NULL_POINTER = 100,
-  /*
-   An argument or option is out of range or not valid (QoS 3, version 7, a zero limit...).
-   */
-  NOMQ_RESULT_INVALID_ARGUMENT = 101,
-  /*
-   The output buffer is too small; nothing was consumed, call again with a larger one.
-   */
-  NOMQ_RESULT_BUFFER_TOO_SMALL = 102,
-  /*
-   The payload exceeds the protocol's or the configured limit.
-   */
-  NOMQ_RESULT_PAYLOAD_TOO_LARGE = 103,
-  /*
-   A v1 message or a string argument is not valid UTF-8.
-   */
-  NOMQ_RESULT_NOT_TEXT = 104,
-  /*
-   A server URL is not `mqtt://host[:port]` or `mqtts://host[:port]`.
-   */
-  NOMQ_RESULT_INVALID_URL = 105,
-  /*
-   The datagram is malformed (length, magic, type, inner header).
-   */
-  NOMQ_RESULT_MALFORMED = 200,
-  /*
-   The datagram is of another protocol version.
-   */
-  NOMQ_RESULT_UNSUPPORTED_VERSION = 201,
-  /*
-   Authentication or padding failed: wrong keys, tampering or corruption.
-   */
-  NOMQ_RESULT_AUTH_FAILED = 202,
-  /*
-   The timestamp is outside the acceptance window (replay or clock skew).
-   */
-  NOMQ_RESULT_STALE = 203,
-  /*
-   The config text or a key is invalid.
-   */
-  NOMQ_RESULT_CONFIG_INVALID = 300,
-  /*
-   A bounded table or outbox is full; retry after something completes.
-   */
-  NOMQ_RESULT_FULL = 400,
-  /*
-   A queued message was dropped from a full outbox (drop-oldest policy).
-   */
-  NOMQ_RESULT_DROPPED = 401,
-  /*
-   A publish was not confirmed before its time to live ran out.
-   */
-  NOMQ_RESULT_EXPIRED = 402,
-  /*
-   Bytes from the MQTT server are malformed.
-   */
-  NOMQ_RESULT_MQTT_MALFORMED = 500,
-  /*
-   The MQTT server or the call broke the protocol (for example publishing before CONNECT).
-   */
-  NOMQ_RESULT_MQTT_PROTOCOL = 501,
-  /*
-   An MQTT packet exceeds the maximum packet size.
-   */
-  NOMQ_RESULT_MQTT_PACKET_TOO_LARGE = 502,
-  /*
-   An MQTT topic name or filter is invalid.
-   */
-  NOMQ_RESULT_MQTT_INVALID_TOPIC = 503,
-  /*
-   The MQTT server refused the connection (CONNACK, or DISCONNECT before it), with a
-   reason code.
-   */
-  NOMQ_RESULT_CONNECTION_REFUSED = 504,
-  /*
-   The MQTT server refused a subscription (SUBACK reason code 0x80 or above).
-   */
-  NOMQ_RESULT_SUBSCRIBE_REFUSED = 505,
-  /*
-   The MQTT server refused an unsubscription (UNSUBACK reason code 0x80 or above).
-   */
-  NOMQ_RESULT_UNSUBSCRIBE_REFUSED = 506,
-  /*
-   The MQTT server refused a publish (PUBACK or PUBREC reason code 0x80 or above).
-   */
-  NOMQ_RESULT_PUBLISH_REFUSED = 507,
-  /*
-   MQTT 5.0 enhanced authentication failed.
-   */
-  NOMQ_RESULT_AUTH_REJECTED = 508,
-  /*
-   A socket error: refused, reset, unreachable, timed out.
-   */
-  NOMQ_RESULT_NETWORK = 600,
-  /*
-   TLS configuration or handshake failure.
-   */
-  NOMQ_RESULT_TLS = 601,
-  /*
-   The object was closed before the operation finished.
-   */
-  NOMQ_RESULT_CLOSED = 700,
-  /*
-   A Rust panic was caught at the boundary (a bug: please report it). The object it
-   happened in must not be used again, except to free it.
-   */
-  NOMQ_RESULT_PANIC = 900,
-  /*
-   An unexpected internal error.
-   */
-  NOMQ_RESULT_INTERNAL = 901,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nomq_result nomq_result;
-#else
-typedef uint32_t nomq_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 

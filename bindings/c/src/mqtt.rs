@@ -21,12 +21,15 @@ use alloc::string::String;
 use alloc::vec;
 use core::ffi::{c_char, c_void};
 
+use nomq_handle::SessionHandle;
+pub use nomq_handle::session::{
+    DisconnectReason as nomq_mqtt_disconnect, MqttEventKind as nomq_mqtt_event_kind,
+    MqttOutcome as nomq_mqtt_outcome,
+};
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::codec::SubscriptionOptions;
-use nomq_proto::mqtt::session::{
-    Disconnect, Event, LastWill, Message, OutboxPolicy, PublishOutcome, ReconnectPolicy, SessionConfig, State,
-};
-use nomq_proto::mqtt::{ProtocolVersion, ReasonCode, Session};
+use nomq_proto::mqtt::session::{LastWill, Message, OutboxPolicy, ReconnectPolicy, SessionConfig, State};
+use nomq_proto::mqtt::{ProtocolVersion, ReasonCode};
 
 use crate::endpoint::{CallbackRandom, nomq_random_fn};
 use crate::guard::{self, guard};
@@ -144,14 +147,12 @@ pub unsafe extern "C" fn nomq_mqtt_config_init(config: *mut nomq_mqtt_config) ->
 
 /// A client session without I/O. Not thread-safe: one thread at a time.
 pub struct nomq_mqtt_session {
-    session: Session,
-    /// An event that did not fit the caller's buffer; returned first next time.
-    pending: Option<Event>,
+    handle: SessionHandle,
 }
 
 impl core::fmt::Debug for nomq_mqtt_session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("nomq_mqtt_session").field("state", &self.session.state()).finish()
+        self.handle.fmt(f)
     }
 }
 
@@ -217,9 +218,8 @@ pub unsafe extern "C" fn nomq_mqtt_session_new(
             // SAFETY: per the contract above.
             s.authentication_data = Some(unsafe { guard::bytes(c.auth_data, c.auth_data_len) }?.to_vec());
         }
-        // The same rules, and the same error kind, as every other binding.
-        s.validate().map_err(nomq_proto::Error::from)?;
-        let session = nomq_mqtt_session { session: Session::new(s, Box::new(random)), pending: None };
+        // Checked with the same rules, and the same error kind, as in every other binding.
+        let session = nomq_mqtt_session { handle: SessionHandle::new(s, Box::new(random))? };
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { out.write(Box::into_raw(Box::new(session))) };
         Ok(())
@@ -239,7 +239,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_free(session: *mut nomq_mqtt_session)
 macro_rules! session {
     ($ptr:expr) => {
         // SAFETY: every export documents that its session pointer is live or NULL.
-        &mut unsafe { guard::object($ptr) }?.session
+        unsafe { guard::object($ptr) }?.handle.session_mut()
     };
 }
 
@@ -333,7 +333,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_transmit(
             return Err(nomq_result::NullPointer);
         }
         // SAFETY: per the contract above.
-        let tx = unsafe { guard::object(session) }?.session.transmit();
+        let tx = unsafe { guard::object(session) }?.handle.session_mut().transmit();
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe {
             data.write(tx.as_ptr());
@@ -368,7 +368,10 @@ pub unsafe extern "C" fn nomq_mqtt_session_transmitted(
 pub unsafe extern "C" fn nomq_mqtt_session_poll_timeout(session: *const nomq_mqtt_session) -> u64 {
     guard::guard_or(u64::MAX, || {
         // SAFETY: per the contract above.
-        unsafe { guard::object_ref(session) }.ok().and_then(|s| s.session.poll_timeout()).unwrap_or(u64::MAX)
+        unsafe { guard::object_ref(session) }
+            .ok()
+            .and_then(|s| s.handle.session().poll_timeout())
+            .unwrap_or(u64::MAX)
     })
 }
 
@@ -436,7 +439,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_auth(
 pub unsafe extern "C" fn nomq_mqtt_session_is_idle(session: *const nomq_mqtt_session) -> bool {
     guard::guard_or(true, || {
         // SAFETY: per the contract above.
-        unsafe { guard::object_ref(session) }.map_or(true, |s| s.session.is_idle())
+        unsafe { guard::object_ref(session) }.map_or(true, |s| s.handle.session().is_idle())
     })
 }
 
@@ -462,7 +465,7 @@ pub unsafe extern "C" fn nomq_mqtt_session_disconnect(
 pub unsafe extern "C" fn nomq_mqtt_session_state(session: *const nomq_mqtt_session) -> u8 {
     guard::guard_or(0, || {
         // SAFETY: per the contract above.
-        match unsafe { guard::object_ref(session) }.map(|s| s.session.state()) {
+        match unsafe { guard::object_ref(session) }.map(|s| s.handle.session().state()) {
             Ok(State::Connecting) => 1,
             Ok(State::Connected) => 2,
             Ok(State::Opening) => 3,
@@ -561,85 +564,6 @@ pub unsafe extern "C" fn nomq_mqtt_session_unsubscribe(
     })
 }
 
-fn kind_of(e: &Event) -> nomq_mqtt_event_kind {
-    match e {
-        Event::OpenTransport => nomq_mqtt_event_kind::OpenTransport,
-        Event::Connected { .. } => nomq_mqtt_event_kind::Connected,
-        Event::Disconnected(_) => nomq_mqtt_event_kind::Disconnected,
-        Event::Message(_) => nomq_mqtt_event_kind::Message,
-        Event::PublishDone { .. } => nomq_mqtt_event_kind::PublishDone,
-        Event::Dropped { .. } => nomq_mqtt_event_kind::Dropped,
-        Event::Subscribed { .. } => nomq_mqtt_event_kind::Subscribed,
-        Event::Unsubscribed { .. } => nomq_mqtt_event_kind::Unsubscribed,
-        Event::AuthChallenge { .. } => nomq_mqtt_event_kind::AuthChallenge,
-    }
-}
-
-/// What `nomq_mqtt_session_poll_event` reports.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nomq_mqtt_event_kind {
-    /// No event waiting.
-    None = 0,
-    /// CONNACK accepted: `session_present`.
-    Connected = 1,
-    /// The connection ended, or a transport being opened is no longer wanted: close the
-    /// socket. `disconnect` says why (and `reason_code` when the server said why).
-    Disconnected = 3,
-    /// A message: `topic`, `payload`, `qos`, `retain`.
-    Message = 4,
-    /// A publish finished: `id`, `outcome`, `reason_code`.
-    PublishDone = 5,
-    /// A queued publish was dropped by the outbox policy: `id`.
-    Dropped = 6,
-    /// SUBACK: `id`, the granted codes in `payload`.
-    Subscribed = 7,
-    /// UNSUBACK: `id`, reason codes (5.0) in `payload`.
-    Unsubscribed = 8,
-    /// MQTT 5.0 AUTH from the server: `reason_code`, data in `payload`; answer 0x18 with
-    /// `nomq_mqtt_session_auth`.
-    AuthChallenge = 9,
-    /// Open a socket to the broker now, then call `nomq_mqtt_session_connect`, or
-    /// `nomq_mqtt_session_connection_lost` if it cannot be opened.
-    OpenTransport = 10,
-}
-
-/// Why a connection ended.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nomq_mqtt_disconnect {
-    /// Not a DISCONNECTED event.
-    NotDisconnected = 0,
-    /// The server sent DISCONNECT (`reason_code`).
-    ByServer = 1,
-    /// No PINGRESP in time.
-    KeepAliveTimeout = 2,
-    /// The server broke the protocol or sent malformed bytes.
-    ProtocolError = 3,
-    /// The transport closed (`nomq_mqtt_session_connection_lost`).
-    TransportClosed = 4,
-    /// We sent DISCONNECT.
-    ByClient = 5,
-    /// CONNACK refused the connection (`reason_code`).
-    Refused = 6,
-    /// No CONNACK within `connect_timeout_ms` of OPEN_TRANSPORT.
-    ConnectTimeout = 7,
-}
-
-/// How a publish finished.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nomq_mqtt_outcome {
-    /// QoS 0: written.
-    Sent = 0,
-    /// PUBACK or PUBCOMP (`reason_code` 0, or 0x10 "no matching subscribers").
-    Confirmed = 1,
-    /// The server refused it (`reason_code` >= 0x80).
-    Refused = 2,
-    /// Its message expiry passed while queued.
-    Expired = 3,
-}
-
 /// One session event; `topic` and `payload` point into the buffer given to
 /// `nomq_mqtt_session_poll_event`, valid until it is reused.
 #[repr(C)]
@@ -692,94 +616,59 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
         }
         // SAFETY: per the contract above.
         let (s, buf) = unsafe { (guard::object(session)?, guard::buffer(buf, buf_cap)?) };
-        let mut e = nomq_mqtt_event {
-            kind: nomq_mqtt_event_kind::None,
-            session_present: false,
-            reason_code: 0,
-            disconnect: nomq_mqtt_disconnect::NotDisconnected,
-            id: 0,
-            outcome: nomq_mqtt_outcome::Sent,
-            qos: 0,
-            retain: false,
-            topic: core::ptr::null(),
-            topic_len: 0,
-            payload: core::ptr::null(),
-            payload_len: 0,
-        };
-        let Some(next) = s.pending.take().or_else(|| s.session.poll_event()) else {
-            // SAFETY: checked non-NULL; writable per the contract.
-            unsafe { event.write(e) };
-            return Ok(());
-        };
-        // Variable-length parts (topic, then payload) go to `buf`.
-        let (topic, payload): (&[u8], alloc::borrow::Cow<'_, [u8]>) = match &next {
-            Event::Message(m) => (m.topic.as_bytes(), (&m.payload[..]).into()),
-            Event::Subscribed { reasons, .. } | Event::Unsubscribed { reasons, .. } => {
-                (&[], reasons.iter().map(|r| r.0).collect::<alloc::vec::Vec<u8>>().into())
-            }
-            Event::AuthChallenge { data, .. } => (&[], (&data[..]).into()),
-            _ => (&[], (&[][..]).into()),
-        };
-        e.kind = kind_of(&next);
-        if topic.len() + payload.len() > buf.len() {
-            // The caller learns the lengths to make room for; the event stays queued.
-            e.topic_len = topic.len();
-            e.payload_len = payload.len();
-            s.pending = Some(next);
-            // SAFETY: checked non-NULL; writable per the contract.
-            unsafe { event.write(e) };
-            return Err(nomq_result::BufferTooSmall);
-        }
-        buf[..topic.len()].copy_from_slice(topic);
-        buf[topic.len()..topic.len() + payload.len()].copy_from_slice(&payload);
-        // No pointer for an empty part: it might not point into `buf`.
-        e.topic = if topic.is_empty() { core::ptr::null() } else { buf.as_ptr().cast() };
-        e.topic_len = topic.len();
-        e.payload = if payload.is_empty() { core::ptr::null() } else { buf[topic.len()..].as_ptr() };
-        e.payload_len = payload.len();
-        match &next {
-            Event::Connected { session_present } => {
-                e.session_present = *session_present;
-            }
-            Event::Disconnected(why) => {
-                e.disconnect = match why {
-                    Disconnect::ByServer(r) => {
-                        e.reason_code = r.0;
-                        nomq_mqtt_disconnect::ByServer
-                    }
-                    Disconnect::Refused(r) => {
-                        e.reason_code = r.0;
-                        nomq_mqtt_disconnect::Refused
-                    }
-                    Disconnect::ConnectTimeout => nomq_mqtt_disconnect::ConnectTimeout,
-                    Disconnect::KeepAliveTimeout => nomq_mqtt_disconnect::KeepAliveTimeout,
-                    Disconnect::ProtocolError(_) => nomq_mqtt_disconnect::ProtocolError,
-                    Disconnect::TransportClosed => nomq_mqtt_disconnect::TransportClosed,
-                    Disconnect::ByClient => nomq_mqtt_disconnect::ByClient,
+        let e = match s.handle.poll_event(buf) {
+            Ok(Some(f)) => nomq_mqtt_event {
+                kind: f.kind,
+                session_present: f.session_present,
+                reason_code: f.reason_code,
+                disconnect: f.disconnect,
+                id: f.id,
+                outcome: f.outcome,
+                qos: f.qos,
+                retain: f.retain,
+                topic: pointer(f.topic).cast(),
+                topic_len: f.topic.len(),
+                payload: pointer(f.payload),
+                payload_len: f.payload.len(),
+            },
+            Ok(None) => nomq_mqtt_event { kind: nomq_mqtt_event_kind::None, ..empty_event() },
+            Err(spilled) => {
+                // The caller learns the lengths to make room for; the event stays queued.
+                let e = nomq_mqtt_event {
+                    kind: spilled.kind,
+                    topic_len: spilled.topic_len,
+                    payload_len: spilled.payload_len,
+                    ..empty_event()
                 };
+                // SAFETY: checked non-NULL; writable per the contract.
+                unsafe { event.write(e) };
+                return Err(nomq_result::BufferTooSmall);
             }
-            Event::Message(m) => {
-                e.qos = m.qos as u8;
-                e.retain = m.retain;
-            }
-            Event::PublishDone { id, outcome } => {
-                e.id = id.0;
-                (e.outcome, e.reason_code) = match outcome {
-                    PublishOutcome::Sent => (nomq_mqtt_outcome::Sent, 0),
-                    PublishOutcome::Confirmed(r) => (nomq_mqtt_outcome::Confirmed, r.0),
-                    PublishOutcome::Refused(r) => (nomq_mqtt_outcome::Refused, r.0),
-                    PublishOutcome::Expired => (nomq_mqtt_outcome::Expired, 0),
-                };
-            }
-            Event::OpenTransport => {}
-            Event::Dropped { id } => e.id = id.0,
-            Event::Subscribed { id, .. } | Event::Unsubscribed { id, .. } => e.id = id.0,
-            Event::AuthChallenge { reason, .. } => {
-                e.reason_code = reason.0;
-            }
-        }
+        };
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { event.write(e) };
         Ok(())
     })
+}
+
+/// NULL for an empty part (it might not point into the caller's buffer).
+fn pointer(part: &[u8]) -> *const u8 {
+    if part.is_empty() { core::ptr::null() } else { part.as_ptr() }
+}
+
+fn empty_event() -> nomq_mqtt_event {
+    nomq_mqtt_event {
+        kind: nomq_mqtt_event_kind::None,
+        session_present: false,
+        reason_code: 0,
+        disconnect: nomq_mqtt_disconnect::NotDisconnected,
+        id: 0,
+        outcome: nomq_mqtt_outcome::Sent,
+        qos: 0,
+        retain: false,
+        topic: core::ptr::null(),
+        topic_len: 0,
+        payload: core::ptr::null(),
+        payload_len: 0,
+    }
 }
