@@ -9,23 +9,20 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors;
+use nomq_handle::ChannelCache;
 
 /// Largest datagram the codec produces or accepts (the v1 receive buffer is 2048 bytes; v2
 /// allows up to a UDP datagram).
 const MAX_DATAGRAM: usize = 65_507;
 
+/// A NoMQ wire version (1 or 2), by the handle layer's parser.
 pub fn version(py: Python<'_>, v: u8) -> PyResult<Version> {
-    match v {
-        1 => Ok(Version::V1),
-        2 => Ok(Version::V2),
-        _ => Err(errors::raise(py, ErrorKind::InvalidArgument, format!("version must be 1 or 2, not {v}"))),
-    }
+    nomq_handle::options::nomq_version(v).map_err(|e| errors::proto(py, e.into()))
 }
 
+/// A QoS (0, 1 or 2), by the handle layer's parser.
 pub fn qos(py: Python<'_>, q: u8) -> PyResult<Qos> {
-    Qos::from_u8(q).ok_or_else(|| {
-        errors::raise(py, ErrorKind::InvalidArgument, format!("qos must be 0, 1 or 2, not {q}"))
-    })
+    nomq_handle::options::qos("qos", q).map_err(|e| errors::proto(py, e.into()))
 }
 
 pub fn keys(py: Python<'_>, encryption_key: &[u8], trailer_key: &[u8]) -> PyResult<Keys> {
@@ -47,11 +44,9 @@ pub(crate) struct Codec {
     codec: FrameCodec,
     /// IVs, nonces and ids: AES-CTR keyed once from the OS (no system call per packet).
     random: std::sync::Mutex<crate::random::CtrRandom>,
-    channels: std::sync::Mutex<std::collections::HashMap<String, nomq::proto::frame::ChannelId>>,
+    /// Channel ids computed once per name (bounded, least recently used out).
+    channels: std::sync::Mutex<ChannelCache<nomq::proto::frame::ChannelId>>,
 }
-
-/// Channel ids remembered per codec (cleared when full: applications use few channels).
-const CHANNEL_CACHE: usize = 256;
 
 #[pymethods]
 impl Codec {
@@ -268,15 +263,7 @@ impl Codec {
     /// The channel id of `name`, from a small cache (a SHA-256 or HMAC per packet otherwise).
     fn channel(&self, name: &str) -> nomq::proto::frame::ChannelId {
         let mut cache = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(id) = cache.get(name) {
-            return *id;
-        }
-        let id = self.codec.channel_id(name);
-        if cache.len() >= CHANNEL_CACHE {
-            cache.clear();
-        }
-        cache.insert(name.to_owned(), id);
-        id
+        cache.get_or_insert_with(name, |name| self.codec.channel_id(name))
     }
 
     fn seal_header<'py>(

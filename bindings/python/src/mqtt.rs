@@ -3,12 +3,8 @@
 //! driver task through the loop's completer: no task and no GIL per publish.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use nomq::mqtt::{
-    Client, ClientOptions, LastWill, MessageProperties, OutboxPolicy, ProtocolVersion, ReconnectPolicy,
-    TlsOptions,
-};
+use nomq::mqtt::{Client, ClientOptions, LastWill, MessageProperties, ReconnectPolicy, TlsOptions};
 use nomq::proto::ErrorKind;
 use nomq::proto::mqtt::codec::SubscriptionOptions;
 use nomq::proto::mqtt::session::{Message, Metrics, PublishOutcome};
@@ -84,25 +80,19 @@ pub(crate) struct Properties {
     user_properties: Vec<(String, String)>,
 }
 
-fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|_| {
-        errors::raise(
-            py,
-            ErrorKind::InvalidArgument,
-            format!("{what} must be a non-negative number of seconds"),
-        )
-    })
+/// Milliseconds from `s` seconds for the option `name`, by the handle layer's parser.
+fn millis(py: Python<'_>, name: &'static str, s: f64) -> PyResult<u64> {
+    nomq_handle::options::millis(name, s).map_err(|e| errors::proto(py, e.into()))
+}
+
+fn will_qos(py: Python<'_>, q: u8) -> PyResult<nomq::Qos> {
+    nomq_handle::options::qos("will_qos", q).map_err(|e| errors::proto(py, e.into()))
 }
 
 impl Options {
     fn into_client_options(self, py: Python<'_>) -> PyResult<ClientOptions> {
-        let version = ProtocolVersion::from_level(self.version).ok_or_else(|| {
-            errors::raise(
-                py,
-                ErrorKind::InvalidArgument,
-                format!("version must be 4 (3.1.1) or 5, not {}", self.version),
-            )
-        })?;
+        let version =
+            nomq_handle::options::mqtt_version(self.version).map_err(|e| errors::proto(py, e.into()))?;
         let mut o = ClientOptions::new(self.host, self.port, self.client_id).version(version);
         let s = &mut o.session;
         s.clean_start = self.clean_start;
@@ -115,32 +105,22 @@ impl Options {
         s.max_outbox_bytes = self.max_outbox_bytes;
         s.maximum_packet_size = self.max_packet_size;
         s.user_properties = self.user_properties;
-        s.outbox_policy = match self.outbox_policy.as_str() {
-            "wait" | "fail" => OutboxPolicy::Fail,
-            "drop_oldest" => OutboxPolicy::DropOldest,
-            other => {
-                return Err(errors::raise(
-                    py,
-                    ErrorKind::InvalidArgument,
-                    format!("outbox_policy must be \"wait\", \"fail\" or \"drop_oldest\", not {other:?}"),
-                ));
-            }
-        };
+        s.outbox_policy = nomq_handle::options::outbox_policy(&self.outbox_policy)
+            .map_err(|e| errors::proto(py, e.into()))?;
         if let Some(w) = self.will {
             s.will = Some(LastWill {
-                message: Message::new(w.topic, w.payload, framing::qos(py, w.qos)?, w.retain),
+                message: Message::new(w.topic, w.payload, will_qos(py, w.qos)?, w.retain),
                 delay_interval: w.delay_interval,
             });
         }
         let (enabled, initial, max, stable) = self.reconnect;
-        let millis = |what, s| seconds(py, what, s).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         o.session.reconnect = ReconnectPolicy {
             enabled,
-            initial_ms: millis("reconnect initial delay", initial)?,
-            max_ms: millis("reconnect maximum delay", max)?,
-            stable_ms: millis("reconnect stable period", stable)?,
+            initial_ms: millis(py, "reconnect.initial_delay", initial)?,
+            max_ms: millis(py, "reconnect.max_delay", max)?,
+            stable_ms: millis(py, "reconnect.stable_after", stable)?,
         };
-        o.session.connect_timeout_ms = millis("connect_timeout", self.connect_timeout)?;
+        o.session.connect_timeout_ms = millis(py, "connect_timeout", self.connect_timeout)?;
         if self.message_buffer == 0 {
             return Err(errors::raise(
                 py,
