@@ -5,7 +5,9 @@
  * NOMQ_RESULT_OK) unless it says otherwise; `_new(..., T **out)` writes *out only on success;
  * `_free(NULL)` is a no-op; every pointer is checked (NULL gives NOMQ_RESULT_NULL_POINTER);
  * every output buffer is followed by its length; the caller owns every buffer and supplies
- * the time (milliseconds) and random bytes. Objects are not thread-safe unless stated.
+ * random bytes and the time in milliseconds from two clocks: `now_unix_ms` is the wall clock
+ * (NoMQ packet timestamps), `now_mono_ms` and the MQTT session's `now_ms` a monotonic clock
+ * (timers). Objects are not thread-safe unless stated.
  * A Rust panic on host builds returns NOMQ_RESULT_PANIC; firmware builds abort.
  */
 
@@ -784,8 +786,8 @@ nomq_result nomq_config_write(const struct nomq_config *config,
 /*
  Creates an endpoint speaking `version` (1: the reference's wire format, 2: secure v2)
  under the two 32-byte keys (copied). `random` supplies IVs and ids and is called with
- `random_ctx` from whichever thread uses the endpoint; `now_ms` is the current Unix time in
- milliseconds. Writes the endpoint to `*out` on success.
+ `random_ctx` from whichever thread uses the endpoint; `now_mono_ms` is the monotonic clock.
+ Writes the endpoint to `*out` on success.
 
  # Safety
  Keys readable for 32 bytes each; `random` non-NULL and valid for the endpoint's life, with
@@ -796,7 +798,7 @@ nomq_result nomq_endpoint_new(uint8_t version,
                               const uint8_t *trailer_key,
                               nomq_random_fn random,
                               void *random_ctx,
-                              uint64_t now_ms,
+                              uint64_t now_mono_ms,
                               struct nomq_endpoint **out);
 
 /*
@@ -832,14 +834,15 @@ nomq_result nomq_endpoint_unsubscribe(struct nomq_endpoint *endpoint,
  Queues a publish of `payload` on `channel` to `*to` (unicast, broadcast or multicast) and
  writes its id to `*publish_id`; a PUBLISH_DONE event with that id follows (sent for QoS 0,
  confirmed or expired for QoS 1/2). QoS 1/2 publishes are retransmitted until confirmed or
- until `ttl` seconds pass. v1 payloads must be UTF-8 text.
+ until `ttl` seconds pass on the monotonic clock (`now_mono_ms` starts both). v1 payloads
+ must be UTF-8 text.
 
  # Safety
  `endpoint` live; `to` readable; `channel` and `payload` readable for their lengths;
  `publish_id` writable.
  */
 nomq_result nomq_endpoint_publish(struct nomq_endpoint *endpoint,
-                                  uint64_t now_ms,
+                                  uint64_t now_mono_ms,
                                   const struct nomq_addr *to,
                                   const char *channel,
                                   size_t channel_len,
@@ -860,14 +863,17 @@ nomq_result nomq_endpoint_publish(struct nomq_endpoint *endpoint,
 nomq_result nomq_endpoint_heartbeat(struct nomq_endpoint *endpoint, const struct nomq_addr *to);
 
 /*
- Feeds a received datagram. Bad datagrams (wrong keys, replays, garbage) are counted and
- dropped; they are never an error of this call.
+ Feeds a received datagram. Its timestamp is checked against `now_unix_ms` (the wall
+ clock); `now_mono_ms` (the monotonic clock) dates what it updates. Bad datagrams (wrong keys,
+ replays, stale timestamps, garbage) are counted and dropped; they are never an error of this
+ call.
 
  # Safety
  `endpoint` live; `from` readable; `datagram` readable for `datagram_len` bytes.
  */
 nomq_result nomq_endpoint_handle_datagram(struct nomq_endpoint *endpoint,
-                                          uint64_t now_ms,
+                                          uint64_t now_unix_ms,
+                                          uint64_t now_mono_ms,
                                           const struct nomq_addr *from,
                                           const uint8_t *datagram,
                                           size_t datagram_len);
@@ -876,13 +882,14 @@ nomq_result nomq_endpoint_handle_datagram(struct nomq_endpoint *endpoint,
  Writes the next datagram to send into `buf` (`buf_cap` bytes), its destination to `*to`
  and its length to `*len`; `*len` is 0 when nothing is waiting. A buffer of
  `nomq_endpoint_max_datagram_len()` bytes always suffices; with a smaller one the datagram
- stays queued and the result is `NOMQ_RESULT_BUFFER_TOO_SMALL`.
+ stays queued and the result is `NOMQ_RESULT_BUFFER_TOO_SMALL`. The datagram is sealed with
+ `now_unix_ms` (the wall clock) as its timestamp: send it right away.
 
  # Safety
  `endpoint` live; `buf` writable for `buf_cap` bytes; `to` and `len` writable.
  */
 nomq_result nomq_endpoint_poll_transmit(struct nomq_endpoint *endpoint,
-                                        uint64_t now_ms,
+                                        uint64_t now_unix_ms,
                                         uint8_t *buf,
                                         size_t buf_cap,
                                         struct nomq_addr *to,
@@ -897,8 +904,8 @@ nomq_result nomq_endpoint_poll_transmit(struct nomq_endpoint *endpoint,
 size_t nomq_endpoint_max_datagram_len(const struct nomq_endpoint *endpoint);
 
 /*
- When `nomq_endpoint_handle_timeout` is next due (Unix ms); `UINT64_MAX` when no timer is
- armed (or for NULL).
+ When `nomq_endpoint_handle_timeout` is next due, on the monotonic clock (`now_mono_ms`);
+ `UINT64_MAX` when no timer is armed (or for NULL). Read it again after every other call.
 
  # Safety
  `endpoint` live or NULL.
@@ -906,12 +913,13 @@ size_t nomq_endpoint_max_datagram_len(const struct nomq_endpoint *endpoint);
 uint64_t nomq_endpoint_poll_timeout(const struct nomq_endpoint *endpoint);
 
 /*
- Runs the timers due at `now_ms`: retransmissions, expiries, peer liveness.
+ Runs the timers due at `now_mono_ms` (the monotonic clock): retransmissions, expiries, peer
+ liveness.
 
  # Safety
  `endpoint` live.
  */
-nomq_result nomq_endpoint_handle_timeout(struct nomq_endpoint *endpoint, uint64_t now_ms);
+nomq_result nomq_endpoint_handle_timeout(struct nomq_endpoint *endpoint, uint64_t now_mono_ms);
 
 /*
  Takes the next event into `*event`; `event->kind` is NONE when none is waiting. A
@@ -1006,7 +1014,7 @@ nomq_result nomq_codec_seal_publish(const struct nomq_codec *codec,
 
 /*
  Opens `datagram`: verifies the tag first (constant time), checks the timestamp against
- `now_ms` (Unix milliseconds, ±30 s), decrypts into `plain` (`plain_cap` bytes; the datagram
+ `now_unix_ms` (the wall clock, ±30 s), decrypts into `plain` (`plain_cap` bytes; the datagram
  length always suffices) and fills `*header`. The message is
  `plain[*message_offset .. *message_offset + *message_len]`: for a v1 PUBLISH the text after
  the inner header, otherwise the whole plaintext (empty for v2 ACK-family and HEARTBEAT
@@ -1021,7 +1029,7 @@ nomq_result nomq_codec_seal_publish(const struct nomq_codec *codec,
 nomq_result nomq_codec_open(const struct nomq_codec *codec,
                             const uint8_t *datagram,
                             size_t datagram_len,
-                            uint64_t now_ms,
+                            uint64_t now_unix_ms,
                             struct nomq_header *header,
                             uint8_t *plain,
                             size_t plain_cap,

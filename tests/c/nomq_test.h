@@ -40,9 +40,17 @@ static int failures = 0;
 
 #define CHECK_OK(call) CHECK_RESULT(call, NOMQ_RESULT_OK)
 
+/* The wall clock, Unix milliseconds: NoMQ packet timestamps (`now_unix_ms`). */
 static inline uint64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A monotonic clock, milliseconds since boot: timers (`now_mono_ms`). */
+static inline uint64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 

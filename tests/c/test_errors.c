@@ -44,29 +44,29 @@ int main(void) {
 
     /* Endpoint: bad arguments, and an event larger than the buffer stays queued. */
     nomq_endpoint *a = NULL, *b = NULL;
-    CHECK_RESULT(nomq_endpoint_new(1, key, key, NULL, NULL, now_ms(), &a), NOMQ_RESULT_NULL_POINTER);
-    CHECK_OK(nomq_endpoint_new(1, key, key, fill_random, NULL, now_ms(), &a));
-    CHECK_OK(nomq_endpoint_new(1, key, key, fill_random, NULL, now_ms(), &b));
+    CHECK_RESULT(nomq_endpoint_new(1, key, key, NULL, NULL, mono_ms(), &a), NOMQ_RESULT_NULL_POINTER);
+    CHECK_OK(nomq_endpoint_new(1, key, key, fill_random, NULL, mono_ms(), &a));
+    CHECK_OK(nomq_endpoint_new(1, key, key, fill_random, NULL, mono_ms(), &b));
     nomq_addr to = {.family = 4, .port = 9, .ip = {127, 0, 0, 1}}, bad = {.family = 5};
     uint64_t id;
-    CHECK_RESULT(nomq_endpoint_publish(a, now_ms(), &to, "c", 1, (const uint8_t *)"x", 1, 3, false, 0, 60, &id),
+    CHECK_RESULT(nomq_endpoint_publish(a, mono_ms(), &to, "c", 1, (const uint8_t *)"x", 1, 3, false, 0, 60, &id),
                  NOMQ_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(nomq_endpoint_publish(a, now_ms(), &bad, "c", 1, (const uint8_t *)"x", 1, 1, false, 0, 60, &id),
+    CHECK_RESULT(nomq_endpoint_publish(a, mono_ms(), &bad, "c", 1, (const uint8_t *)"x", 1, 1, false, 0, 60, &id),
                  NOMQ_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(nomq_endpoint_publish(a, now_ms(), &to, "c", 1, (const uint8_t *)"x", 1, 1, false, 0, 60, NULL),
+    CHECK_RESULT(nomq_endpoint_publish(a, mono_ms(), &to, "c", 1, (const uint8_t *)"x", 1, 1, false, 0, 60, NULL),
                  NOMQ_RESULT_NULL_POINTER);
     static uint8_t big[3000];
     memset(big, 'a', sizeof big);
-    CHECK_RESULT(nomq_endpoint_publish(a, now_ms(), &to, "c", 1, big, sizeof big, 1, false, 0, 60, &id),
+    CHECK_RESULT(nomq_endpoint_publish(a, mono_ms(), &to, "c", 1, big, sizeof big, 1, false, 0, 60, &id),
                  NOMQ_RESULT_PAYLOAD_TOO_LARGE);
     CHECK_OK(nomq_endpoint_subscribe(b, "c", 1));
-    CHECK_OK(nomq_endpoint_publish(a, now_ms(), &to, "c", 1, (const uint8_t *)"hello", 5, 0, false, 0, 60, &id));
+    CHECK_OK(nomq_endpoint_publish(a, mono_ms(), &to, "c", 1, (const uint8_t *)"hello", 5, 0, false, 0, 60, &id));
     nomq_addr dst;
     CHECK_RESULT(nomq_endpoint_poll_transmit(a, now_ms(), out, 16, &dst, &n), NOMQ_RESULT_BUFFER_TOO_SMALL);
     CHECK_OK(nomq_endpoint_poll_transmit(a, now_ms(), out, sizeof out, &dst, &n));
     CHECK(n > 0 && dst.port == 9);
     nomq_addr from = {.family = 4, .port = 1234, .ip = {127, 0, 0, 1}};
-    CHECK_OK(nomq_endpoint_handle_datagram(b, now_ms(), &from, out, n));
+    CHECK_OK(nomq_endpoint_handle_datagram(b, now_ms(), mono_ms(), &from, out, n));
     nomq_endpoint_event ev;
     uint8_t small[3];
     /* Events without data (PEER_ALIVE) fit; the message does not, and stays queued. */

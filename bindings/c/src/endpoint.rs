@@ -1,11 +1,19 @@
 //! The sans-IO NoMQ endpoint from C (`nomq_proto::endpoint`): the application owns the UDP
-//! socket, the clock and the buffers. The loop:
+//! socket, the buffers and two clocks, both in milliseconds:
 //!
-//! 1. on a datagram: `nomq_endpoint_handle_datagram(now, from, bytes)`;
-//! 2. send everything `nomq_endpoint_poll_transmit` gives until it reports length 0;
+//! - `now_unix_ms`, the wall clock (Unix time, `CLOCK_REALTIME`, set by SNTP): sealed into
+//!   every packet and checked against received ones (±30 s by default);
+//! - `now_mono_ms`, a monotonic clock (`CLOCK_MONOTONIC`, `esp_timer_get_time`), from any
+//!   origin: every timer runs on it, so a step of the wall clock moves none.
+//!
+//! The loop:
+//!
+//! 1. on a datagram: `nomq_endpoint_handle_datagram(now_unix_ms, now_mono_ms, from, bytes)`;
+//! 2. send everything `nomq_endpoint_poll_transmit(now_unix_ms, ...)` gives until it reports
+//!    length 0;
 //! 3. read every event with `nomq_endpoint_poll_event` until its kind is NONE;
-//! 4. sleep until `nomq_endpoint_poll_timeout()` (or the next datagram), then
-//!    `nomq_endpoint_handle_timeout(now)`.
+//! 4. sleep until the monotonic clock reaches `nomq_endpoint_poll_timeout()` (or the next
+//!    datagram), then `nomq_endpoint_handle_timeout(now_mono_ms)`.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -13,11 +21,11 @@ use alloc::string::String;
 use core::ffi::{c_char, c_void};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use nomq_proto::Keys;
 use nomq_proto::endpoint::{
     Channel, Dropped, Endpoint, EndpointConfig, Event, PublishOptions, PublishOutcome, Random,
 };
 use nomq_proto::frame::Qos;
+use nomq_proto::{Keys, MonoMillis, Now, UnixMillis};
 
 use crate::guard::{self, guard};
 use crate::result::nomq_result;
@@ -225,8 +233,8 @@ impl nomq_endpoint {
 
 /// Creates an endpoint speaking `version` (1: the reference's wire format, 2: secure v2)
 /// under the two 32-byte keys (copied). `random` supplies IVs and ids and is called with
-/// `random_ctx` from whichever thread uses the endpoint; `now_ms` is the current Unix time in
-/// milliseconds. Writes the endpoint to `*out` on success.
+/// `random_ctx` from whichever thread uses the endpoint; `now_mono_ms` is the monotonic clock.
+/// Writes the endpoint to `*out` on success.
 ///
 /// # Safety
 /// Keys readable for 32 bytes each; `random` non-NULL and valid for the endpoint's life, with
@@ -238,7 +246,7 @@ pub unsafe extern "C" fn nomq_endpoint_new(
     trailer_key: *const u8,
     random: nomq_random_fn,
     random_ctx: *mut c_void,
-    now_ms: u64,
+    now_mono_ms: u64,
     out: *mut *mut nomq_endpoint,
 ) -> nomq_result {
     guard(|| {
@@ -249,7 +257,7 @@ pub unsafe extern "C" fn nomq_endpoint_new(
         if out.is_null() {
             return Err(nomq_result::NullPointer);
         }
-        let endpoint = Endpoint::new(EndpointConfig::new(v), &keys, rng, now_ms);
+        let endpoint = Endpoint::new(EndpointConfig::new(v), &keys, rng, MonoMillis(now_mono_ms));
         let ep = nomq_endpoint { endpoint, channels: BTreeMap::new(), pending: None };
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { out.write(Box::into_raw(Box::new(ep))) };
@@ -308,7 +316,8 @@ pub unsafe extern "C" fn nomq_endpoint_unsubscribe(
 /// Queues a publish of `payload` on `channel` to `*to` (unicast, broadcast or multicast) and
 /// writes its id to `*publish_id`; a PUBLISH_DONE event with that id follows (sent for QoS 0,
 /// confirmed or expired for QoS 1/2). QoS 1/2 publishes are retransmitted until confirmed or
-/// until `ttl` seconds pass. v1 payloads must be UTF-8 text.
+/// until `ttl` seconds pass on the monotonic clock (`now_mono_ms` starts both). v1 payloads
+/// must be UTF-8 text.
 ///
 /// # Safety
 /// `endpoint` live; `to` readable; `channel` and `payload` readable for their lengths;
@@ -316,7 +325,7 @@ pub unsafe extern "C" fn nomq_endpoint_unsubscribe(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_publish(
     endpoint: *mut nomq_endpoint,
-    now_ms: u64,
+    now_mono_ms: u64,
     to: *const nomq_addr,
     channel: *const c_char,
     channel_len: usize,
@@ -344,7 +353,7 @@ pub unsafe extern "C" fn nomq_endpoint_publish(
         let qos = Qos::from_u8(qos).ok_or(nomq_result::InvalidArgument)?;
         let c = ep.channel(name);
         let options = PublishOptions { qos, retain, priority, ttl };
-        let id = ep.endpoint.publish(now_ms, to.to_socket_addr()?, &c, payload, options)?;
+        let id = ep.endpoint.publish(MonoMillis(now_mono_ms), to.to_socket_addr()?, &c, payload, options)?;
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { publish_id.write(id.0) };
         Ok(())
@@ -367,15 +376,18 @@ pub unsafe extern "C" fn nomq_endpoint_heartbeat(
     })
 }
 
-/// Feeds a received datagram. Bad datagrams (wrong keys, replays, garbage) are counted and
-/// dropped; they are never an error of this call.
+/// Feeds a received datagram. Its timestamp is checked against `now_unix_ms` (the wall
+/// clock); `now_mono_ms` (the monotonic clock) dates what it updates. Bad datagrams (wrong keys,
+/// replays, stale timestamps, garbage) are counted and dropped; they are never an error of this
+/// call.
 ///
 /// # Safety
 /// `endpoint` live; `from` readable; `datagram` readable for `datagram_len` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_handle_datagram(
     endpoint: *mut nomq_endpoint,
-    now_ms: u64,
+    now_unix_ms: u64,
+    now_mono_ms: u64,
     from: *const nomq_addr,
     datagram: *const u8,
     datagram_len: usize,
@@ -389,7 +401,8 @@ pub unsafe extern "C" fn nomq_endpoint_handle_datagram(
                 guard::bytes(datagram, datagram_len)?,
             )
         };
-        ep.endpoint.handle_datagram(now_ms, from.to_socket_addr()?, data);
+        let now = Now::new(UnixMillis(now_unix_ms), MonoMillis(now_mono_ms));
+        ep.endpoint.handle_datagram(now, from.to_socket_addr()?, data);
         Ok(())
     })
 }
@@ -397,14 +410,15 @@ pub unsafe extern "C" fn nomq_endpoint_handle_datagram(
 /// Writes the next datagram to send into `buf` (`buf_cap` bytes), its destination to `*to`
 /// and its length to `*len`; `*len` is 0 when nothing is waiting. A buffer of
 /// `nomq_endpoint_max_datagram_len()` bytes always suffices; with a smaller one the datagram
-/// stays queued and the result is `NOMQ_RESULT_BUFFER_TOO_SMALL`.
+/// stays queued and the result is `NOMQ_RESULT_BUFFER_TOO_SMALL`. The datagram is sealed with
+/// `now_unix_ms` (the wall clock) as its timestamp: send it right away.
 ///
 /// # Safety
 /// `endpoint` live; `buf` writable for `buf_cap` bytes; `to` and `len` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
     endpoint: *mut nomq_endpoint,
-    now_ms: u64,
+    now_unix_ms: u64,
     buf: *mut u8,
     buf_cap: usize,
     to: *mut nomq_addr,
@@ -416,7 +430,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
         }
         // SAFETY: per the contract above.
         let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
-        let (addr, n) = match ep.endpoint.poll_transmit(now_ms, buf)? {
+        let (addr, n) = match ep.endpoint.poll_transmit(UnixMillis(now_unix_ms), buf)? {
             Some(t) => (nomq_addr::from_socket_addr(t.to), t.len),
             None => (nomq_addr::default(), 0),
         };
@@ -441,8 +455,8 @@ pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_en
     })
 }
 
-/// When `nomq_endpoint_handle_timeout` is next due (Unix ms); `UINT64_MAX` when no timer is
-/// armed (or for NULL).
+/// When `nomq_endpoint_handle_timeout` is next due, on the monotonic clock (`now_mono_ms`);
+/// `UINT64_MAX` when no timer is armed (or for NULL). Read it again after every other call.
 ///
 /// # Safety
 /// `endpoint` live or NULL.
@@ -453,22 +467,23 @@ pub unsafe extern "C" fn nomq_endpoint_poll_timeout(endpoint: *const nomq_endpoi
         unsafe { guard::object_ref(endpoint) }
             .ok()
             .and_then(|ep| ep.endpoint.poll_timeout())
-            .unwrap_or(u64::MAX)
+            .map_or(u64::MAX, |t| t.0)
     })
 }
 
-/// Runs the timers due at `now_ms`: retransmissions, expiries, peer liveness.
+/// Runs the timers due at `now_mono_ms` (the monotonic clock): retransmissions, expiries, peer
+/// liveness.
 ///
 /// # Safety
 /// `endpoint` live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_handle_timeout(
     endpoint: *mut nomq_endpoint,
-    now_ms: u64,
+    now_mono_ms: u64,
 ) -> nomq_result {
     guard(|| {
         // SAFETY: per the contract above.
-        unsafe { guard::object(endpoint) }?.endpoint.handle_timeout(now_ms);
+        unsafe { guard::object(endpoint) }?.endpoint.handle_timeout(MonoMillis(now_mono_ms));
         Ok(())
     })
 }
@@ -517,7 +532,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
                 e.priority = m.priority;
                 e.session_id = m.session_id;
                 e.packet_id = m.packet_id;
-                e.timestamp_ms = m.timestamp_ms;
+                e.timestamp_ms = m.timestamp.0;
                 e.channel = buf.as_ptr().cast();
                 e.channel_len = c.len();
                 // No pointer for an empty payload: it might not point into `buf`.

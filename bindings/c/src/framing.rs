@@ -256,7 +256,7 @@ unsafe fn seal_into<'a>(
 }
 
 /// Opens `datagram`: verifies the tag first (constant time), checks the timestamp against
-/// `now_ms` (Unix milliseconds, ±30 s), decrypts into `plain` (`plain_cap` bytes; the datagram
+/// `now_unix_ms` (the wall clock, ±30 s), decrypts into `plain` (`plain_cap` bytes; the datagram
 /// length always suffices) and fills `*header`. The message is
 /// `plain[*message_offset .. *message_offset + *message_len]`: for a v1 PUBLISH the text after
 /// the inner header, otherwise the whole plaintext (empty for v2 ACK-family and HEARTBEAT
@@ -272,7 +272,7 @@ pub unsafe extern "C" fn nomq_codec_open(
     codec: *const nomq_codec,
     datagram: *const u8,
     datagram_len: usize,
-    now_ms: u64,
+    now_unix_ms: u64,
     header: *mut nomq_header,
     plain: *mut u8,
     plain_cap: usize,
@@ -293,7 +293,7 @@ pub unsafe extern "C" fn nomq_codec_open(
             )
         };
         let base = plain.as_ptr() as usize;
-        let opened = c.codec.open(datagram, now_ms, plain)?;
+        let opened = c.codec.open(datagram, now_unix_ms, plain)?;
         // Where `part` sits in `plain`; an empty plaintext (v2 ACK family, HEARTBEAT) may not
         // point into `plain` at all.
         let position = |part: &[u8]| -> Result<usize, nomq_result> {

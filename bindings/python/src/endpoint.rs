@@ -73,7 +73,7 @@ fn messages(py: Python<'_>, batch: Vec<nomq::Message>) -> PyResult<Py<PyAny>> {
             priority: m.priority,
             session_id: m.session_id,
             packet_id: m.packet_id,
-            timestamp_ms: m.timestamp_ms,
+            timestamp_ms: m.timestamp.0,
         })
         .collect();
     bridge::value(py, list)

@@ -62,7 +62,7 @@ fn print_message(m: &Message, json: bool) {
     if json {
         let mut line = json!({
             "channel": m.channel, "qos": m.qos as u8, "from": m.from.to_string(), "retain": m.retain,
-            "priority": m.priority, "session_id": m.session_id, "packet_id": m.packet_id, "timestamp_ms": m.timestamp_ms,
+            "priority": m.priority, "session_id": m.session_id, "packet_id": m.packet_id, "timestamp_ms": m.timestamp.0,
         });
         match text {
             Some(t) => line["message"] = json!(t),

@@ -12,6 +12,7 @@
 //! | [`mqtt`] | MQTT 3.1.1/5.0 packet codec, topic filters, reason codes |
 //! | [`config`] | the v1 encrypted config file (nomq-v1.md §19) |
 //! | [`keys`] | the group key pair and the v2 key derivation |
+//! | [`time`] | [`UnixMillis`] (wall clock, in packets) and [`MonoMillis`] (monotonic, for timers) |
 //! | [`error`] | typed errors, one `Copy` enum per category, and the [`ErrorKind`] table bindings derive from |
 //!
 //! `#![no_std]` with `alloc`; the default `std` feature adds nothing the core depends on.
@@ -30,6 +31,8 @@ pub mod error;
 pub mod frame;
 pub mod keys;
 pub mod mqtt;
+pub mod time;
 
 pub use error::{Error, ErrorKind};
 pub use keys::Keys;
+pub use time::{MonoMillis, Now, UnixMillis};

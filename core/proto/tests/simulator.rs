@@ -31,7 +31,7 @@ fn exchange(version: Version, qos: Qos, count: usize, impair: Impairments, seed:
     let to = net.nodes[1].addr;
     for i in 0..count {
         let opts = PublishOptions { qos, ..PublishOptions::default() };
-        let now = net.now;
+        let now = net.mono(0);
         net.nodes[0].ep.publish(now, to, &ch, format!("msg {i}").as_bytes(), opts).unwrap();
         // Spread the publishes over time so retransmissions and new traffic interleave.
         net.run_until(net.now + 5, |_| false);
@@ -114,7 +114,7 @@ fn replayed_datagrams_are_never_delivered_twice() {
         let net = exchange(version, Qos::AtLeastOnce, 50, Impairments::NONE, 5);
         let mut net = net;
         assert_eq!(messages(&net.nodes[1].events).len(), 50);
-        let captured: Vec<Vec<u8>> = net.nodes[0].sent.iter().map(|(_, b)| b.clone()).collect();
+        let captured: Vec<Vec<u8>> = net.nodes[0].sent.iter().map(|(_, _, b)| b.clone()).collect();
         let attacker = addr(9);
         // Replays within the window, from the original and from another address.
         for delay in [1_000, 10_000, 25_000] {
@@ -158,18 +158,18 @@ fn memory_stays_bounded_under_floods() {
         // reads, from many sender addresses.
         let mut buf = vec![0u8; 4096];
         for i in 0..20_000u32 {
-            let now = net.now;
+            let now = net.now_of(2);
             let c = if i % 2 == 0 { &other } else { &ch };
             let opts = PublishOptions { qos: Qos::AtMostOnce, ..Default::default() };
             let to = net.nodes[1].addr;
-            net.nodes[2].ep.publish(now, to, c, format!("{i}").as_bytes(), opts).unwrap();
-            let t = net.nodes[2].ep.poll_transmit(now, &mut buf).unwrap().unwrap();
+            net.nodes[2].ep.publish(now.mono, to, c, format!("{i}").as_bytes(), opts).unwrap();
+            let t = net.nodes[2].ep.poll_transmit(now.unix, &mut buf).unwrap().unwrap();
             let from = format!("10.2.{}.{}:9", (i / 250) % 250, i % 250).parse().unwrap();
             net.inject(1, from, &buf[..t.len]);
             let _ = net.nodes[2].ep.poll_event();
             if i % 1000 == 0 {
                 net.now += 1000;
-                let now = net.now;
+                let now = net.mono(1);
                 net.nodes[1].ep.handle_timeout(now);
             }
         }
@@ -187,7 +187,7 @@ fn memory_stays_bounded_under_floods() {
             drained.push(e);
         }
         net.now += 1000;
-        let now = net.now;
+        let now = net.mono(1);
         net.nodes[1].ep.handle_timeout(now);
         while let Some(e) = net.nodes[1].ep.poll_event() {
             drained.push(e);
@@ -203,7 +203,7 @@ fn unanswered_publishes_expire_after_their_ttl() {
         let mut net = Net::new(version, 1, Impairments::NONE, 7);
         let ch = net.nodes[0].ep.channel("void");
         let opts = PublishOptions { qos: Qos::ExactlyOnce, ttl: 5, ..Default::default() };
-        let now = net.now;
+        let now = net.mono(0);
         net.nodes[0].ep.publish(now, addr(5), &ch, b"into the void", opts).unwrap();
         net.run_until(START + 60_000, |n| !outcomes(&n.nodes[0].events).is_empty());
         assert_eq!(outcomes(&net.nodes[0].events), vec![PublishOutcome::Expired]);
@@ -228,10 +228,10 @@ fn confirmations_must_come_from_the_destination() {
         let ch = net.nodes[1].ep.channel("c");
         net.nodes[1].ep.subscribe(&ch).unwrap();
         net.nodes[2].ep.subscribe(&ch).unwrap();
-        let now = net.now;
-        net.nodes[0].ep.publish(now, addr(1), &ch, b"for node 1", PublishOptions::default()).unwrap();
+        let now = net.now_of(0);
+        net.nodes[0].ep.publish(now.mono, addr(1), &ch, b"for node 1", PublishOptions::default()).unwrap();
         let mut buf = vec![0u8; 4096];
-        let t = net.nodes[0].ep.poll_transmit(now, &mut buf).unwrap().unwrap();
+        let t = net.nodes[0].ep.poll_transmit(now.unix, &mut buf).unwrap().unwrap();
         net.inject(2, addr(0), &buf[..t.len]);
         net.run_until(net.now + 5, |_| false);
         assert!(outcomes(&net.nodes[0].events).is_empty(), "{version:?}: node 2's ACK was accepted");
@@ -250,7 +250,7 @@ fn broadcast_publish_reaches_everyone_and_is_confirmed_once() {
         for i in 1..4 {
             net.nodes[i].ep.subscribe(&ch).unwrap();
         }
-        let now = net.now;
+        let now = net.mono(0);
         let to = "10.0.0.255:8888".parse().unwrap();
         let opts = PublishOptions { qos: Qos::ExactlyOnce, ..Default::default() };
         net.nodes[0].ep.publish(now, to, &ch, b"hello all", opts).unwrap();
@@ -291,7 +291,7 @@ fn retained_messages_are_sent_to_a_new_subscriber() {
     for version in VERSIONS {
         let mut net = Net::new(version, 2, Impairments::NONE, 11);
         let ch = net.nodes[0].ep.channel("door");
-        let now = net.now;
+        let now = net.mono(0);
         for text in ["closed", "open"] {
             let opts = PublishOptions { qos: Qos::AtMostOnce, retain: true, ..Default::default() };
             net.nodes[0].ep.publish(now, addr(7), &ch, text.as_bytes(), opts).unwrap();
@@ -313,22 +313,23 @@ fn oversized_and_invalid_publishes_are_refused_cleanly() {
         let mut config = EndpointConfig::new(version);
         config.max_pending = 2;
         let mut net = Net::with_config(config, 1, Impairments::NONE, 12);
+        let now = net.mono(0);
         let ep = &mut net.nodes[0].ep;
         let ch = ep.channel("x");
         let too_big = vec![b'a'; ep.config().max_payload + 1];
         assert_eq!(
-            ep.publish(START, addr(1), &ch, &too_big, PublishOptions::default()),
+            ep.publish(now, addr(1), &ch, &too_big, PublishOptions::default()),
             Err(Error::Invalid(InvalidInput::PayloadTooLarge))
         );
-        ep.publish(START, addr(1), &ch, b"1", PublishOptions::default()).unwrap();
-        ep.publish(START, addr(1), &ch, b"2", PublishOptions::default()).unwrap();
+        ep.publish(now, addr(1), &ch, b"1", PublishOptions::default()).unwrap();
+        ep.publish(now, addr(1), &ch, b"2", PublishOptions::default()).unwrap();
         assert_eq!(
-            ep.publish(START, addr(1), &ch, b"3", PublishOptions::default()),
+            ep.publish(now, addr(1), &ch, b"3", PublishOptions::default()),
             Err(Error::Resource(ResourceError::Full(Table::Pending)))
         );
         let qos0 = PublishOptions { qos: Qos::AtMostOnce, ..Default::default() };
-        assert!(ep.publish(START, addr(1), &ch, b"qos 0 is not tracked", qos0).is_ok());
-        let binary = ep.publish(START, addr(1), &ch, &[0xff, 0xfe], qos0);
+        assert!(ep.publish(now, addr(1), &ch, b"qos 0 is not tracked", qos0).is_ok());
+        let binary = ep.publish(now, addr(1), &ch, &[0xff, 0xfe], qos0);
         match version {
             Version::V1 => assert_eq!(binary, Err(Error::Invalid(InvalidInput::NotText))),
             Version::V2 => assert!(binary.is_ok(), "v2 payloads are bytes"),
@@ -345,7 +346,7 @@ fn duplicate_cache_memory_does_not_grow_with_the_message_rate() {
         // 50,000 QoS 1 messages within ~10 s: far more than `max_inbound` ids inside the
         // 60 s retention of random ids; sequential ids need one window per session.
         for i in 0..50_000u32 {
-            let now = net.now;
+            let now = net.mono(0);
             let to = net.nodes[1].addr;
             net.nodes[0]
                 .ep

@@ -1,7 +1,8 @@
 /* What the sans-IO API asks of the platform: the time and secure random bytes. Two clocks:
- * NoMQ packets carry wall-clock Unix milliseconds (set by SNTP on ESP-IDF), while the MQTT
- * session's timers (keep alive, connect deadline, reconnect backoff) want a monotonic clock
- * that a clock step cannot move. ESP-IDF: gettimeofday, esp_timer and the hardware RNG;
+ * NoMQ packets carry wall-clock Unix milliseconds (platform_unix_ms, set by SNTP on ESP-IDF),
+ * while every timer (NoMQ retransmissions and expiry; the MQTT session's keep alive, connect
+ * deadline and reconnect backoff) runs on a monotonic clock that a clock step cannot move
+ * (platform_monotonic_ms). ESP-IDF: gettimeofday, esp_timer and the hardware RNG;
  * elsewhere (the Linux build CI runs): gettimeofday, clock_gettime(CLOCK_MONOTONIC) and
  * getrandom. Sockets are BSD sockets on both (lwIP). */
 #ifndef NOMQ_EXAMPLE_PLATFORM_H
@@ -40,7 +41,7 @@ static inline void platform_random(void *ctx, uint8_t *buf, size_t len) {
 #endif
 
 /* Unix time in milliseconds: NoMQ peers accept +/-30 s, so set the clock (SNTP) first. */
-static inline uint64_t platform_now_ms(void) {
+static inline uint64_t platform_unix_ms(void) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;

@@ -1,6 +1,8 @@
 /* A NoMQ sensor: publishes temperature readings at QoS 1 to a peer (or a broadcast address)
  * over a UDP socket and waits for each confirmation, retransmitting as the endpoint says.
- * Same file on ESP-IDF (lwIP sockets) and Linux. */
+ * Packets carry the wall clock (platform_unix_ms); every timer runs on the monotonic clock
+ * (platform_monotonic_ms), so an SNTP step moves none. Same file on ESP-IDF (lwIP sockets)
+ * and Linux. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +20,7 @@ static int send_all(nomq_endpoint *ep, int sock, uint8_t *buf, size_t cap) {
     for (;;) {
         nomq_addr to;
         size_t len = 0;
-        nomq_result r = nomq_endpoint_poll_transmit(ep, platform_now_ms(), buf, cap, &to, &len);
+        nomq_result r = nomq_endpoint_poll_transmit(ep, platform_unix_ms(), buf, cap, &to, &len);
         if (r != NOMQ_RESULT_OK) {
             printf("poll_transmit: %s\n", nomq_result_str(r));
             return -1;
@@ -38,7 +40,7 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
         return 1;
     }
     nomq_endpoint *ep = NULL;
-    r = nomq_endpoint_new(1, config.encryption_key, config.trailer_key, platform_random, NULL, platform_now_ms(), &ep);
+    r = nomq_endpoint_new(1, config.encryption_key, config.trailer_key, platform_random, NULL, platform_monotonic_ms(), &ep);
     if (r != NOMQ_RESULT_OK) {
         printf("endpoint: %s\n", nomq_result_str(r));
         return 1;
@@ -65,17 +67,17 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
         char reading[32];
         int len = snprintf(reading, sizeof reading, "%d.%d", 20 + i % 5, i % 10);
         uint64_t id;
-        r = nomq_endpoint_publish(ep, platform_now_ms(), &to, "sensors/temp", strlen("sensors/temp"),
+        r = nomq_endpoint_publish(ep, platform_monotonic_ms(), &to, "sensors/temp", strlen("sensors/temp"),
                                   (const uint8_t *)reading, (size_t)len, 1, false, 0, 30, &id);
         if (r == NOMQ_RESULT_OK) queued++;
         else printf("publish: %s\n", nomq_result_str(r));
     }
     /* Drive the endpoint until every queued reading is confirmed or expired (the ttl, 30 s,
      * bounds the wait; the deadline is a second guard). */
-    uint64_t deadline = platform_now_ms() + 40000;
-    while (confirmed + expired < queued && platform_now_ms() < deadline) {
+    uint64_t deadline = platform_monotonic_ms() + 40000;
+    while (confirmed + expired < queued && platform_monotonic_ms() < deadline) {
         if (send_all(ep, sock, buf, cap) != 0) break;
-        uint64_t now = platform_now_ms(), due = nomq_endpoint_poll_timeout(ep);
+        uint64_t now = platform_monotonic_ms(), due = nomq_endpoint_poll_timeout(ep);
         uint64_t wait = due == UINT64_MAX ? 1000 : (due > now ? due - now : 0);
         struct timeval tv = {.tv_sec = (long)(wait / 1000), .tv_usec = (long)(wait % 1000) * 1000};
         fd_set fds;
@@ -88,10 +90,11 @@ int sensor_publisher_run(const char *config_text, const char *dest_ip, uint16_t 
             if (n > 0) {
                 nomq_addr a = {.family = 4, .port = ntohs(from.sin_port)};
                 memcpy(a.ip, &from.sin_addr, 4);
-                nomq_endpoint_handle_datagram(ep, platform_now_ms(), &a, buf, (size_t)n);
+                nomq_endpoint_handle_datagram(ep, platform_unix_ms(), platform_monotonic_ms(), &a, buf, (size_t)n);
             }
         }
-        if (nomq_endpoint_poll_timeout(ep) <= platform_now_ms()) nomq_endpoint_handle_timeout(ep, platform_now_ms());
+        if (nomq_endpoint_poll_timeout(ep) <= platform_monotonic_ms())
+            nomq_endpoint_handle_timeout(ep, platform_monotonic_ms());
         nomq_endpoint_event ev;
         while (nomq_endpoint_poll_event(ep, &ev, buf, cap) == NOMQ_RESULT_OK &&
                ev.kind != NOMQ_ENDPOINT_EVENT_KIND_NONE) {

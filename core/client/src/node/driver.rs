@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{Command, NodeConfig};
 use crate::{Error, OsRandom};
 use nomq_proto::endpoint::{Channel, Endpoint, Event, Message, PublishId, PublishOutcome};
+use nomq_proto::{MonoMillis, Now, UnixMillis};
 
 /// Datagrams handled per wake-up before timers and commands get a turn.
 const RECV_BATCH: usize = 64;
@@ -27,11 +28,27 @@ pub(super) struct Driver {
     waiting: HashMap<PublishId, oneshot::Sender<Result<(), Error>>>,
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
+    clock: Clock,
 }
 
-/// Unix time in milliseconds: the endpoint's clock (packets carry wall-clock timestamps).
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+/// The endpoint's two clocks: the wall clock for packet timestamps, and a monotonic one for its
+/// timers, in milliseconds since the driver started.
+struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    fn unix(&self) -> UnixMillis {
+        UnixMillis(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
+    }
+
+    fn mono(&self) -> MonoMillis {
+        MonoMillis(self.start.elapsed().as_millis() as u64)
+    }
+
+    fn now(&self) -> Now {
+        Now::new(self.unix(), self.mono())
+    }
 }
 
 impl Driver {
@@ -42,7 +59,8 @@ impl Driver {
         messages: mpsc::Sender<Message>,
         closed: Arc<Notify>,
     ) -> Self {
-        let endpoint = Endpoint::new(config.endpoint, &config.keys, Box::new(OsRandom), unix_ms());
+        let clock = Clock { start: Instant::now() };
+        let endpoint = Endpoint::new(config.endpoint, &config.keys, Box::new(OsRandom), clock.mono());
         let send_buf = vec![0u8; endpoint.max_datagram_len()];
         Driver {
             endpoint,
@@ -54,13 +72,14 @@ impl Driver {
             waiting: HashMap::new(),
             recv_buf: vec![0u8; 65_536],
             send_buf,
+            clock,
         }
     }
 
     pub(super) async fn run(mut self) {
         loop {
             let deadline = self.endpoint.poll_timeout();
-            let sleep = deadline.map(|d| Duration::from_millis(d.saturating_sub(unix_ms())));
+            let sleep = deadline.map(|d| Duration::from_millis(d.saturating_since(self.clock.mono())));
             // Messages wait in the endpoint while `recv` lags; its bounded queue then refuses
             // new ones and senders retransmit (backpressure, nothing lost).
             let backlog = self.endpoint.usage().events > 0 && self.messages.capacity() == 0;
@@ -75,13 +94,13 @@ impl Driver {
             match wake {
                 Wake::Closed | Wake::Command(None) => break,
                 Wake::Datagram(Ok((n, from))) => {
-                    self.endpoint.handle_datagram(unix_ms(), from, &self.recv_buf[..n]);
+                    self.endpoint.handle_datagram(self.clock.now(), from, &self.recv_buf[..n]);
                     self.drain_socket();
                 }
                 // ICMP errors (port unreachable) surface here on some systems; not fatal.
                 Wake::Datagram(Err(e)) => log::debug!("recv_from: {e}"),
                 Wake::Command(Some(c)) => self.apply(c),
-                Wake::Timer => self.endpoint.handle_timeout(unix_ms()),
+                Wake::Timer => self.endpoint.handle_timeout(self.clock.mono()),
                 Wake::Capacity => {}
             }
             self.flush().await;
@@ -96,7 +115,7 @@ impl Driver {
     fn drain_socket(&mut self) {
         for _ in 0..RECV_BATCH {
             match self.socket.try_recv_from(&mut self.recv_buf) {
-                Ok((n, from)) => self.endpoint.handle_datagram(unix_ms(), from, &self.recv_buf[..n]),
+                Ok((n, from)) => self.endpoint.handle_datagram(self.clock.now(), from, &self.recv_buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     log::debug!("try_recv_from: {e}");
@@ -116,7 +135,7 @@ impl Driver {
     }
 
     fn apply(&mut self, command: Command) {
-        let now = unix_ms();
+        let now = self.clock.mono();
         match command {
             Command::Subscribe { channel, announce, reply } => {
                 let c = self.channel(&channel);
@@ -159,7 +178,7 @@ impl Driver {
     /// is logged; QoS 1/2 retransmission covers it.
     async fn flush(&mut self) {
         loop {
-            let now = unix_ms();
+            let now = self.clock.unix();
             let t = match self.endpoint.poll_transmit(now, &mut self.send_buf) {
                 Ok(Some(t)) => t,
                 Ok(None) => break,

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use crate::frame::Qos;
+use crate::time::UnixMillis;
 
 /// Identifies one `publish` call; every publish ends in exactly one [`Event::PublishDone`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,8 +41,8 @@ pub struct Message {
     pub session_id: u32,
     /// Packet id.
     pub packet_id: u32,
-    /// Sender's timestamp, Unix milliseconds.
-    pub timestamp_ms: u64,
+    /// Sender's wall-clock timestamp (v1 carries whole seconds).
+    pub timestamp: UnixMillis,
 }
 
 /// A bounded table had to give something up.

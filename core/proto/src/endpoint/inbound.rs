@@ -18,6 +18,8 @@
 
 use alloc::collections::BTreeMap;
 
+use crate::time::MonoMillis;
+
 /// Ids tracked below the highest one of a sequential session.
 pub(super) const WINDOW: u32 = 4096;
 /// Consecutive near-sequential ids after which a session is treated as sequential. Random 32-bit
@@ -85,10 +87,10 @@ fn bit(id: u32) -> u64 {
 
 #[derive(Debug, Default)]
 struct Session {
-    last_seen: u64,
+    last_seen: MonoMillis,
     sequential: Option<Sequential>,
     /// Random-id mode: id → last seen.
-    ids: BTreeMap<u32, u64>,
+    ids: BTreeMap<u32, MonoMillis>,
     highest: u32,
     run: u8,
 }
@@ -101,7 +103,7 @@ pub(super) struct Inbound {
     random_ids: usize,
     /// QoS 2 messages delivered and answered with PUBREC, awaiting PUBREL: (session, id) → last
     /// seen.
-    awaiting_release: BTreeMap<(u32, u32), u64>,
+    awaiting_release: BTreeMap<(u32, u32), MonoMillis>,
 }
 
 /// Bounds of the cache.
@@ -122,7 +124,7 @@ impl Inbound {
     }
 
     /// Refreshes what a duplicate sighting keeps alive.
-    pub(super) fn touch(&mut self, session_id: u32, packet_id: u32, now: u64) {
+    pub(super) fn touch(&mut self, session_id: u32, packet_id: u32, now: MonoMillis) {
         if let Some(s) = self.sessions.get_mut(&session_id) {
             s.last_seen = now;
             if let Some(t) = s.ids.get_mut(&packet_id) {
@@ -140,7 +142,7 @@ impl Inbound {
         &mut self,
         session_id: u32,
         packet_id: u32,
-        now: u64,
+        now: MonoMillis,
         qos2: bool,
         sequential: bool,
         limits: Limits,
@@ -148,7 +150,8 @@ impl Inbound {
         if qos2 && self.awaiting_release.len() >= limits.ids {
             return false;
         }
-        if !self.sessions.contains_key(&session_id) && self.sessions.len() >= limits.sessions {
+        let known = self.sessions.contains_key(&session_id);
+        if !known && self.sessions.len() >= limits.sessions {
             return false;
         }
         let random_ids = &mut self.random_ids;
@@ -160,7 +163,7 @@ impl Inbound {
             Some(seq) => seq.mark(packet_id),
             None => {
                 if *random_ids >= limits.ids {
-                    if s.ids.is_empty() && s.last_seen == 0 {
+                    if !known {
                         self.sessions.remove(&session_id);
                     }
                     return false;
@@ -200,8 +203,8 @@ impl Inbound {
     }
 
     /// Forgets what was not seen for `horizon_ms`.
-    pub(super) fn prune(&mut self, now: u64, horizon_ms: u64) {
-        let fresh = |t: &u64| now.saturating_sub(*t) <= horizon_ms;
+    pub(super) fn prune(&mut self, now: MonoMillis, horizon_ms: u64) {
+        let fresh = |t: &MonoMillis| now.saturating_since(*t) <= horizon_ms;
         let random_ids = &mut self.random_ids;
         self.sessions.retain(|_, s| {
             let before = s.ids.len();
@@ -234,16 +237,16 @@ mod tests {
         let mut inb = Inbound::default();
         for id in 1..=10_000u32 {
             assert_eq!(inb.status(7, id), Status::New);
-            assert!(inb.accept(7, id, 1, false, true, LIMITS));
+            assert!(inb.accept(7, id, MonoMillis(1), false, true, LIMITS));
         }
         assert_eq!(inb.status(7, 10_000), Status::Seen);
         assert_eq!(inb.status(7, 10_000 - WINDOW + 1), Status::Seen);
         assert_eq!(inb.status(7, 10_000 - WINDOW), Status::TooOld);
         assert_eq!(inb.status(7, 10_001), Status::New);
         // Out of order within the window: a gap stays New until it arrives.
-        assert!(inb.accept(7, 10_005, 1, false, true, LIMITS));
+        assert!(inb.accept(7, 10_005, MonoMillis(1), false, true, LIMITS));
         assert_eq!(inb.status(7, 10_003), Status::New);
-        assert!(inb.accept(7, 10_003, 1, false, true, LIMITS));
+        assert!(inb.accept(7, 10_003, MonoMillis(1), false, true, LIMITS));
         assert_eq!(inb.status(7, 10_003), Status::Seen);
         assert_eq!(inb.len(), 1, "one session, constant memory");
     }
@@ -256,11 +259,14 @@ mod tests {
         for _ in 0..1000 {
             x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             ids.push(x);
-            assert!(inb.accept(9, x, 5, false, false, LIMITS));
+            assert!(inb.accept(9, x, MonoMillis(5), false, false, LIMITS));
         }
         assert!(ids.iter().all(|id| inb.status(9, *id) == Status::Seen));
-        assert!(!inb.accept(9, 42, 5, false, false, LIMITS), "full: refused, nothing forgotten");
-        inb.prune(5 + 60_001, 60_000);
+        assert!(!inb.accept(9, 42, MonoMillis(5), false, false, LIMITS), "full: refused, nothing forgotten");
+        // A new session refused for lack of room leaves nothing behind, whatever the clock reads.
+        assert!(!inb.accept(10, 42, MonoMillis(0), false, false, LIMITS));
+        assert_eq!(inb.sessions.len(), 1);
+        inb.prune(MonoMillis(5 + 60_001), 60_000);
         assert_eq!(inb.len(), 0);
     }
 
@@ -268,12 +274,12 @@ mod tests {
     fn a_counting_v1_sender_moves_to_the_bitmap() {
         let mut inb = Inbound::default();
         for id in 500..(500 + u32::from(SEQUENTIAL_AFTER)) {
-            assert!(inb.accept(3, id, 1, false, false, LIMITS));
+            assert!(inb.accept(3, id, MonoMillis(1), false, false, LIMITS));
         }
         assert_eq!(inb.random_ids, 0, "ids moved into the bitmap");
         assert_eq!(inb.status(3, 500), Status::Seen);
         for id in 600..5000 {
-            assert!(inb.accept(3, id, 1, false, false, LIMITS));
+            assert!(inb.accept(3, id, MonoMillis(1), false, false, LIMITS));
         }
         assert_eq!(inb.len(), 1);
     }
@@ -281,14 +287,14 @@ mod tests {
     #[test]
     fn qos2_state_until_release_and_session_bound() {
         let mut inb = Inbound::default();
-        assert!(inb.accept(1, 5, 1, true, true, LIMITS));
+        assert!(inb.accept(1, 5, MonoMillis(1), true, true, LIMITS));
         assert!(inb.awaiting_release(1, 5));
         inb.release(1, 5);
         assert!(!inb.awaiting_release(1, 5));
         assert_eq!(inb.status(1, 5), Status::Seen);
         for s in 2..=8 {
-            assert!(inb.accept(s, 1, 1, false, true, LIMITS));
+            assert!(inb.accept(s, 1, MonoMillis(1), false, true, LIMITS));
         }
-        assert!(!inb.accept(99, 1, 1, false, true, LIMITS), "session table full");
+        assert!(!inb.accept(99, 1, MonoMillis(1), false, true, LIMITS), "session table full");
     }
 }

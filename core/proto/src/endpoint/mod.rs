@@ -2,19 +2,56 @@
 //! suppresses duplicates and replays, answers heartbeats and replays retained messages, on the
 //! v1 wire (byte-compatible with the reference) or v2.
 //!
-//! The driver feeds it datagrams and time and sends what it produces:
+//! # Calling contract
+//!
+//! The endpoint never performs I/O. The caller owns the UDP socket, two millisecond clocks and
+//! a [`Random`] source (IVs, ids, nonces, retransmission jitter):
+//!
+//! - a **wall clock**, [`UnixMillis`](crate::UnixMillis): packets carry it (the v1 and v2
+//!   timestamp fields) and receivers accept a packet only within
+//!   [`EndpointConfig::window_ms`] of their own;
+//! - a **monotonic clock**, [`MonoMillis`] (only differences matter): every timer runs on it,
+//!   so a step of the wall clock (NTP, an RTC set by firmware) moves no retransmission, expiry
+//!   or housekeeping deadline.
+//!
+//! Each call takes the clock it uses; [`Now`](crate::Now) carries both. Methods fall into four
+//! groups, in the manner of quinn-proto:
+//!
+//! - **getters** read without changing anything: [`Endpoint::config`],
+//!   [`Endpoint::session_id`], [`Endpoint::stats`], [`Endpoint::usage`],
+//!   [`Endpoint::channel`], [`Endpoint::is_subscribed`], [`Endpoint::max_datagram_len`];
+//! - **`handle_*`** feed what happened outside: [`Endpoint::handle_datagram`] (a datagram
+//!   arrived; takes `Now`: the wall clock for the acceptance window, the monotonic one for
+//!   the tables it updates) and [`Endpoint::handle_timeout`] (the monotonic clock reached
+//!   [`Endpoint::poll_timeout`]);
+//! - **mutators** are the application's requests: [`Endpoint::subscribe`],
+//!   [`Endpoint::unsubscribe`], [`Endpoint::announce`], [`Endpoint::heartbeat`] and
+//!   [`Endpoint::publish`] (monotonic: it schedules the first retransmission and the ttl);
+//! - **`poll_*`** take what the endpoint produced: [`Endpoint::poll_transmit`] (wall: each
+//!   datagram is sealed with a fresh timestamp when it is taken, so send it right away),
+//!   [`Endpoint::poll_event`], [`Endpoint::poll_timeout`] (a monotonic deadline).
+//!
+//! After any `handle_*` or mutator call, poll in this order: send every datagram
+//! `poll_transmit` gives until `None`, take every event, then re-arm the timer from
+//! `poll_timeout`, which the input may have moved.
 //!
 //! ```text
+//! let mut endpoint = Endpoint::new(config, &keys, random, mono_now());
 //! loop {
+//!     let now = Now::new(unix_now(), mono_now());
 //!     endpoint.handle_datagram(now, from, &datagram);   // when one arrives
-//!     endpoint.handle_timeout(now);                     // when poll_timeout() is reached
-//!     while let Some(t) = endpoint.poll_transmit(now, &mut buf)? { socket.send_to(&buf[..t.len], t.to) }
+//!     endpoint.handle_timeout(now.mono);                // when poll_timeout() is reached
+//!     endpoint.publish(now.mono, to, &channel, payload, options)?;  // when the app asks
+//!     while let Some(t) = endpoint.poll_transmit(now.unix, &mut buf)? {
+//!         socket.send_to(&buf[..t.len], t.to)
+//!     }
 //!     while let Some(event) = endpoint.poll_event() { ... }
+//!     sleep until endpoint.poll_timeout() on the monotonic clock, or the next datagram
 //! }
 //! ```
 //!
-//! Time is Unix milliseconds (packets carry wall-clock timestamps); randomness comes from the
-//! caller's [`Random`].
+//! Bad input never fails a call and never panics: a bad datagram is counted in [`Stats`] and
+//! dropped. Every publish ends in exactly one [`Event::PublishDone`].
 
 mod config;
 mod event;
@@ -46,6 +83,7 @@ use core::net::{IpAddr, SocketAddr};
 use crate::error::{Error, InvalidInput, ResourceError, Table};
 use crate::frame::{ChannelId, DEFAULT_TTL, Flags, FrameCodec, OpenOptions, PacketType, Qos, Version};
 use crate::keys::Keys;
+use crate::time::MonoMillis;
 use inbound::Inbound;
 use outbound::{Outbound, Pending, Stage, retry_delay};
 use peers::Peers;
@@ -110,7 +148,8 @@ pub struct Usage {
     pub events: usize,
 }
 
-/// A NoMQ node, sans-IO. See the module documentation for the driving loop.
+/// A NoMQ node, sans-IO. See the [module documentation](self) for the calling contract and
+/// the two clocks.
 pub struct Endpoint {
     config: EndpointConfig,
     codec: FrameCodec,
@@ -133,12 +172,17 @@ pub struct Endpoint {
     unreported_refusals: u64,
     unreported_transmit_drops: u64,
     unreported_peer_evictions: u64,
-    next_housekeeping: u64,
+    next_housekeeping: MonoMillis,
 }
 
 impl Endpoint {
-    /// A node speaking `config.version` under `keys`. `now` is Unix milliseconds.
-    pub fn new(config: EndpointConfig, keys: &Keys, mut random: Box<dyn Random + Send>, now: u64) -> Self {
+    /// A node speaking `config.version` under `keys`, created at `now` (monotonic).
+    pub fn new(
+        config: EndpointConfig,
+        keys: &Keys,
+        mut random: Box<dyn Random + Send>,
+        now: MonoMillis,
+    ) -> Self {
         let codec = FrameCodec::new(keys, config.version)
             .with_options(OpenOptions { window_ms: config.window_ms, strict_iv: false });
         let session_id = random.next_u32();
@@ -252,10 +296,11 @@ impl Endpoint {
 
     /// Publishes `payload` on `channel` to `to` (unicast, broadcast or multicast). Returns the id
     /// that the final [`Event::PublishDone`] carries. In v1 the payload must be UTF-8 text (the
-    /// reference's receivers decode it as a string).
+    /// reference's receivers decode it as a string). `now` (monotonic) starts the retransmission
+    /// schedule and the ttl.
     pub fn publish(
         &mut self,
-        now: u64,
+        now: MonoMillis,
         to: SocketAddr,
         channel: &Channel,
         payload: &[u8],

@@ -6,6 +6,7 @@ use core::net::SocketAddr;
 
 use super::event::PublishId;
 use super::transmit::OutMessage;
+use crate::time::MonoMillis;
 
 /// What a tracked publish waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +30,8 @@ pub(super) struct Pending {
     pub(super) peer: Option<SocketAddr>,
     pub(super) msg: OutMessage,
     pub(super) stage: Stage,
-    pub(super) expires_at: u64,
-    pub(super) next_retry: u64,
+    pub(super) expires_at: MonoMillis,
+    pub(super) next_retry: MonoMillis,
     /// Transmissions after the first, of the current stage.
     pub(super) retries: u32,
 }
@@ -61,7 +62,7 @@ pub(super) struct Outbound {
 
 impl Outbound {
     /// The earliest retransmission or expiry deadline.
-    pub(super) fn next_deadline(&self) -> Option<u64> {
+    pub(super) fn next_deadline(&self) -> Option<MonoMillis> {
         self.entries.values().map(|p| p.next_retry.min(p.expires_at)).min()
     }
 }

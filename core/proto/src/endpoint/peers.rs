@@ -3,11 +3,13 @@
 use alloc::collections::BTreeMap;
 use core::net::SocketAddr;
 
+use crate::time::MonoMillis;
+
 #[derive(Debug)]
 struct Peer {
     session_id: u32,
-    last_heard: u64,
-    last_answer: Option<u64>,
+    last_heard: MonoMillis,
+    last_answer: Option<MonoMillis>,
 }
 
 /// What hearing from a peer changed.
@@ -25,7 +27,7 @@ pub(super) struct Peers {
 }
 
 impl Peers {
-    pub(super) fn heard(&mut self, addr: SocketAddr, session_id: u32, now: u64, max: usize) -> Heard {
+    pub(super) fn heard(&mut self, addr: SocketAddr, session_id: u32, now: MonoMillis, max: usize) -> Heard {
         if let Some(p) = self.map.get_mut(&addr) {
             let restarted = p.session_id != session_id;
             p.session_id = session_id;
@@ -45,11 +47,11 @@ impl Peers {
 
     /// True (and recorded) when a heartbeat from `addr` may be answered now: at most once per
     /// `interval_ms` per peer, so two nodes can never ping-pong.
-    pub(super) fn may_answer(&mut self, addr: SocketAddr, now: u64, interval_ms: u64) -> bool {
+    pub(super) fn may_answer(&mut self, addr: SocketAddr, now: MonoMillis, interval_ms: u64) -> bool {
         let Some(p) = self.map.get_mut(&addr) else {
             return false;
         };
-        if p.last_answer.is_some_and(|t| now.saturating_sub(t) < interval_ms) {
+        if p.last_answer.is_some_and(|t| now.saturating_since(t) < interval_ms) {
             return false;
         }
         p.last_answer = Some(now);
@@ -57,9 +59,9 @@ impl Peers {
     }
 
     /// Removes peers silent for `timeout_ms`, reporting each through `lost`.
-    pub(super) fn expire(&mut self, now: u64, timeout_ms: u64, mut lost: impl FnMut(SocketAddr)) {
+    pub(super) fn expire(&mut self, now: MonoMillis, timeout_ms: u64, mut lost: impl FnMut(SocketAddr)) {
         self.map.retain(|addr, p| {
-            let keep = now.saturating_sub(p.last_heard) < timeout_ms;
+            let keep = now.saturating_since(p.last_heard) < timeout_ms;
             if !keep {
                 lost(*addr);
             }

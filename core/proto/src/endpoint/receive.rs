@@ -10,17 +10,20 @@ use super::transmit::Outgoing;
 use super::{Endpoint, canonical};
 use crate::error::{Error, FrameError};
 use crate::frame::{Header, PacketType, Qos, V1Publish, Version};
+use crate::time::{MonoMillis, Now, UnixMillis};
 
 impl Endpoint {
-    /// Feeds one received datagram from `from` at `now` (Unix ms). Bad datagrams are counted
-    /// in [`Stats`](super::Stats) and otherwise ignored; nothing here can fail or panic.
-    pub fn handle_datagram(&mut self, now: u64, from: SocketAddr, datagram: &[u8]) {
+    /// Feeds one datagram received from `from` at `now`: its timestamp is checked against
+    /// `now.unix` (the acceptance window), while `now.mono` dates what it updates (peers, the
+    /// duplicate cache, retransmission schedules). Bad datagrams are counted in
+    /// [`Stats`](super::Stats) and otherwise ignored; nothing here can fail or panic.
+    pub fn handle_datagram(&mut self, now: Now, from: SocketAddr, datagram: &[u8]) {
         self.stats.datagrams_in += 1;
         let from = canonical(from);
         // The plaintext borrows the scratch buffer while `self` is updated.
         let mut scratch = core::mem::take(&mut self.scratch);
-        match self.codec.open(datagram, now, &mut scratch) {
-            Ok(opened) => self.dispatch(now, from, opened.header, opened.plaintext),
+        match self.codec.open(datagram, now.unix.0, &mut scratch) {
+            Ok(opened) => self.dispatch(now.mono, from, opened.header, opened.plaintext),
             Err(e) => self.count_rejection(e),
         }
         self.scratch = scratch;
@@ -36,7 +39,7 @@ impl Endpoint {
         }
     }
 
-    fn dispatch(&mut self, now: u64, from: SocketAddr, h: Header, plaintext: &[u8]) {
+    fn dispatch(&mut self, now: MonoMillis, from: SocketAddr, h: Header, plaintext: &[u8]) {
         let heard = self.peers.heard(from, h.session_id, now, self.config.max_peers);
         if heard.evicted.is_some() {
             self.unreported_peer_evictions += 1;
@@ -57,7 +60,7 @@ impl Endpoint {
         }
     }
 
-    fn on_publish(&mut self, now: u64, from: SocketAddr, h: &Header, plaintext: &[u8]) {
+    fn on_publish(&mut self, now: MonoMillis, from: SocketAddr, h: &Header, plaintext: &[u8]) {
         // QoS 3 is invalid (v1 §22.19): dropped, not answered.
         let Some(qos) = h.flags.qos() else {
             self.stats.invalid += 1;
@@ -127,7 +130,7 @@ impl Endpoint {
             priority: h.flags.priority(),
             session_id: h.session_id,
             packet_id: h.packet_id,
-            timestamp_ms: h.timestamp_ms,
+            timestamp: UnixMillis(h.timestamp_ms),
         }));
         match qos {
             Qos::AtMostOnce => {}
@@ -143,7 +146,7 @@ impl Endpoint {
         }
     }
 
-    fn on_pubrec(&mut self, now: u64, from: SocketAddr, h: &Header) {
+    fn on_pubrec(&mut self, now: MonoMillis, from: SocketAddr, h: &Header) {
         let first_retry = now.saturating_add(self.retry_delay(0));
         let Some(p) = self.outbound.entries.get_mut(&h.packet_id) else {
             self.stats.unmatched_replies += 1;
@@ -166,7 +169,7 @@ impl Endpoint {
         self.transmits.push_back(Outgoing::Tracked { packet_id: h.packet_id });
     }
 
-    fn on_pubrel(&mut self, now: u64, from: SocketAddr, h: &Header) {
+    fn on_pubrel(&mut self, now: MonoMillis, from: SocketAddr, h: &Header) {
         self.inbound.touch(h.session_id, h.packet_id, now);
         self.inbound.release(h.session_id, h.packet_id);
         // Always answered, duplicates included: the PUBCOMP may have been lost (v1 §22.5).
@@ -180,7 +183,7 @@ impl Endpoint {
         }
     }
 
-    fn on_subscribe(&mut self, now: u64, from: SocketAddr, h: &Header, plaintext: &[u8]) {
+    fn on_subscribe(&mut self, now: MonoMillis, from: SocketAddr, h: &Header, plaintext: &[u8]) {
         let Ok(name) = core::str::from_utf8(plaintext) else {
             self.stats.invalid += 1;
             return;
@@ -195,7 +198,7 @@ impl Endpoint {
         }
     }
 
-    fn on_heartbeat(&mut self, now: u64, from: SocketAddr, h: &Header) {
+    fn on_heartbeat(&mut self, now: MonoMillis, from: SocketAddr, h: &Header) {
         // A v2 answer is never answered; otherwise at most once per interval per peer, so two
         // nodes cannot ping-pong (v1 §22.4).
         let is_answer = self.config.version == Version::V2 && h.flags.is_answer();

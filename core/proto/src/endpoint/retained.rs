@@ -10,18 +10,19 @@ use alloc::vec::Vec;
 use super::event::Dropped;
 use super::transmit::OutMessage;
 use crate::frame::ChannelId;
+use crate::time::MonoMillis;
 
 #[derive(Debug)]
 struct Stored {
     msg: OutMessage,
-    expires_at: u64,
+    expires_at: MonoMillis,
 }
 
 #[derive(Debug)]
 struct ChannelStore {
     name: String,
     messages: VecDeque<Stored>,
-    updated: u64,
+    updated: MonoMillis,
 }
 
 #[derive(Debug, Default)]
@@ -36,8 +37,8 @@ impl Retained {
         &mut self,
         name: &str,
         msg: OutMessage,
-        now: u64,
-        expires_at: u64,
+        now: MonoMillis,
+        expires_at: MonoMillis,
         (per_channel, max_channels): (usize, usize),
         dropped: &mut impl FnMut(Dropped),
     ) {
@@ -64,7 +65,7 @@ impl Retained {
     }
 
     /// The live retained messages of `channel`.
-    pub(super) fn messages(&mut self, channel: &ChannelId, now: u64) -> Vec<OutMessage> {
+    pub(super) fn messages(&mut self, channel: &ChannelId, now: MonoMillis) -> Vec<OutMessage> {
         let Some(store) = self.channels.get_mut(channel) else {
             return Vec::new();
         };
@@ -73,7 +74,7 @@ impl Retained {
     }
 
     /// Drops expired messages and empty channels.
-    pub(super) fn expire(&mut self, now: u64) {
+    pub(super) fn expire(&mut self, now: MonoMillis) {
         self.channels.retain(|_, c| {
             c.messages.retain(|s| s.expires_at > now);
             !c.messages.is_empty()

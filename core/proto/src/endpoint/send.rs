@@ -8,13 +8,15 @@ use crate::error::Error;
 use crate::frame::{
     Body, ChannelId, DEFAULT_TTL, Flags, Header, InnerLayout, PacketType, V1Publish, Version,
 };
+use crate::time::UnixMillis;
 
 impl Endpoint {
     /// Writes the next datagram into `buf` and says where to send it; `Ok(None)` when there is
     /// nothing to send. A buffer of [`Endpoint::max_datagram_len`] bytes always suffices; with a
     /// smaller one, a datagram that does not fit stays queued and the error says how much is
-    /// needed.
-    pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<Transmit>, Error> {
+    /// needed. The datagram is sealed now, with `now` (wall clock) as its timestamp: send it
+    /// right away.
+    pub fn poll_transmit(&mut self, now: UnixMillis, buf: &mut [u8]) -> Result<Option<Transmit>, Error> {
         while let Some(item) = self.transmits.pop_front() {
             match self.seal(now, &item, buf) {
                 Ok(Some(t)) => {
@@ -35,7 +37,7 @@ impl Endpoint {
         Ok(None)
     }
 
-    fn seal(&mut self, now: u64, item: &Outgoing, buf: &mut [u8]) -> Result<Option<Transmit>, Error> {
+    fn seal(&mut self, now: UnixMillis, item: &Outgoing, buf: &mut [u8]) -> Result<Option<Transmit>, Error> {
         let (to, len) = match item {
             Outgoing::Publish { to, packet_id, msg, .. } => {
                 (*to, self.seal_publish(now, *packet_id, msg, false, buf)?)
@@ -88,7 +90,7 @@ impl Endpoint {
     /// bit 3 clear as the reference does (§4).
     fn seal_publish(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         packet_id: u32,
         msg: &OutMessage,
         retransmission: bool,
@@ -101,7 +103,7 @@ impl Endpoint {
                 // Validated as UTF-8 by `publish`.
                 let text = core::str::from_utf8(&msg.payload).unwrap_or_default();
                 let layout: InnerLayout = self.config.inner_layout;
-                let body = V1Publish { timestamp_s: now / 1000, nonce: msg.nonce, text, layout };
+                let body = V1Publish { timestamp_s: now.0 / 1000, nonce: msg.nonce, text, layout };
                 self.codec.seal(&header, &Body::V1Publish(body), buf)
             }
             Version::V2 => self.codec.seal(&header, &Body::Bytes(&msg.payload), buf),
@@ -112,7 +114,7 @@ impl Endpoint {
     /// plaintext), the PUBLISH's channel id, ttl 3600, our session id (v1 §5, §11).
     fn seal_reply(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         kind: PacketType,
         packet_id: u32,
         channel: ChannelId,
@@ -129,7 +131,7 @@ impl Endpoint {
 
     fn header(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         kind: PacketType,
         flags: Flags,
         packet_id: u32,
@@ -138,6 +140,6 @@ impl Endpoint {
     ) -> Header {
         let mut iv = [0u8; 16];
         self.random.fill(&mut iv);
-        Header { kind, flags, packet_id, session_id: self.session_id, ttl, timestamp_ms: now, channel, iv }
+        Header { kind, flags, packet_id, session_id: self.session_id, ttl, timestamp_ms: now.0, channel, iv }
     }
 }

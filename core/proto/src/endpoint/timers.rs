@@ -3,10 +3,12 @@
 use super::event::{Dropped, Event, PublishOutcome};
 use super::transmit::Outgoing;
 use super::{Endpoint, HOUSEKEEPING_MS};
+use crate::time::MonoMillis;
 
 impl Endpoint {
-    /// When `handle_timeout` should next be called (Unix ms), if anything is scheduled.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    /// When `handle_timeout` should next be called, on the monotonic clock, if anything is
+    /// scheduled. Inputs and mutators may move it: read it again after each.
+    pub fn poll_timeout(&self) -> Option<MonoMillis> {
         let housekeeping = (!self.inbound_is_idle()).then_some(self.next_housekeeping);
         match (self.outbound.next_deadline(), housekeeping) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -14,9 +16,10 @@ impl Endpoint {
         }
     }
 
-    /// Runs what is due at `now`: retransmissions (exponential backoff with jitter), expiry of
-    /// publishes whose ttl ran out, and housekeeping of the bounded tables.
-    pub fn handle_timeout(&mut self, now: u64) {
+    /// Runs what is due at `now` (monotonic): retransmissions (exponential backoff with
+    /// jitter), expiry of publishes whose ttl ran out, and housekeeping of the bounded tables.
+    /// Early or repeated calls are harmless: only what is due runs.
+    pub fn handle_timeout(&mut self, now: MonoMillis) {
         let due: alloc::vec::Vec<u32> = self
             .outbound
             .entries
@@ -54,7 +57,7 @@ impl Endpoint {
         self.report_drops();
     }
 
-    fn housekeeping(&mut self, now: u64) {
+    fn housekeeping(&mut self, now: MonoMillis) {
         // Two windows after the last sighting a copy is stale anyway (see inbound.rs).
         self.inbound.prune(now, self.config.window_ms.saturating_mul(2));
         self.retained.expire(now);
