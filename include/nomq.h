@@ -41,76 +41,6 @@
 #define NOMQ_VERSION_PATCH 0
 
 /*
- What `nomq_endpoint_poll_event` reports.
- */
-enum nomq_endpoint_event_kind
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /*
-   No event waiting.
-   */
-  NOMQ_ENDPOINT_EVENT_KIND_NONE = 0,
-  /*
-   A message on a subscribed channel: `channel`, `payload`, `peer` and the header fields.
-   */
-  NOMQ_ENDPOINT_EVENT_KIND_MESSAGE = 1,
-  /*
-   A publish finished: `publish_id`, `outcome`.
-   */
-  NOMQ_ENDPOINT_EVENT_KIND_PUBLISH_DONE = 2,
-  /*
-   A peer was heard from (again): `peer`, `session_id`.
-   */
-  NOMQ_ENDPOINT_EVENT_KIND_PEER_ALIVE = 3,
-  /*
-   A peer went quiet: `peer`.
-   */
-  NOMQ_ENDPOINT_EVENT_KIND_PEER_LOST = 4,
-  /*
-   A bound dropped something: `dropped_count` (and `channel` for a retained message).
-   */
-  NOMQ_ENDPOINT_EVENT_KIND_DROPPED = 5,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nomq_endpoint_event_kind nomq_endpoint_event_kind;
-#else
-typedef uint32_t nomq_endpoint_event_kind;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/*
- How a publish finished.
- */
-enum nomq_publish_outcome
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /*
-   QoS 0: handed to the network.
-   */
-  NOMQ_PUBLISH_OUTCOME_SENT = 0,
-  /*
-   QoS 1 ACK or QoS 2 PUBCOMP received.
-   */
-  NOMQ_PUBLISH_OUTCOME_CONFIRMED = 1,
-  /*
-   The ttl ran out without a confirmation.
-   */
-  NOMQ_PUBLISH_OUTCOME_EXPIRED = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nomq_publish_outcome nomq_publish_outcome;
-#else
-typedef uint32_t nomq_publish_outcome;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/*
  What kind of failure an operation met; `Ok` (0) is success.
  */
 enum nomq_result
@@ -384,6 +314,76 @@ enum nomq_mqtt_outcome
 typedef enum nomq_mqtt_outcome nomq_mqtt_outcome;
 #else
 typedef uint32_t nomq_mqtt_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ What an endpoint event reports.
+ */
+enum nomq_endpoint_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   No event waiting.
+   */
+  NOMQ_ENDPOINT_EVENT_KIND_NONE = 0,
+  /*
+   A message on a subscribed channel: `channel`, `payload`, `peer` and the header fields.
+   */
+  NOMQ_ENDPOINT_EVENT_KIND_MESSAGE = 1,
+  /*
+   A publish finished: `publish_id`, `outcome`.
+   */
+  NOMQ_ENDPOINT_EVENT_KIND_PUBLISH_DONE = 2,
+  /*
+   A peer was heard from (again): `peer`, `session_id`.
+   */
+  NOMQ_ENDPOINT_EVENT_KIND_PEER_ALIVE = 3,
+  /*
+   A peer went quiet: `peer`.
+   */
+  NOMQ_ENDPOINT_EVENT_KIND_PEER_LOST = 4,
+  /*
+   A bound dropped something: `dropped_count` (and `channel` for a retained message).
+   */
+  NOMQ_ENDPOINT_EVENT_KIND_DROPPED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nomq_endpoint_event_kind nomq_endpoint_event_kind;
+#else
+typedef uint32_t nomq_endpoint_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ How a publish finished.
+ */
+enum nomq_publish_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   QoS 0: handed to the network.
+   */
+  NOMQ_PUBLISH_OUTCOME_SENT = 0,
+  /*
+   QoS 1 ACK or QoS 2 PUBCOMP received.
+   */
+  NOMQ_PUBLISH_OUTCOME_CONFIRMED = 1,
+  /*
+   The ttl ran out without a confirmation.
+   */
+  NOMQ_PUBLISH_OUTCOME_EXPIRED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nomq_publish_outcome nomq_publish_outcome;
+#else
+typedef uint32_t nomq_publish_outcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 

@@ -16,14 +16,14 @@
 //!    datagram), then `nomq_endpoint_handle_timeout(now_mono_ms)`.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
-use alloc::string::String;
 use core::ffi::{c_char, c_void};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use nomq_proto::endpoint::{
-    Channel, Dropped, Endpoint, EndpointConfig, Event, PublishOptions, PublishOutcome, Random,
+use nomq_handle::EndpointHandle;
+pub use nomq_handle::endpoint::{
+    EndpointEventKind as nomq_endpoint_event_kind, EndpointOutcome as nomq_publish_outcome,
 };
+use nomq_proto::endpoint::{EndpointConfig, PublishOptions, Random};
 use nomq_proto::frame::Qos;
 use nomq_proto::{Keys, MonoMillis, Now, UnixMillis};
 
@@ -96,38 +96,6 @@ impl Random for CallbackRandom {
     }
 }
 
-/// What `nomq_endpoint_poll_event` reports.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum nomq_endpoint_event_kind {
-    /// No event waiting.
-    #[default]
-    None = 0,
-    /// A message on a subscribed channel: `channel`, `payload`, `peer` and the header fields.
-    Message = 1,
-    /// A publish finished: `publish_id`, `outcome`.
-    PublishDone = 2,
-    /// A peer was heard from (again): `peer`, `session_id`.
-    PeerAlive = 3,
-    /// A peer went quiet: `peer`.
-    PeerLost = 4,
-    /// A bound dropped something: `dropped_count` (and `channel` for a retained message).
-    Dropped = 5,
-}
-
-/// How a publish finished.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum nomq_publish_outcome {
-    /// QoS 0: handed to the network.
-    #[default]
-    Sent = 0,
-    /// QoS 1 ACK or QoS 2 PUBCOMP received.
-    Confirmed = 1,
-    /// The ttl ran out without a confirmation.
-    Expired = 2,
-}
-
 /// One endpoint event. `channel` and `payload` point into the buffer given to
 /// `nomq_endpoint_poll_event` and are valid until that buffer is reused.
 #[repr(C)]
@@ -190,44 +158,12 @@ impl Default for nomq_endpoint_event {
 /// A NoMQ node without I/O. Create with `nomq_endpoint_new`, free with
 /// `nomq_endpoint_free`. Not thread-safe: use one endpoint from one thread at a time.
 pub struct nomq_endpoint {
-    endpoint: Endpoint,
-    channels: BTreeMap<String, Channel>,
-    /// An event that did not fit the caller's buffer; returned first next time.
-    pending: Option<Event>,
+    handle: EndpointHandle,
 }
 
 impl core::fmt::Debug for nomq_endpoint {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("nomq_endpoint").field("session_id", &self.endpoint.session_id()).finish()
-    }
-}
-
-/// The BUFFER_TOO_SMALL answer: the kind and the lengths the caller's buffer must hold.
-fn too_small(
-    event: *mut nomq_endpoint_event,
-    kind: nomq_endpoint_event_kind,
-    channel_len: usize,
-    payload_len: usize,
-) -> Result<(), nomq_result> {
-    let e = nomq_endpoint_event { kind, channel_len, payload_len, ..nomq_endpoint_event::default() };
-    // SAFETY: `event` was checked non-NULL by the caller (`nomq_endpoint_poll_event`).
-    unsafe { event.write(e) };
-    Err(nomq_result::BufferTooSmall)
-}
-
-impl nomq_endpoint {
-    fn channel(&mut self, name: &str) -> Channel {
-        if let Some(c) = self.channels.get(name) {
-            return c.clone();
-        }
-        let c = self.endpoint.channel(name);
-        // Bounded: the endpoint's subscription limit plus publish-only channels, cleared when
-        // an application cycles through very many names.
-        if self.channels.len() >= 1024 {
-            self.channels.clear();
-        }
-        self.channels.insert(name.into(), c.clone());
-        c
+        self.handle.fmt(f)
     }
 }
 
@@ -257,8 +193,8 @@ pub unsafe extern "C" fn nomq_endpoint_new(
         if out.is_null() {
             return Err(nomq_result::NullPointer);
         }
-        let endpoint = Endpoint::new(EndpointConfig::new(v), &keys, rng, MonoMillis(now_mono_ms));
-        let ep = nomq_endpoint { endpoint, channels: BTreeMap::new(), pending: None };
+        let handle = EndpointHandle::new(EndpointConfig::new(v), &keys, rng, MonoMillis(now_mono_ms));
+        let ep = nomq_endpoint { handle };
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { out.write(Box::into_raw(Box::new(ep))) };
         Ok(())
@@ -289,8 +225,8 @@ pub unsafe extern "C" fn nomq_endpoint_subscribe(
     guard(|| {
         // SAFETY: per the contract above.
         let (ep, name) = unsafe { (guard::object(endpoint)?, guard::text(channel, channel_len)?) };
-        let c = ep.channel(name);
-        Ok(ep.endpoint.subscribe(&c)?)
+        let c = ep.handle.channel(name);
+        Ok(ep.handle.endpoint_mut().subscribe(&c)?)
     })
 }
 
@@ -307,8 +243,8 @@ pub unsafe extern "C" fn nomq_endpoint_unsubscribe(
     guard(|| {
         // SAFETY: per the contract above.
         let (ep, name) = unsafe { (guard::object(endpoint)?, guard::text(channel, channel_len)?) };
-        let c = ep.channel(name);
-        ep.endpoint.unsubscribe(&c);
+        let c = ep.handle.channel(name);
+        ep.handle.endpoint_mut().unsubscribe(&c);
         Ok(())
     })
 }
@@ -351,9 +287,15 @@ pub unsafe extern "C" fn nomq_endpoint_publish(
             return Err(nomq_result::NullPointer);
         }
         let qos = Qos::from_u8(qos).ok_or(nomq_result::InvalidArgument)?;
-        let c = ep.channel(name);
+        let c = ep.handle.channel(name);
         let options = PublishOptions { qos, retain, priority, ttl };
-        let id = ep.endpoint.publish(MonoMillis(now_mono_ms), to.to_socket_addr()?, &c, payload, options)?;
+        let id = ep.handle.endpoint_mut().publish(
+            MonoMillis(now_mono_ms),
+            to.to_socket_addr()?,
+            &c,
+            payload,
+            options,
+        )?;
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { publish_id.write(id.0) };
         Ok(())
@@ -372,7 +314,7 @@ pub unsafe extern "C" fn nomq_endpoint_heartbeat(
     guard(|| {
         // SAFETY: per the contract above.
         let (ep, to) = unsafe { (guard::object(endpoint)?, to.as_ref().ok_or(nomq_result::NullPointer)?) };
-        Ok(ep.endpoint.heartbeat(to.to_socket_addr()?)?)
+        Ok(ep.handle.endpoint_mut().heartbeat(to.to_socket_addr()?)?)
     })
 }
 
@@ -402,7 +344,7 @@ pub unsafe extern "C" fn nomq_endpoint_handle_datagram(
             )
         };
         let now = Now::new(UnixMillis(now_unix_ms), MonoMillis(now_mono_ms));
-        ep.endpoint.handle_datagram(now, from.to_socket_addr()?, data);
+        ep.handle.endpoint_mut().handle_datagram(now, from.to_socket_addr()?, data);
         Ok(())
     })
 }
@@ -430,7 +372,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
         }
         // SAFETY: per the contract above.
         let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
-        let (addr, n) = match ep.endpoint.poll_transmit(UnixMillis(now_unix_ms), buf)? {
+        let (addr, n) = match ep.handle.endpoint_mut().poll_transmit(UnixMillis(now_unix_ms), buf)? {
             Some(t) => (nomq_addr::from_socket_addr(t.to), t.len),
             None => (nomq_addr::default(), 0),
         };
@@ -451,7 +393,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_transmit(
 pub unsafe extern "C" fn nomq_endpoint_max_datagram_len(endpoint: *const nomq_endpoint) -> usize {
     guard::guard_or(0, || {
         // SAFETY: per the contract above.
-        unsafe { guard::object_ref(endpoint) }.map_or(0, |ep| ep.endpoint.max_datagram_len())
+        unsafe { guard::object_ref(endpoint) }.map_or(0, |ep| ep.handle.endpoint().max_datagram_len())
     })
 }
 
@@ -466,7 +408,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_timeout(endpoint: *const nomq_endpoi
         // SAFETY: per the contract above.
         unsafe { guard::object_ref(endpoint) }
             .ok()
-            .and_then(|ep| ep.endpoint.poll_timeout())
+            .and_then(|ep| ep.handle.endpoint().poll_timeout())
             .map_or(u64::MAX, |t| t.0)
     })
 }
@@ -483,7 +425,7 @@ pub unsafe extern "C" fn nomq_endpoint_handle_timeout(
 ) -> nomq_result {
     guard(|| {
         // SAFETY: per the contract above.
-        unsafe { guard::object(endpoint) }?.endpoint.handle_timeout(MonoMillis(now_mono_ms));
+        unsafe { guard::object(endpoint) }?.handle.endpoint_mut().handle_timeout(MonoMillis(now_mono_ms));
         Ok(())
     })
 }
@@ -509,76 +451,45 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
         }
         // SAFETY: per the contract above.
         let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
-        let Some(next) = ep.pending.take().or_else(|| ep.endpoint.poll_event()) else {
-            // SAFETY: checked non-NULL; writable per the contract.
-            unsafe { event.write(nomq_endpoint_event::default()) };
-            return Ok(());
-        };
-        let mut e = nomq_endpoint_event::default();
-        match &next {
-            Event::Message(m) => {
-                let (c, p) = (m.channel.as_bytes(), &m.payload[..]);
-                if c.len() + p.len() > buf.len() {
-                    let (cl, pl) = (c.len(), p.len());
-                    ep.pending = Some(next);
-                    return too_small(event, nomq_endpoint_event_kind::Message, cl, pl);
-                }
-                buf[..c.len()].copy_from_slice(c);
-                buf[c.len()..c.len() + p.len()].copy_from_slice(p);
-                e.kind = nomq_endpoint_event_kind::Message;
-                e.peer = nomq_addr::from_socket_addr(m.from);
-                e.qos = m.qos as u8;
-                e.retain = m.retain;
-                e.priority = m.priority;
-                e.session_id = m.session_id;
-                e.packet_id = m.packet_id;
-                e.timestamp_ms = m.timestamp.0;
-                e.channel = buf.as_ptr().cast();
-                e.channel_len = c.len();
-                // No pointer for an empty payload: it might not point into `buf`.
-                e.payload = if p.is_empty() { core::ptr::null() } else { buf[c.len()..].as_ptr() };
-                e.payload_len = p.len();
-            }
-            Event::PublishDone { id, outcome } => {
-                e.kind = nomq_endpoint_event_kind::PublishDone;
-                e.publish_id = id.0;
-                e.outcome = match outcome {
-                    PublishOutcome::Sent => nomq_publish_outcome::Sent,
-                    PublishOutcome::Confirmed => nomq_publish_outcome::Confirmed,
-                    PublishOutcome::Expired => nomq_publish_outcome::Expired,
+        let e = match ep.handle.poll_event(buf) {
+            Ok(Some(f)) => nomq_endpoint_event {
+                kind: f.kind,
+                publish_id: f.publish_id,
+                outcome: f.outcome,
+                peer: f.peer.map(nomq_addr::from_socket_addr).unwrap_or_default(),
+                qos: f.qos,
+                retain: f.retain,
+                priority: f.priority,
+                session_id: f.session_id,
+                packet_id: f.packet_id,
+                timestamp_ms: f.timestamp_ms,
+                channel: pointer(f.channel).cast(),
+                channel_len: f.channel.len(),
+                payload: pointer(f.payload),
+                payload_len: f.payload.len(),
+                dropped_count: f.dropped_count,
+            },
+            Ok(None) => nomq_endpoint_event::default(),
+            Err(spilled) => {
+                // The caller learns the lengths to make room for; the event stays queued.
+                let e = nomq_endpoint_event {
+                    kind: spilled.kind,
+                    channel_len: spilled.channel_len,
+                    payload_len: spilled.payload_len,
+                    ..nomq_endpoint_event::default()
                 };
+                // SAFETY: checked non-NULL; writable per the contract.
+                unsafe { event.write(e) };
+                return Err(nomq_result::BufferTooSmall);
             }
-            Event::PeerAlive { addr, session_id } => {
-                e.kind = nomq_endpoint_event_kind::PeerAlive;
-                e.peer = nomq_addr::from_socket_addr(*addr);
-                e.session_id = *session_id;
-            }
-            Event::PeerLost { addr } => {
-                e.kind = nomq_endpoint_event_kind::PeerLost;
-                e.peer = nomq_addr::from_socket_addr(*addr);
-            }
-            Event::Dropped(d) => {
-                e.kind = nomq_endpoint_event_kind::Dropped;
-                match d {
-                    Dropped::Retained { channel } => {
-                        if channel.len() > buf.len() {
-                            let needed = channel.len();
-                            ep.pending = Some(next);
-                            return too_small(event, nomq_endpoint_event_kind::Dropped, needed, 0);
-                        }
-                        buf[..channel.len()].copy_from_slice(channel.as_bytes());
-                        e.channel = buf.as_ptr().cast();
-                        e.channel_len = channel.len();
-                        e.dropped_count = 1;
-                    }
-                    Dropped::Peers { count } | Dropped::Inbound { count } | Dropped::Transmits { count } => {
-                        e.dropped_count = *count;
-                    }
-                }
-            }
-        }
+        };
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { event.write(e) };
         Ok(())
     })
+}
+
+/// NULL for an empty part (it might not point into the caller's buffer).
+pub(crate) fn pointer(part: &[u8]) -> *const u8 {
+    if part.is_empty() { core::ptr::null() } else { part.as_ptr() }
 }

@@ -31,7 +31,7 @@ use nomq_proto::mqtt::codec::SubscriptionOptions;
 use nomq_proto::mqtt::session::{LastWill, Message, OutboxPolicy, ReconnectPolicy, SessionConfig, State};
 use nomq_proto::mqtt::{ProtocolVersion, ReasonCode};
 
-use crate::endpoint::{CallbackRandom, nomq_random_fn};
+use crate::endpoint::{CallbackRandom, nomq_random_fn, pointer};
 use crate::guard::{self, guard};
 use crate::result::nomq_result;
 
@@ -649,11 +649,6 @@ pub unsafe extern "C" fn nomq_mqtt_session_poll_event(
         unsafe { event.write(e) };
         Ok(())
     })
-}
-
-/// NULL for an empty part (it might not point into the caller's buffer).
-fn pointer(part: &[u8]) -> *const u8 {
-    if part.is_empty() { core::ptr::null() } else { part.as_ptr() }
 }
 
 fn empty_event() -> nomq_mqtt_event {

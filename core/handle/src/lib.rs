@@ -6,6 +6,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`session`] | [`SessionHandle`]: an MQTT session whose events are read into a caller's buffer, flat, with an event that does not fit kept for the next call |
+//! | [`endpoint`] | [`EndpointHandle`]: the same for the NoMQ endpoint, with channels named by text |
 //! | [`channels`] | [`ChannelCache`]: channel ids computed once per name, in a bounded table |
 //! | [`options`] | parsers from the plain numbers and names bindings receive to the core's option types |
 //!
@@ -18,8 +19,10 @@
 extern crate alloc;
 
 pub mod channels;
+pub mod endpoint;
 pub mod options;
 pub mod session;
 
 pub use channels::ChannelCache;
+pub use endpoint::EndpointHandle;
 pub use session::SessionHandle;

@@ -1,0 +1,81 @@
+//! The handles read events flat into a caller's buffer: an event that does not fit stays
+//! queued and reports the room it needs, then arrives whole in a large enough buffer.
+
+use nomq_handle::endpoint::{EndpointEventKind, EndpointOutcome};
+use nomq_handle::session::{MqttEventKind, Spilled};
+use nomq_handle::{EndpointHandle, SessionHandle};
+use nomq_proto::endpoint::{EndpointConfig, PublishOptions, SeededRandom};
+use nomq_proto::frame::{Qos, Version};
+use nomq_proto::mqtt::ProtocolVersion;
+use nomq_proto::mqtt::session::SessionConfig;
+use nomq_proto::{ErrorKind, Keys, MonoMillis, Now, UnixMillis};
+
+#[test]
+fn a_session_event_too_large_for_the_buffer_stays_queued() {
+    let mut h =
+        SessionHandle::new(SessionConfig::new(ProtocolVersion::V311, "h"), Box::new(SeededRandom::new(1)))
+            .unwrap();
+    let mut buf = [0u8; 64];
+    h.session_mut().start(0);
+    assert_eq!(h.poll_event(&mut buf).unwrap().unwrap().kind, MqttEventKind::OpenTransport);
+    h.session_mut().connect(0).unwrap();
+    h.session_mut().handle_bytes(1, &[0x20, 0x02, 0x00, 0x00]); // CONNACK accepted
+    assert_eq!(h.poll_event(&mut buf).unwrap().unwrap().kind, MqttEventKind::Connected);
+    // PUBLISH QoS 0, topic "t/x", payload "hello".
+    h.session_mut().handle_bytes(2, &[0x30, 10, 0, 3, b't', b'/', b'x', b'h', b'e', b'l', b'l', b'o']);
+    let mut small = [0u8; 7];
+    assert_eq!(
+        h.poll_event(&mut small),
+        Err(Spilled { kind: MqttEventKind::Message, topic_len: 3, payload_len: 5 })
+    );
+    let mut exact = [0u8; 8];
+    let m = h.poll_event(&mut exact).unwrap().unwrap();
+    assert_eq!((m.kind, m.topic, m.payload), (MqttEventKind::Message, &b"t/x"[..], &b"hello"[..]));
+    assert_eq!(h.poll_event(&mut buf), Ok(None));
+}
+
+#[test]
+fn an_invalid_session_config_is_refused_with_its_kind() {
+    let mut config = SessionConfig::new(ProtocolVersion::V311, "h");
+    config.max_inflight = 0;
+    let e = SessionHandle::new(config, Box::new(SeededRandom::new(1))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn an_endpoint_message_too_large_for_the_buffer_stays_queued() {
+    let keys = Keys::new([1; 32], [2; 32]);
+    let config = || EndpointConfig::new(Version::V2);
+    let mut a = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(1)), MonoMillis(0));
+    let mut b = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(2)), MonoMillis(0));
+    let (a_addr, b_addr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
+    let channel = b.channel("room/1");
+    b.endpoint_mut().subscribe(&channel).unwrap();
+    let to_b = a.channel("room/1");
+    let options = PublishOptions { qos: Qos::AtMostOnce, ..PublishOptions::default() };
+    let id = a.endpoint_mut().publish(MonoMillis(0), b_addr, &to_b, b"payload", options).unwrap();
+    let mut datagram = vec![0u8; a.endpoint().max_datagram_len()];
+    let now = UnixMillis(1_700_000_000_000);
+    let sent = a.endpoint_mut().poll_transmit(now, &mut datagram).unwrap().unwrap();
+    b.endpoint_mut().handle_datagram(Now::new(now, MonoMillis(1)), a_addr, &datagram[..sent.len]);
+    let mut small = [0u8; 10];
+    let spilled = loop {
+        match b.poll_event(&mut small) {
+            Ok(Some(e)) if e.kind == EndpointEventKind::PeerAlive => continue,
+            other => break other.unwrap_err(),
+        }
+    };
+    assert_eq!((spilled.kind, spilled.channel_len, spilled.payload_len), (EndpointEventKind::Message, 6, 7));
+    let mut buf = [0u8; 13];
+    let m = b.poll_event(&mut buf).unwrap().unwrap();
+    assert_eq!((m.channel, m.payload, m.peer), (&b"room/1"[..], &b"payload"[..], Some(a_addr)));
+    let mut none = [0u8; 0];
+    let done = loop {
+        match a.poll_event(&mut none).unwrap() {
+            Some(e) if e.kind == EndpointEventKind::PublishDone => break e,
+            Some(_) => continue,
+            None => panic!("no PUBLISH_DONE for the QoS 0 publish"),
+        }
+    };
+    assert_eq!((done.publish_id, done.outcome), (id.0, EndpointOutcome::Sent));
+}
