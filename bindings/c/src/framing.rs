@@ -6,9 +6,7 @@ use alloc::boxed::Box;
 use core::ffi::c_char;
 
 use nomq_proto::Keys;
-use nomq_proto::frame::{
-    Body, ChannelId, Flags, FrameCodec, Header, InnerLayout, PacketType, V1Publish, Version,
-};
+use nomq_proto::frame::{Body, ChannelId, Flags, FrameCodec, Header, InnerLayout, PacketType, Version};
 
 use crate::guard::{self, guard};
 use crate::result::nomq_result;
@@ -205,15 +203,7 @@ pub unsafe extern "C" fn nomq_codec_seal_publish(
             if header.kind != PacketType::Publish {
                 return Err(nomq_result::InvalidArgument);
             }
-            Ok(match codec.version() {
-                Version::V1 => Body::V1Publish(V1Publish {
-                    timestamp_s: header.timestamp_ms / 1000,
-                    nonce,
-                    text: core::str::from_utf8(message).map_err(|_| nomq_result::NotText)?,
-                    layout: InnerLayout::Standard,
-                }),
-                Version::V2 => Body::Bytes(message),
-            })
+            Ok(Body::publish(codec.version(), header.timestamp_ms, nonce, message, InnerLayout::Standard)?)
         })
     })
 }

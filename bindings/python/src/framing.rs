@@ -3,7 +3,7 @@
 
 use nomq::proto::ErrorKind;
 use nomq::proto::endpoint::Random;
-use nomq::proto::frame::{Body, Flags, Header, InnerLayout, OpenOptions, PacketType, V1Publish};
+use nomq::proto::frame::{Body, Flags, Header, InnerLayout, OpenOptions, PacketType};
 use nomq::{FrameCodec, Keys, OsRandom, Qos, Version};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -129,19 +129,9 @@ impl Codec {
             channel: self.channel(channel),
             iv,
         };
-        let body = match self.codec.version() {
-            Version::V1 => {
-                let text = std::str::from_utf8(message)
-                    .map_err(|_| errors::proto(py, nomq::proto::error::InvalidInput::NotText.into()))?;
-                Body::V1Publish(V1Publish {
-                    timestamp_s: timestamp_ms / 1000,
-                    nonce: rng.next_u32(),
-                    text,
-                    layout: InnerLayout::Standard,
-                })
-            }
-            Version::V2 => Body::Bytes(message),
-        };
+        let body =
+            Body::publish(self.codec.version(), timestamp_ms, rng.next_u32(), message, InnerLayout::Standard)
+                .map_err(|e| errors::proto(py, e.into()))?;
         self.seal_header(py, &header, &body)
     }
 

@@ -5,9 +5,7 @@ use super::event::{Event, PublishOutcome};
 use super::outbound::Stage;
 use super::transmit::{OutMessage, Outgoing, Transmit};
 use crate::error::Error;
-use crate::frame::{
-    Body, ChannelId, DEFAULT_TTL, Flags, Header, InnerLayout, PacketType, V1Publish, Version,
-};
+use crate::frame::{Body, ChannelId, DEFAULT_TTL, Flags, Header, PacketType, Version};
 use crate::time::UnixMillis;
 
 impl Endpoint {
@@ -98,16 +96,10 @@ impl Endpoint {
     ) -> Result<usize, Error> {
         let flags = msg.flags.with_dup(retransmission && self.config.version == Version::V2);
         let header = self.header(now, PacketType::Publish, flags, packet_id, msg.ttl, msg.channel);
-        match self.config.version {
-            Version::V1 => {
-                // Validated as UTF-8 by `publish`.
-                let text = core::str::from_utf8(&msg.payload).unwrap_or_default();
-                let layout: InnerLayout = self.config.inner_layout;
-                let body = V1Publish { timestamp_s: now.0 / 1000, nonce: msg.nonce, text, layout };
-                self.codec.seal(&header, &Body::V1Publish(body), buf)
-            }
-            Version::V2 => self.codec.seal(&header, &Body::Bytes(&msg.payload), buf),
-        }
+        // v1 text was validated as UTF-8 by `publish`.
+        let body =
+            Body::publish(self.config.version, now.0, msg.nonce, &msg.payload, self.config.inner_layout)?;
+        self.codec.seal(&header, &body, buf)
     }
 
     /// ACK, PUBREC, PUBREL or PUBCOMP: the answered id in the header (and, in v1, as the u32

@@ -15,7 +15,7 @@
 
 use core::ffi::CStr;
 
-use super::{ConfigError, Error, FrameError, InvalidInput, ResourceError};
+use super::{ConfigError, Error, FrameError, InvalidInput, OptionError, ResourceError};
 use crate::mqtt::MqttError;
 
 /// What kind of failure an operation met; `Ok` (0) is success.
@@ -230,6 +230,18 @@ impl From<MqttError> for ErrorKind {
 impl From<ConfigError> for ErrorKind {
     fn from(_: ConfigError) -> Self {
         ErrorKind::ConfigInvalid
+    }
+}
+
+impl From<InvalidInput> for ErrorKind {
+    fn from(e: InvalidInput) -> Self {
+        Error::Invalid(e).into()
+    }
+}
+
+impl From<OptionError> for ErrorKind {
+    fn from(e: OptionError) -> Self {
+        Error::from(e).into()
     }
 }
 

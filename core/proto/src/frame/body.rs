@@ -1,6 +1,7 @@
 //! What goes inside the encrypted region: the plaintext kinds of v1 §5 and §10 and v2.
 
-use crate::error::Malformed;
+use super::Version;
+use crate::error::{InvalidInput, Malformed};
 
 /// Length of the v1 PUBLISH inner header `>QII` (v1 §10).
 pub const V1_INNER_HEADER_LEN: usize = 16;
@@ -91,6 +92,30 @@ pub enum Body<'a> {
     Acknowledges(u32),
     /// A v1 PUBLISH with its inner header (v1 §10).
     V1Publish(V1Publish<'a>),
+}
+
+impl<'a> Body<'a> {
+    /// The body of a PUBLISH carrying `message`: in v1 the inner header (the timestamp in
+    /// seconds, `nonce`, `layout`) before the text, which must be UTF-8 (v1 §10); in v2 the
+    /// message bytes as they are. The endpoint, the C codec and the Python codec all build it
+    /// here.
+    pub fn publish(
+        version: Version,
+        timestamp_ms: u64,
+        nonce: u32,
+        message: &'a [u8],
+        layout: InnerLayout,
+    ) -> Result<Self, InvalidInput> {
+        Ok(match version {
+            Version::V1 => Body::V1Publish(V1Publish {
+                timestamp_s: timestamp_ms / 1000,
+                nonce,
+                text: core::str::from_utf8(message).map_err(|_| InvalidInput::NotText)?,
+                layout,
+            }),
+            Version::V2 => Body::Bytes(message),
+        })
+    }
 }
 
 impl Body<'_> {
