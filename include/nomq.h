@@ -734,6 +734,132 @@ typedef struct nomq_mqtt_event {
   size_t payload_len;
 } nomq_mqtt_event;
 
+/*
+ Endpoint counters since creation. `#[repr(C)]`: the C header's `nomq_endpoint_stats`.
+ */
+typedef struct nomq_endpoint_stats {
+  /*
+   Datagrams handed to `handle_datagram`.
+   */
+  uint64_t datagrams_in;
+  /*
+   Datagrams produced by `poll_transmit`.
+   */
+  uint64_t datagrams_out;
+  /*
+   Refused: not a well-formed packet.
+   */
+  uint64_t rejected_malformed;
+  /*
+   Refused: another protocol version.
+   */
+  uint64_t rejected_version;
+  /*
+   Refused: authentication or padding failure (wrong keys, tampering, corruption).
+   */
+  uint64_t rejected_auth;
+  /*
+   Refused: timestamp outside the window (replay or clock skew).
+   */
+  uint64_t rejected_stale;
+  /*
+   Authentic PUBLISH on a channel not subscribed here (dropped, not answered).
+   */
+  uint64_t unknown_channel;
+  /*
+   Authentic but invalid content (QoS 3, bad inner header, bad channel name).
+   */
+  uint64_t invalid;
+  /*
+   Duplicates and replays suppressed (answered again where QoS asks for it).
+   */
+  uint64_t duplicates;
+  /*
+   PUBLISH ids below a sequential sender's replay window: refused as possible replays.
+   */
+  uint64_t too_old;
+  /*
+   Messages delivered to the application.
+   */
+  uint64_t delivered;
+  /*
+   PUBLISH packets refused unanswered because a bound was reached.
+   */
+  uint64_t refused_full;
+  /*
+   `publish` calls accepted.
+   */
+  uint64_t published;
+  /*
+   Retransmissions of PUBLISH and PUBREL.
+   */
+  uint64_t retransmitted;
+  /*
+   QoS 1/2 publishes confirmed.
+   */
+  uint64_t confirmed;
+  /*
+   Publishes whose ttl ran out unconfirmed.
+   */
+  uint64_t expired;
+  /*
+   Confirmations matching nothing pending (late duplicates, or for another node).
+   */
+  uint64_t unmatched_replies;
+  /*
+   Heartbeats answered.
+   */
+  uint64_t heartbeats_answered;
+  /*
+   Informational events (peer liveness, evictions) not queued because the event queue
+   was full.
+   */
+  uint64_t events_discarded;
+} nomq_endpoint_stats;
+
+/*
+ Session metrics: counters since creation, gauges of the current state. `#[repr(C)]`: the
+ C header's `nomq_mqtt_metrics`.
+ */
+typedef struct nomq_mqtt_metrics {
+  /*
+   PUBLISH packets written (retransmissions included).
+   */
+  uint64_t sent;
+  /*
+   PUBLISH packets received and delivered.
+   */
+  uint64_t received;
+  /*
+   PUBLISH and PUBREL packets resent after a reconnect.
+   */
+  uint64_t retransmitted;
+  /*
+   Successful connections after the first.
+   */
+  uint64_t reconnects;
+  /*
+   Messages dropped by the outbox policy or expired while queued.
+   */
+  uint64_t dropped;
+  /*
+   Duplicate QoS 2 PUBLISH packets suppressed.
+   */
+  uint64_t duplicates;
+  /*
+   Gauge: QoS 1/2 publishes written and not yet confirmed.
+   */
+  size_t inflight;
+  /*
+   Gauge: messages waiting in the outbox.
+   */
+  size_t queued_messages;
+  /*
+   Gauge: bytes waiting in the outbox.
+   */
+  size_t queued_bytes;
+} nomq_mqtt_metrics;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -935,6 +1061,15 @@ nomq_result nomq_endpoint_poll_event(struct nomq_endpoint *endpoint,
                                      struct nomq_endpoint_event *event,
                                      uint8_t *buf,
                                      size_t buf_cap);
+
+/*
+ Copies the endpoint's counters (datagrams in and out, refusals by reason, duplicates,
+ deliveries, retransmissions, confirmations, expiries...) to `*out`.
+
+ # Safety
+ `endpoint` live; `out` writable.
+ */
+nomq_result nomq_endpoint_get_stats(const struct nomq_endpoint *endpoint, nomq_endpoint_stats *out);
 
 /*
  Creates a codec for `version` (1 or 2) under the 32-byte `encryption_key` and
@@ -1260,6 +1395,16 @@ nomq_result nomq_mqtt_session_poll_event(struct nomq_mqtt_session *session,
                                          struct nomq_mqtt_event *event,
                                          uint8_t *buf,
                                          size_t buf_cap);
+
+/*
+ Copies the session's metrics (publishes sent, received and resent, reconnects, drops,
+ duplicates; the inflight and outbox gauges) to `*out`.
+
+ # Safety
+ `session` live; `out` writable.
+ */
+nomq_result nomq_mqtt_session_get_metrics(const struct nomq_mqtt_session *session,
+                                          nomq_mqtt_metrics *out);
 
 /*
  A static, NUL-terminated description of `result` (any number: unknown ones get a generic

@@ -114,6 +114,14 @@ static void exchange(uint8_t version, uint8_t qos, int count) {
     else CHECK(a.confirmed == count);
     printf("  v%u QoS %u: %d delivered exactly once, %d completions\n", version, qos, b.delivered,
            a.confirmed + a.sent);
+    /* The counters agree with what the events said. */
+    nomq_endpoint_stats sa, sb;
+    CHECK_OK(nomq_endpoint_get_stats(a.ep, &sa));
+    CHECK_OK(nomq_endpoint_get_stats(b.ep, &sb));
+    CHECK(sa.published == (uint64_t)count && sb.delivered == (uint64_t)count);
+    CHECK(qos == 0 ? sa.confirmed == 0 : sa.confirmed == (uint64_t)count);
+    CHECK(sa.datagrams_out >= (uint64_t)count && sb.datagrams_in >= (uint64_t)count);
+    CHECK_RESULT(nomq_endpoint_get_stats(NULL, &sa), NOMQ_RESULT_NULL_POINTER);
     nomq_endpoint_free(a.ep);
     nomq_endpoint_free(b.ep);
     close(a.sock);

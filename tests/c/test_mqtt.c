@@ -128,12 +128,17 @@ static void run(uint16_t port, uint8_t version) {
     while ((c.messages < 3 || c.done[0] + c.done[1] + c.done[2] < 3) && now_ms() < deadline) step(&c, ids, 10);
     CHECK(c.messages == 3 && c.qos_seen[0] == 1 && c.qos_seen[1] == 1 && c.qos_seen[2] == 1);
     CHECK(c.done[0] == 1 && c.done[1] == 1 && c.done[2] == 1);
+    nomq_mqtt_metrics m;
+    CHECK_OK(nomq_mqtt_session_get_metrics(c.s, &m));
+    CHECK(m.sent >= 3 && m.received == 3 && m.inflight == 0 && m.queued_messages == 0);
     /* The socket fails: the session reports it, asks for a new one after its backoff, and
      * the subscription still works on the new connection. */
     CHECK_OK(nomq_mqtt_session_connection_lost(c.s, now_ms()));
     deadline = now_ms() + 5000;
     while (c.connected < 2 && now_ms() < deadline) step(&c, ids, 10);
     CHECK(c.opened == 2 && c.connected == 2 && c.disconnects == 1);
+    CHECK_OK(nomq_mqtt_session_get_metrics(c.s, &m));
+    CHECK(m.reconnects == 1);
     CHECK_OK(nomq_mqtt_session_unsubscribe(c.s, now_ms(), filter, &req));
     deadline = now_ms() + 5000;
     while (!c.unsubscribed && now_ms() < deadline) step(&c, ids, 10);

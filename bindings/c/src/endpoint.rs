@@ -23,6 +23,7 @@ use nomq_handle::EndpointHandle;
 pub use nomq_handle::endpoint::{
     EndpointEventKind as nomq_endpoint_event_kind, EndpointOutcome as nomq_publish_outcome,
 };
+pub use nomq_proto::endpoint::Stats as nomq_endpoint_stats;
 use nomq_proto::endpoint::{EndpointConfig, PublishOptions, Random};
 use nomq_proto::frame::Qos;
 use nomq_proto::{Keys, MonoMillis, Now, UnixMillis};
@@ -492,4 +493,22 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
 /// NULL for an empty part (it might not point into the caller's buffer).
 pub(crate) fn pointer(part: &[u8]) -> *const u8 {
     if part.is_empty() { core::ptr::null() } else { part.as_ptr() }
+}
+
+/// Copies the endpoint's counters (datagrams in and out, refusals by reason, duplicates,
+/// deliveries, retransmissions, confirmations, expiries...) to `*out`.
+///
+/// # Safety
+/// `endpoint` live; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_get_stats(
+    endpoint: *const nomq_endpoint,
+    out: *mut nomq_endpoint_stats,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let stats = unsafe { guard::object_ref(endpoint) }?.handle.endpoint().stats();
+        // SAFETY: per the contract above.
+        unsafe { guard::write(out, stats) }
+    })
 }

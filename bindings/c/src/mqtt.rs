@@ -28,6 +28,7 @@ pub use nomq_handle::session::{
 };
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::codec::SubscriptionOptions;
+pub use nomq_proto::mqtt::session::Metrics as nomq_mqtt_metrics;
 use nomq_proto::mqtt::session::{LastWill, Message, OutboxPolicy, ReconnectPolicy, SessionConfig, State};
 use nomq_proto::mqtt::{ProtocolVersion, ReasonCode};
 
@@ -666,4 +667,22 @@ fn empty_event() -> nomq_mqtt_event {
         payload: core::ptr::null(),
         payload_len: 0,
     }
+}
+
+/// Copies the session's metrics (publishes sent, received and resent, reconnects, drops,
+/// duplicates; the inflight and outbox gauges) to `*out`.
+///
+/// # Safety
+/// `session` live; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_get_metrics(
+    session: *const nomq_mqtt_session,
+    out: *mut nomq_mqtt_metrics,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let metrics = unsafe { guard::object_ref(session) }?.handle.session().metrics();
+        // SAFETY: per the contract above.
+        unsafe { guard::write(out, metrics) }
+    })
 }

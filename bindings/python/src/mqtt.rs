@@ -230,15 +230,9 @@ fn outcome(py: Python<'_>, o: PublishOutcome) -> PyResult<Py<PyAny>> {
 
 fn metrics(py: Python<'_>, m: Metrics) -> PyResult<Py<PyAny>> {
     let d = PyDict::new(py);
-    d.set_item("sent", m.sent)?;
-    d.set_item("received", m.received)?;
-    d.set_item("retransmitted", m.retransmitted)?;
-    d.set_item("reconnects", m.reconnects)?;
-    d.set_item("dropped", m.dropped)?;
-    d.set_item("duplicates", m.duplicates)?;
-    d.set_item("inflight", m.inflight)?;
-    d.set_item("queued_messages", m.queued_messages)?;
-    d.set_item("queued_bytes", m.queued_bytes)?;
+    for (name, value) in m.fields() {
+        d.set_item(name, value)?;
+    }
     Ok(d.into_any().unbind())
 }
 

@@ -1,6 +1,7 @@
 //! Counters an endpoint keeps; read them at any time with `Endpoint::stats`.
 
-/// Endpoint counters since creation.
+/// Endpoint counters since creation. `#[repr(C)]`: the C header's `nomq_endpoint_stats`.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Datagrams handed to `handle_datagram`.
@@ -42,4 +43,41 @@ pub struct Stats {
     /// Informational events (peer liveness, evictions) not queued because the event queue
     /// was full.
     pub events_discarded: u64,
+}
+
+impl Stats {
+    /// Every counter with its name, in declaration order: bindings list them from here (the
+    /// Python stats dict), so none is forgotten.
+    pub fn fields(&self) -> [(&'static str, u64); 19] {
+        [
+            ("datagrams_in", self.datagrams_in),
+            ("datagrams_out", self.datagrams_out),
+            ("rejected_malformed", self.rejected_malformed),
+            ("rejected_version", self.rejected_version),
+            ("rejected_auth", self.rejected_auth),
+            ("rejected_stale", self.rejected_stale),
+            ("unknown_channel", self.unknown_channel),
+            ("invalid", self.invalid),
+            ("duplicates", self.duplicates),
+            ("too_old", self.too_old),
+            ("delivered", self.delivered),
+            ("refused_full", self.refused_full),
+            ("published", self.published),
+            ("retransmitted", self.retransmitted),
+            ("confirmed", self.confirmed),
+            ("expired", self.expired),
+            ("unmatched_replies", self.unmatched_replies),
+            ("heartbeats_answered", self.heartbeats_answered),
+            ("events_discarded", self.events_discarded),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fields_name_every_counter() {
+        let fields = super::Stats::default().fields();
+        assert_eq!(fields.len() * 8, core::mem::size_of::<super::Stats>());
+    }
 }

@@ -1,6 +1,8 @@
 //! Counters and gauges of a client session, readable at any time (`Session::metrics`).
 
-/// Session metrics: counters since creation, gauges of the current state.
+/// Session metrics: counters since creation, gauges of the current state. `#[repr(C)]`: the
+/// C header's `nomq_mqtt_metrics`.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Metrics {
     /// PUBLISH packets written (retransmissions included).
@@ -21,4 +23,31 @@ pub struct Metrics {
     pub queued_messages: usize,
     /// Gauge: bytes waiting in the outbox.
     pub queued_bytes: usize,
+}
+
+impl Metrics {
+    /// Every counter and gauge with its name, in declaration order: bindings list them from
+    /// here (the Python metrics dict), so none is forgotten.
+    pub fn fields(&self) -> [(&'static str, u64); 9] {
+        [
+            ("sent", self.sent),
+            ("received", self.received),
+            ("retransmitted", self.retransmitted),
+            ("reconnects", self.reconnects),
+            ("dropped", self.dropped),
+            ("duplicates", self.duplicates),
+            ("inflight", self.inflight as u64),
+            ("queued_messages", self.queued_messages as u64),
+            ("queued_bytes", self.queued_bytes as u64),
+        ]
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    #[test]
+    fn fields_name_every_metric() {
+        let fields = super::Metrics::default().fields();
+        assert_eq!(fields.len() * 8, core::mem::size_of::<super::Metrics>());
+    }
 }
