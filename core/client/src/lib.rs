@@ -12,12 +12,14 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod completion;
 mod error;
 mod handle;
 pub mod mqtt;
 mod node;
 mod random;
 
+pub use completion::{Completion, MessageWait};
 pub use error::Error;
 pub use node::{Node, NodeConfig};
 pub use random::OsRandom;

@@ -32,11 +32,13 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use shared::{Admission, Core, Shared};
 
 use crate::Error;
+use crate::completion::Reply;
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::ReasonCode;
 use nomq_proto::mqtt::codec::SubscriptionOptions;
 use nomq_proto::mqtt::session::{Message, Metrics, PublishOutcome, SessionConfig};
 
+pub use crate::completion::MessageWait;
 pub use auth::Authenticator;
 pub use nomq_proto::mqtt::ProtocolVersion;
 pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy, ReconnectPolicy};
@@ -142,27 +144,9 @@ impl ClientOptions {
     }
 }
 
-/// The end of one queued publish (see [`Client::enqueue`]).
-#[derive(Debug)]
-pub struct Completion(oneshot::Receiver<Result<PublishOutcome, Error>>);
-
-impl Completion {
-    /// Resolves when the QoS flow completes, as [`Client::publish`] does.
-    pub async fn wait(self) -> Result<PublishOutcome, Error> {
-        self.0.await.map_err(|_| Error::Closed)?
-    }
-}
-
-/// A registration of [`Client::when_messages`].
-#[derive(Debug, Clone)]
-pub struct MessageWait(Arc<std::sync::atomic::AtomicBool>);
-
-impl MessageWait {
-    /// No longer wanted: the callback is dropped uncalled.
-    pub fn cancel(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
+/// The end of one queued publish (see [`Client::enqueue`]): resolves when the QoS flow
+/// completes, as [`Client::publish`] does.
+pub type Completion = crate::Completion<PublishOutcome>;
 
 /// A message stream for one subscription (see [`Client::subscription`]).
 #[derive(Debug)]
@@ -186,19 +170,7 @@ impl Subscription {
 
 /// Where the outcome of one publish goes: a [`Completion`], or a callback for bindings that
 /// resolve their own futures (no task per publish).
-pub(crate) enum PublishReply {
-    Channel(oneshot::Sender<Result<PublishOutcome, Error>>),
-    Callback(Box<dyn FnOnce(Result<PublishOutcome, Error>) + Send + Sync>),
-}
-
-impl PublishReply {
-    pub(crate) fn send(self, outcome: Result<PublishOutcome, Error>) {
-        match self {
-            PublishReply::Channel(tx) => drop(tx.send(outcome)),
-            PublishReply::Callback(done) => done(outcome),
-        }
-    }
-}
+pub(crate) type PublishReply = Reply<PublishOutcome>;
 
 /// An MQTT client. Cheap to share behind an `Arc`; dropping the last handle disconnects.
 pub struct Client {
@@ -262,9 +234,9 @@ impl Client {
     /// Waits only while the outbox and the queue of publishes waiting for it are full
     /// (backpressure).
     pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
-        let (reply, answer) = oneshot::channel();
-        match queue(&self.shared, message, PublishReply::Channel(reply)).await {
-            Ok(()) => Ok(Completion(answer)),
+        let (reply, completion) = Reply::channel();
+        match queue(&self.shared, message, reply).await {
+            Ok(()) => Ok(completion),
             Err(_) => Err(Error::Closed),
         }
     }
@@ -278,9 +250,9 @@ impl Client {
     pub fn publish_with(
         &self,
         message: Message,
-        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + Sync + 'static,
+        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
     ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-        let reply = PublishReply::Callback(Box::new(done));
+        let reply = Reply::callback(done);
         match self.shared.act(|core| core.publish(message, reply, true)) {
             Admission::Taken => None,
             Admission::Closed(reply) => {
@@ -308,9 +280,9 @@ impl Client {
         retain: bool,
     ) -> Result<PublishOutcome, Error> {
         let message = Message::new(topic, payload.to_vec(), qos, retain);
-        let (reply, answer) = oneshot::channel();
-        match self.shared.act(|core| core.publish(message, PublishReply::Channel(reply), false)) {
-            Admission::Taken => Completion(answer).wait().await,
+        let (reply, completion) = Reply::channel();
+        match self.shared.act(|core| core.publish(message, reply, false)) {
+            Admission::Taken => completion.await,
             Admission::Full(..) | Admission::Closed(_) => Err(Error::Closed),
         }
     }
@@ -379,10 +351,7 @@ impl Client {
     /// messages first: find none, wait again. Dropping the returned [`MessageWait`] does not
     /// cancel; [`MessageWait::cancel`] does.
     pub fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> MessageWait {
-        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = cancelled.clone();
-        self.shared.act(move |core| core.when_messages(flag, Box::new(ready)));
-        MessageWait(cancelled)
+        self.shared.act(move |core| core.when_messages(Box::new(ready)))
     }
 
     /// Whether the client has stopped for good (after `disconnect`, or a first connection

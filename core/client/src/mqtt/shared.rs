@@ -9,8 +9,7 @@
 //! over once it is released, so a completion callback may call into the client again.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -19,6 +18,7 @@ use super::ack::{Ack, AckPacing};
 use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
 use crate::Error;
+use crate::completion::{MessageWait, MessageWaiters, MessagesReady};
 use nomq_proto::error::{ResourceError, Table};
 use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
 use nomq_proto::mqtt::topic::topic_matches;
@@ -29,9 +29,6 @@ use nomq_proto::mqtt::{MqttError, ReasonCode, Session};
 const WAITING_LIMIT: usize = 1024;
 /// Reads per driver wake-up at most, so timers and writes are not starved.
 const READS_PER_WAKE: usize = 4;
-
-/// Called once, outside the lock, when messages wait for `recv` or the client has closed.
-pub(super) type Waker = Box<dyn FnOnce() + Send>;
 
 pub(super) type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
@@ -100,9 +97,9 @@ pub(super) struct Core {
     /// Publish outcomes to hand over once the lock is released.
     finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
     /// Waiting for messages in the `recv` channel (see [`super::Client::when_messages`]).
-    message_waiters: Vec<(Arc<AtomicBool>, Waker)>,
+    message_waiters: MessageWaiters,
     /// Message waiters to call once the lock is released.
-    woken: Vec<Waker>,
+    woken: Vec<MessagesReady>,
     room_freed: bool,
     /// When our TCP ACK leaves while publishes are held back.
     pub(super) acks: AckPacing,
@@ -136,7 +133,7 @@ impl Shared {
             defer_write: false,
             told: false,
             finished: Vec::new(),
-            message_waiters: Vec::new(),
+            message_waiters: MessageWaiters::default(),
             woken: Vec::new(),
             room_freed: false,
             acks: AckPacing::default(),
@@ -198,7 +195,7 @@ impl Shared {
 /// What a change leaves to do once the lock is released: application code may run there.
 struct Outside {
     finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
-    woken: Vec<Waker>,
+    woken: Vec<MessagesReady>,
 }
 
 impl Outside {
@@ -218,24 +215,17 @@ impl Core {
     }
 
     /// Calls `ready` once messages wait for `recv`, at once if some already do or the client
-    /// has closed; `cancelled` set later drops it uncalled (at the next registration or
-    /// delivery), so abandoned waits do not pile up.
-    pub(super) fn when_messages(&mut self, cancelled: Arc<AtomicBool>, ready: Waker) {
-        self.message_waiters.retain(|(c, _)| !c.load(Ordering::Relaxed));
+    /// has closed; a cancelled wait is dropped uncalled.
+    pub(super) fn when_messages(&mut self, ready: MessagesReady) -> MessageWait {
         // Capacity below the maximum: messages (or reserved places) are in the channel.
-        if self.closed || self.messages.capacity() < self.messages.max_capacity() {
-            self.woken.push(ready);
-        } else {
-            self.message_waiters.push((cancelled, ready));
-        }
+        let now = self.closed || self.messages.capacity() < self.messages.max_capacity();
+        let (wait, now) = self.message_waiters.register(ready, now);
+        self.woken.extend(now);
+        wait
     }
 
     fn wake_message_waiters(&mut self) {
-        for (cancelled, ready) in self.message_waiters.drain(..) {
-            if !cancelled.load(Ordering::Relaxed) {
-                self.woken.push(ready);
-            }
-        }
+        self.message_waiters.take_due(&mut self.woken);
     }
 
     /// Queues a publish: into the session when the outbox has room, else in order behind the
