@@ -5,15 +5,16 @@
 //!   [`Completion`] to await, or a callback. Bindings use the callback to resolve their own
 //!   futures straight from the driver: no task per operation, no thread hop.
 //! - Waiting for received messages works the same way: `when_messages` registers a callback
-//!   ([`MessageWaiters`]), and the [`MessageWait`] it returns cancels it.
+//!   ([`MessageWaiters`], or [`MessageSignal`] for a driver without a lock of its own), and the
+//!   [`MessageWait`] it returns cancels it.
 //!
 //! Callbacks run outside the drivers' locks, so they may call into the node or client again.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
@@ -143,5 +144,71 @@ impl MessageWaiters {
     /// driver closed.
     pub(crate) fn take_due(&mut self, due: &mut Vec<MessagesReady>) {
         due.extend(self.0.drain(..).filter(|(wait, _)| !wait.is_cancelled()).map(|(_, ready)| ready));
+    }
+}
+
+/// [`MessageWaiters`] behind a lock of their own, with the closed state, for a driver that owns
+/// its state alone ([`Node`](crate::Node)): the driver signals after each hand-over and at its
+/// end; handles register from any thread.
+#[derive(Default)]
+pub(crate) struct MessageSignal(Mutex<SignalState>);
+
+impl fmt::Debug for MessageSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageSignal").field("closed", &self.is_closed()).finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct SignalState {
+    waiters: MessageWaiters,
+    closed: bool,
+}
+
+impl MessageSignal {
+    /// Calls `ready` once messages wait (`waiting` tells whether some already do; it is asked
+    /// under the lock the driver signals under) or the driver has closed.
+    pub(crate) fn when_messages(&self, ready: MessagesReady, waiting: impl FnOnce() -> bool) -> MessageWait {
+        let (wait, now) = {
+            let mut state = self.lock();
+            let now = state.closed || waiting();
+            state.waiters.register(ready, now)
+        };
+        if let Some(ready) = now {
+            ready();
+        }
+        wait
+    }
+
+    /// The driver handed messages over: wakes every waiter.
+    pub(crate) fn delivered(&self) {
+        self.wake(false);
+    }
+
+    /// The driver has ended: wakes every waiter, and later registrations are called at once.
+    pub(crate) fn close(&self) {
+        self.wake(true);
+    }
+
+    /// Whether [`MessageSignal::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    fn wake(&self, close: bool) {
+        let mut due = Vec::new();
+        {
+            let mut state = self.lock();
+            state.closed |= close;
+            state.waiters.take_due(&mut due);
+        }
+        for ready in due {
+            ready();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SignalState> {
+        // The state is a list and a flag: a panic elsewhere cannot leave it half-updated.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
