@@ -235,7 +235,7 @@ impl Client {
     /// (backpressure).
     pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
         let (reply, completion) = Reply::channel();
-        match queue(&self.shared, message, reply).await {
+        match self.shared.queue(message, reply).await {
             Ok(()) => Ok(completion),
             Err(_) => Err(Error::Closed),
         }
@@ -253,7 +253,7 @@ impl Client {
         done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
     ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
         let reply = Reply::callback(done);
-        match self.shared.act(|core| core.publish(message, reply, true)) {
+        match self.shared.update(|core| core.publish(message, reply, true)) {
             Admission::Taken => None,
             Admission::Closed(reply) => {
                 reply.send(Err(Error::Closed));
@@ -262,7 +262,7 @@ impl Client {
             Admission::Full(message, reply) => {
                 let shared = self.shared.clone();
                 Some(async move {
-                    if let Err(reply) = queue(&shared, message, reply).await {
+                    if let Err(reply) = shared.queue(message, reply).await {
                         reply.send(Err(Error::Closed));
                     }
                 })
@@ -281,7 +281,7 @@ impl Client {
     ) -> Result<PublishOutcome, Error> {
         let message = Message::new(topic, payload.to_vec(), qos, retain);
         let (reply, completion) = Reply::channel();
-        match self.shared.act(|core| core.publish(message, reply, false)) {
+        match self.shared.update(|core| core.publish(message, reply, false)) {
             Admission::Taken => completion.await,
             Admission::Full(..) | Admission::Closed(_) => Err(Error::Closed),
         }
@@ -299,7 +299,7 @@ impl Client {
         options: SubscriptionOptions,
     ) -> Result<Vec<ReasonCode>, Error> {
         let (reply, answer) = oneshot::channel();
-        self.shared.act(|core| core.subscribe(filter.into(), options, None, reply));
+        self.shared.update(|core| core.subscribe(filter.into(), options, None, reply));
         answer.await.map_err(|_| Error::Closed)?
     }
 
@@ -307,7 +307,8 @@ impl Client {
     pub async fn subscription(&self, filter: &str, qos: Qos) -> Result<Subscription, Error> {
         let (tx, rx) = mpsc::channel(self.buffer);
         let (reply, answer) = oneshot::channel();
-        self.shared.act(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
+        self.shared
+            .update(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
         let granted = answer.await.map_err(|_| Error::Closed)??;
         Ok(Subscription { rx, granted })
     }
@@ -315,7 +316,7 @@ impl Client {
     /// Unsubscribes.
     pub async fn unsubscribe(&self, filter: &str) -> Result<Vec<ReasonCode>, Error> {
         let (reply, answer) = oneshot::channel();
-        self.shared.act(|core| core.unsubscribe(filter.into(), reply));
+        self.shared.update(|core| core.unsubscribe(filter.into(), reply));
         answer.await.map_err(|_| Error::Closed)?
     }
 
@@ -351,47 +352,30 @@ impl Client {
     /// messages first: find none, wait again. Dropping the returned [`MessageWait`] does not
     /// cancel; [`MessageWait::cancel`] does.
     pub fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> MessageWait {
-        self.shared.act(move |core| core.when_messages(Box::new(ready)))
+        self.shared.update(move |core| core.when_messages(Box::new(ready)))
     }
 
     /// Whether the client has stopped for good (after `disconnect`, or a first connection
     /// that failed).
     pub fn is_closed(&self) -> bool {
-        self.shared.with(|core| core.closed)
+        self.shared.peek(Core::is_closed)
     }
 
     /// Counters and gauges of the session.
     pub async fn metrics(&self) -> Result<Metrics, Error> {
-        self.shared.with(|core| if core.closed { Err(Error::Closed) } else { Ok(core.session.metrics()) })
+        self.shared.peek(Core::metrics)
     }
 
     /// Sends DISCONNECT (the will is not published) and stops the driver. Publishes still
     /// pending fail with [`Error::Closed`].
     pub async fn disconnect(&self) {
-        self.shared.act(Core::stop);
+        self.shared.update(Core::stop);
         crate::handle::join(&self.task).await;
     }
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.shared.act(Core::stop);
-    }
-}
-
-/// Queues a publish, waiting while the queue of publishes waiting for room is full; gives the
-/// reply back when the client has stopped.
-async fn queue(shared: &Shared, mut message: Message, mut reply: PublishReply) -> Result<(), PublishReply> {
-    loop {
-        // Registered before trying, so room freed in between is not missed.
-        let room = shared.room.notified();
-        tokio::pin!(room);
-        room.as_mut().enable();
-        match shared.act(|core| core.publish(message, reply, true)) {
-            Admission::Taken => return Ok(()),
-            Admission::Closed(r) => return Err(r),
-            Admission::Full(m, r) => (message, reply) = (m, r),
-        }
-        room.await;
+        self.shared.update(Core::stop);
     }
 }
