@@ -280,6 +280,129 @@ where
     }
 }
 
+/// What the asyncio receive path needs from a driver: `nomq::Node` and `nomq::mqtt::Client`
+/// give the same completion hooks (`nomq::MessageWait`), so both bindings wait for messages
+/// through [`wait_many`] and take them through [`waiting`].
+pub trait Receiver: Send + Sync + 'static {
+    type Message: Send + 'static;
+    fn try_recv_many(&self, into: &mut Vec<Self::Message>, limit: usize) -> usize;
+    fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> nomq::MessageWait;
+    fn is_closed(&self) -> bool;
+}
+
+impl Receiver for nomq::Node {
+    type Message = nomq::Message;
+    fn try_recv_many(&self, into: &mut Vec<Self::Message>, limit: usize) -> usize {
+        nomq::Node::try_recv_many(self, into, limit)
+    }
+    fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> nomq::MessageWait {
+        nomq::Node::when_messages(self, ready)
+    }
+    fn is_closed(&self) -> bool {
+        nomq::Node::is_closed(self)
+    }
+}
+
+impl Receiver for nomq::mqtt::Client {
+    type Message = nomq::proto::mqtt::session::Message;
+    fn try_recv_many(&self, into: &mut Vec<Self::Message>, limit: usize) -> usize {
+        nomq::mqtt::Client::try_recv_many(self, into, limit)
+    }
+    fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> nomq::MessageWait {
+        nomq::mqtt::Client::when_messages(self, ready)
+    }
+    fn is_closed(&self) -> bool {
+        nomq::mqtt::Client::is_closed(self)
+    }
+}
+
+/// Up to `limit` messages already waiting: the stashed ones first, then the receiver's.
+pub fn waiting<R: Receiver>(stash: &Stash<R::Message>, receiver: &R, limit: usize) -> Vec<R::Message> {
+    let mut batch = take_stashed(stash, limit);
+    let more = limit - batch.len();
+    receiver.try_recv_many(&mut batch, more);
+    batch
+}
+
+/// Resolves the asyncio `target` with up to `limit` messages, converted by `into_py`, as soon
+/// as the driver hands some over: the driver calls back from its own thread (no task, no
+/// second thread hop). `[]` once closed; `None` when another receiver took them first (the
+/// caller waits again the general way). Returns the future's done-callback, a [`CancelWait`],
+/// which drops the wait once the future is done by other means (cancelled, timed out):
+/// nothing is taken then.
+pub fn wait_many<R, C>(
+    py: Python<'_>,
+    target: Target,
+    receiver: &std::sync::Arc<R>,
+    stash: &Stash<R::Message>,
+    limit: usize,
+    into_py: C,
+) -> PyResult<Py<PyAny>>
+where
+    R: Receiver,
+    C: FnOnce(Python<'_>, Vec<R::Message>) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    not_forked(py)?;
+    let Some((completer, future)) = target else {
+        return Err(pyo3::exceptions::PyTypeError::new_err("wait_many needs an asyncio future"));
+    };
+    // Weak: the callback lives inside the driver until it fires; a strong reference would
+    // keep a dropped node or client (and its socket) alive.
+    let weak = std::sync::Arc::downgrade(receiver);
+    let stash = stash.clone();
+    let wait = receiver.when_messages(move || {
+        completer.get().complete(
+            future,
+            Box::new(move |py, abandoned| {
+                let Some(receiver) = weak.upgrade().filter(|_| !abandoned) else {
+                    return Ok(py.None());
+                };
+                let batch = waiting(&stash, &*receiver, limit);
+                if batch.is_empty() && !receiver.is_closed() {
+                    return Ok(py.None());
+                }
+                into_py(py, batch)
+            }),
+        );
+    });
+    CancelWait(wait).into_py_any(py)
+}
+
+/// A future's done-callback that drops a [`wait_many`] once the future is done (cancelled,
+/// timed out, or resolved).
+#[pyclass(frozen, module = "nomq._nomq")]
+pub(crate) struct CancelWait(nomq::MessageWait);
+
+#[pymethods]
+impl CancelWait {
+    fn __call__(&self, _future: &Bound<'_, PyAny>) {
+        // Done by whatever means (messages, a timeout, a cancel): the wait is over. After the
+        // messages came, the wait was used up and this changes nothing.
+        self.0.cancel();
+    }
+}
+
+/// The callback a driver calls with a publish's outcome (`publish_with`): it queues `future`
+/// on its loop's completer, to be resolved with `into_py`'s value or the mapped exception.
+pub fn resolve<T, C>(
+    completer: Py<Completer>,
+    future: Py<PyAny>,
+    into_py: C,
+) -> impl FnOnce(Result<T, nomq::Error>) + Send + 'static
+where
+    T: Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    move |outcome| completer.get().complete(future, settle(outcome, into_py))
+}
+
+/// Finishes queuing a publish that met backpressure (`publish_with` gave a future back).
+pub fn finish_queuing(backpressure: Option<impl Future<Output = ()> + Send + 'static>) {
+    if let Some(backpressure) = backpressure {
+        runtime().spawn(backpressure);
+    }
+}
+
 /// `fut`'s value, or `None` after `timeout` seconds (`None`: no limit; a bad number: no limit
 /// either, after the caller validated it).
 pub async fn within<T>(timeout: Option<f64>, fut: impl Future<Output = T>) -> Option<T> {
