@@ -10,7 +10,7 @@ import asyncio
 import os
 import time
 import weakref
-from typing import Any, Callable, Tuple
+from typing import Any, AsyncIterator, Callable, List, Optional, Tuple
 
 from . import _nomq
 
@@ -88,3 +88,44 @@ def call(operation: Callable[..., Any], *args: Any) -> "asyncio.Future[Any]":
         # Receives return a canceller: a cancelled await stops the native wait too.
         fut.add_done_callback(on_done)
     return fut
+
+
+def _expire(fut: "asyncio.Future[Any]") -> None:
+    """A receive's timeout: no messages (the wait is dropped by the future's done-callback)."""
+    if not fut.done():
+        fut.set_result([])
+
+
+async def receive(native: Any, limit: int, timeout: Optional[float]) -> List[Any]:
+    """Up to ``limit`` messages of ``native`` (a ``NativeEndpoint`` or ``NativeClient``): those
+    already waiting, else the next burst. Empty after ``timeout`` seconds or once closed."""
+    batch: List[Any] = native.try_recv_many(limit)
+    if batch:
+        return batch
+    # Resolved from the driver's thread as messages arrive: one thread hop, no task.
+    loop = asyncio.get_running_loop()
+    fut = call(native.wait_many, limit)
+    expiry = None if timeout is None else loop.call_later(max(timeout, 0.0), _expire, fut)
+    start = loop.time()
+    try:
+        batch = await fut
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+    if batch is not None:
+        return batch
+    # Another receiver took them first: wait the general way for the time left.
+    left = None if timeout is None else max(timeout - (loop.time() - start), 0.0)
+    return await call(native.recv_many, limit, left) or []
+
+
+async def messages(native: Any, batch: int) -> AsyncIterator[Any]:
+    """The messages of ``native`` as they arrive, up to ``batch`` per wake-up, until it closes."""
+    while True:
+        got = native.try_recv_many(batch)
+        if not got:
+            got = await call(native.recv_many, batch, None)
+            if not got:
+                return
+        for m in got:
+            yield m

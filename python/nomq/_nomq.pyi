@@ -57,9 +57,9 @@ class AbortOnCancel:
 
 @final
 class CancelWait:
-    """Done-callback returned by ``NativeClient.wait_many``: drops the wait once the future is
-    done (cancelled, timed out or resolved). Not a module attribute (only reachable through
-    ``wait_many``)."""
+    """Done-callback returned by ``NativeEndpoint.wait_many`` and ``NativeClient.wait_many``:
+    drops the wait once the future is done (cancelled, timed out or resolved). Not a module
+    attribute (only reachable through ``wait_many``)."""
 
     def __call__(self, future: asyncio.Future[Any]) -> None: ...
 
@@ -223,6 +223,12 @@ class NativeEndpoint:
     def recv_many(self, target: Target, limit: int, timeout: Optional[float] = None) -> Any:
         """Up to ``limit`` messages (``List[EndpointMessage]``); empty once closed, None after
         ``timeout``. With a future: an ``AbortOnCancel`` or None."""
+    def wait_many(self, target: Target, limit: int) -> CancelWait:
+        """Resolves the future (asyncio only) with up to ``limit`` messages as soon as the
+        driver hands some over, from the driver's thread; ``[]`` once closed; None when another
+        receiver took them first."""
+    def try_recv_many(self, limit: int) -> List[EndpointMessage]:
+        """The messages already waiting, up to ``limit``."""
     def stats(self, target: Target) -> Any:
         """The counters (``Dict[str, int]``)."""
     def close(self, target: Target) -> None:

@@ -107,17 +107,13 @@ class Endpoint:
 
     async def recv(self, timeout: Optional[float] = None) -> Optional[EndpointMessage]:
         """The next message; None after ``timeout`` seconds or once closed."""
-        batch = await _bridge.call(self._native.recv_many, 1, timeout)
+        batch = await _bridge.receive(self._native, 1, timeout)
         return batch[0] if batch else None
 
     async def messages(self, batch: int = 256) -> AsyncIterator[EndpointMessage]:
         """Messages as they arrive, until the endpoint is closed."""
-        while True:
-            got = await _bridge.call(self._native.recv_many, batch, None)
-            if not got:
-                return
-            for m in got:
-                yield m
+        async for m in _bridge.messages(self._native, batch):
+            yield m
 
     async def stats(self) -> Dict[str, int]:
         """Counters: datagrams in and out, rejections by reason, duplicates, deliveries..."""

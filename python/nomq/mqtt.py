@@ -251,12 +251,6 @@ class Subscription:
         return batch[0] if batch else None
 
 
-def _expire(fut: "asyncio.Future[Any]") -> None:
-    """A receive's timeout: no messages (the wait is dropped by the future's done-callback)."""
-    if not fut.done():
-        fut.set_result([])
-
-
 class Client:
     """An MQTT client. Create it with a URL or ``ConnectOptions`` (plus keyword overrides),
     then ``await client.connect()`` or use ``async with``."""
@@ -344,15 +338,8 @@ class Client:
 
     async def messages(self, batch: int = 256) -> AsyncIterator[Message]:
         """Messages of plain subscriptions as they arrive, until ``disconnect``."""
-        native = self._client()
-        while True:
-            got = native.try_recv_many(batch)
-            if not got:
-                got = await _bridge.call(native.recv_many, batch, None)
-                if not got:
-                    return
-            for m in got:
-                yield m
+        async for m in _bridge.messages(self._client(), batch):
+            yield m
 
     async def recv(self, timeout: Optional[float] = None) -> Optional[Message]:
         """The next message; None after ``timeout`` seconds or after ``disconnect``."""
@@ -362,25 +349,7 @@ class Client:
     async def recv_many(self, limit: int = 256, timeout: Optional[float] = None) -> List[Message]:
         """Up to ``limit`` messages: those already waiting, else the next burst. Empty after
         ``timeout`` seconds or after ``disconnect``. One await for many messages."""
-        native = self._client()
-        batch = native.try_recv_many(limit)
-        if batch:
-            return batch  # type: ignore[no-any-return]
-        # Resolved from the driver's thread as messages arrive: one thread hop, no task.
-        loop = asyncio.get_running_loop()
-        fut = _bridge.call(native.wait_many, limit)
-        expiry = None if timeout is None else loop.call_later(max(timeout, 0.0), _expire, fut)
-        start = loop.time()
-        try:
-            batch = await fut
-        finally:
-            if expiry is not None:
-                expiry.cancel()
-        if batch is not None:
-            return batch  # type: ignore[no-any-return]
-        # Another receiver took them first: wait the general way for the time left.
-        left = None if timeout is None else max(timeout - (loop.time() - start), 0.0)
-        return await _bridge.call(native.recv_many, limit, left) or []
+        return await _bridge.receive(self._client(), limit, timeout)
 
     async def metrics(self) -> Dict[str, int]:
         """Counters (sent, received, retransmitted, reconnects, dropped, duplicates) and gauges

@@ -1,9 +1,11 @@
 """nomq.Endpoint and nomq.sync.Endpoint over loopback UDP: QoS 0/1/2 in v1 and v2, delivery as
 it arrives, wrong keys, expiry, bad input, cancellation."""
 import asyncio
+import time
 
 import nomq
 import pytest
+from nomq import _bridge
 from support import KEYS
 from nomq.sync import Endpoint as BlockingEndpoint
 
@@ -100,6 +102,38 @@ def test_cancelled_receive_loses_nothing():
                 await waiter
             await a.publish(b.local_addr, "c", "after-cancel", qos=1)
             assert (await b.recv(timeout=5)).text == "after-cancel"
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("second", ["recv", "messages"])
+def test_a_batch_taken_by_a_cancelled_receive_reaches_a_receive_already_waiting(second):
+    """A receive waiting in a task (``messages()`` with nothing waiting) can take a message just
+    before its future is cancelled; the batch goes back to the stash. A receive that started
+    waiting meanwhile, either way (``recv``: a callback from the driver; ``messages()``: a task),
+    must be woken to take it, not wait for the next message."""
+
+    async def main():
+        b = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1], version=2)
+        async with b:
+            await b.subscribe("c")
+            # The general receive, in a task holding the receiver (as `messages()` waits).
+            taker = _bridge.call(b._native.recv_many, 1, None)
+            await asyncio.sleep(0.05)
+            # The loop is blocked from here to the cancel: the task takes the message, and
+            # nothing is resolved.
+            with BlockingEndpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1], version=2) as a:
+                a.publish(b.local_addr, "c", "taken", qos=0)
+            time.sleep(0.1)
+            assert not taker.done()
+            taker.cancel()
+            if second == "recv":
+                waiter = asyncio.ensure_future(b.recv(timeout=5))
+            else:
+                waiter = asyncio.ensure_future(b.messages().__anext__())
+            # The waiter starts waiting first; then the loop finds the cancelled taker's batch.
+            m = await asyncio.wait_for(waiter, 2)
+            assert m is not None and m.text == "taken"
 
     asyncio.run(main())
 

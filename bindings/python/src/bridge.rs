@@ -13,10 +13,12 @@
 use nomq::proto::ErrorKind;
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{Read, Write};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::errors;
 
@@ -213,14 +215,114 @@ impl AbortOnCancel {
 }
 
 /// Messages received for a future that was cancelled before it took them; the next receive
-/// returns them first, so cancelling a pending receive loses nothing.
-pub type Stash<M> = std::sync::Arc<Mutex<std::collections::VecDeque<M>>>;
+/// returns them first, so cancelling a pending receive loses nothing. Such a batch can come
+/// back while another receive already waits (the cancelled receive's task took it just before
+/// the cancel): that receive is woken to take it, instead of waiting for the next message.
+pub struct Stash<M>(Arc<StashState<M>>);
 
-/// Up to `limit` stashed messages, oldest first.
-pub fn take_stashed<M>(stash: &Stash<M>, limit: usize) -> Vec<M> {
-    let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let n = s.len().min(limit);
-    s.drain(..n).collect()
+struct StashState<M> {
+    messages: Mutex<VecDeque<M>>,
+    /// Wakes the receives waiting in a task ([`receive`]) when a batch comes back.
+    returned: Arc<tokio::sync::Notify>,
+    /// [`wait_many`] futures waiting when a batch comes back: resolved with `None`, so their
+    /// caller receives again the general way, stash first. The flag is set once the future is
+    /// done by other means ([`CancelWait`]); such entries are dropped at the next registration.
+    waits: Mutex<Vec<(Arc<AtomicBool>, Wake)>>,
+}
+
+/// Called once, outside the stash's locks, when a batch comes back.
+type Wake = Box<dyn FnOnce() + Send>;
+
+impl<M> Default for Stash<M> {
+    fn default() -> Self {
+        Stash(Arc::new(StashState {
+            messages: Mutex::new(VecDeque::new()),
+            returned: Arc::new(tokio::sync::Notify::new()),
+            waits: Mutex::new(Vec::new()),
+        }))
+    }
+}
+
+impl<M> Clone for Stash<M> {
+    fn clone(&self) -> Self {
+        Stash(self.0.clone())
+    }
+}
+
+impl<M> Stash<M> {
+    /// Up to `limit` stashed messages, oldest first.
+    pub fn take(&self, limit: usize) -> Vec<M> {
+        let mut s = lock(&self.0.messages);
+        let n = s.len().min(limit);
+        s.drain(..n).collect()
+    }
+
+    /// Puts back a batch a cancelled receive took, in order ahead of the rest, and wakes the
+    /// receives waiting meanwhile.
+    fn put_back(&self, batch: Vec<M>) {
+        if batch.is_empty() {
+            return;
+        }
+        {
+            let mut s = lock(&self.0.messages);
+            for m in batch.into_iter().rev() {
+                s.push_front(m);
+            }
+        }
+        self.0.returned.notify_waiters();
+        let waits = std::mem::take(&mut *lock(&self.0.waits));
+        for (done, wake) in waits {
+            if !done.load(Ordering::Relaxed) {
+                wake();
+            }
+        }
+    }
+
+    /// Calls `wake` once when a batch comes back, unless `done` is set first.
+    fn when_returned(&self, done: Arc<AtomicBool>, wake: Wake) {
+        let mut waits = lock(&self.0.waits);
+        waits.retain(|(done, _)| !done.load(Ordering::Relaxed));
+        waits.push((done, wake));
+    }
+
+    /// A wake-up for the next batch that comes back, registered now: a batch put back before
+    /// the receive task first runs is not missed.
+    fn next_return(&self) -> Pin<Box<tokio::sync::futures::OwnedNotified>> {
+        let mut returned = Box::pin(self.0.returned.clone().notified_owned());
+        returned.as_mut().enable();
+        returned
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `recv`'s batch, or the stashed messages when a batch comes back first (see [`Stash`]).
+/// `returned` comes from [`Stash::next_return`], called before the receive starts waiting.
+async fn recv_or_returned<M, F>(
+    stash: Stash<M>,
+    mut returned: Pin<Box<tokio::sync::futures::OwnedNotified>>,
+    limit: usize,
+    recv: F,
+) -> Option<Vec<M>>
+where
+    F: Future<Output = Option<Vec<M>>>,
+{
+    tokio::pin!(recv);
+    loop {
+        tokio::select! {
+            batch = &mut recv => return batch,
+            () = &mut returned => {
+                // Registered again before looking, so a batch returned meanwhile is not missed.
+                returned = stash.next_return();
+                let stashed = stash.take(limit);
+                if !stashed.is_empty() {
+                    return Some(stashed);
+                }
+            }
+        }
+    }
 }
 
 /// Receives a batch through `recv` (after the stashed messages) for `target`, converting with
@@ -239,7 +341,7 @@ where
     C: FnOnce(Python<'_>, Vec<M>) -> PyResult<Py<PyAny>> + Send + 'static,
 {
     not_forked(py)?;
-    let stashed = take_stashed(stash, limit);
+    let stashed = stash.take(limit);
     let convert = |py: Python<'_>, batch: Option<Vec<M>>| match batch {
         Some(batch) => into_py(py, batch),
         None => Ok(py.None()),
@@ -250,6 +352,8 @@ where
             None => Ok(value),
         });
     }
+    // Registered here, before the task runs, so that no batch put back from now on is missed.
+    let recv = recv_or_returned(stash.clone(), stash.next_return(), limit, recv);
     match target {
         Some((completer, future)) => {
             let stash = stash.clone();
@@ -259,10 +363,7 @@ where
                     future,
                     Box::new(move |py, abandoned| {
                         if abandoned {
-                            let mut s = stash.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                            for m in batch.into_iter().flatten().rev() {
-                                s.push_front(m);
-                            }
+                            stash.put_back(batch.unwrap_or_default());
                             return Ok(py.None());
                         }
                         convert(py, batch)
@@ -277,6 +378,140 @@ where
             let batch = py.detach(|| runtime().block_on(recv));
             convert(py, batch)
         }
+    }
+}
+
+/// What the asyncio receive path needs from a driver: `nomq::Node` and `nomq::mqtt::Client`
+/// give the same completion hooks (`nomq::MessageWait`), so both bindings wait for messages
+/// through [`wait_many`] and take them through [`waiting`].
+pub trait Receiver: Send + Sync + 'static {
+    type Message: Send + 'static;
+    fn try_recv_many(&self, into: &mut Vec<Self::Message>, limit: usize) -> usize;
+    fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> nomq::MessageWait;
+    fn is_closed(&self) -> bool;
+}
+
+impl Receiver for nomq::Node {
+    type Message = nomq::Message;
+    fn try_recv_many(&self, into: &mut Vec<Self::Message>, limit: usize) -> usize {
+        nomq::Node::try_recv_many(self, into, limit)
+    }
+    fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> nomq::MessageWait {
+        nomq::Node::when_messages(self, ready)
+    }
+    fn is_closed(&self) -> bool {
+        nomq::Node::is_closed(self)
+    }
+}
+
+impl Receiver for nomq::mqtt::Client {
+    type Message = nomq::proto::mqtt::session::Message;
+    fn try_recv_many(&self, into: &mut Vec<Self::Message>, limit: usize) -> usize {
+        nomq::mqtt::Client::try_recv_many(self, into, limit)
+    }
+    fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> nomq::MessageWait {
+        nomq::mqtt::Client::when_messages(self, ready)
+    }
+    fn is_closed(&self) -> bool {
+        nomq::mqtt::Client::is_closed(self)
+    }
+}
+
+/// Up to `limit` messages already waiting: the stashed ones first, then the receiver's.
+pub fn waiting<R: Receiver>(stash: &Stash<R::Message>, receiver: &R, limit: usize) -> Vec<R::Message> {
+    let mut batch = stash.take(limit);
+    let more = limit - batch.len();
+    receiver.try_recv_many(&mut batch, more);
+    batch
+}
+
+/// Resolves the asyncio `target` with up to `limit` messages, converted by `into_py`, as soon
+/// as the driver hands some over: the driver calls back from its own thread (no task, no
+/// second thread hop). `[]` once closed; `None` when another receiver took them first (the
+/// caller waits again the general way). Returns the future's done-callback, a [`CancelWait`],
+/// which drops the wait once the future is done by other means (cancelled, timed out):
+/// nothing is taken then.
+pub fn wait_many<R, C>(
+    py: Python<'_>,
+    target: Target,
+    receiver: &Arc<R>,
+    stash: &Stash<R::Message>,
+    limit: usize,
+    into_py: C,
+) -> PyResult<Py<PyAny>>
+where
+    R: Receiver,
+    C: FnOnce(Python<'_>, Vec<R::Message>) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    not_forked(py)?;
+    let Some((completer, future)) = target else {
+        return Err(pyo3::exceptions::PyTypeError::new_err("wait_many needs an asyncio future"));
+    };
+    // A batch a cancelled receive took may come back to the stash while this waits: the future
+    // then resolves with `None`, and the caller receives again, stash first.
+    let done = Arc::new(AtomicBool::new(false));
+    let (again, waiter) = (completer.clone_ref(py), future.clone_ref(py));
+    let receive_again = move || again.get().complete(waiter, Box::new(|py, _| Ok(py.None())));
+    stash.when_returned(done.clone(), Box::new(receive_again));
+    // Weak: the callback lives inside the driver until it fires; a strong reference would
+    // keep a dropped node or client (and its socket) alive.
+    let weak = Arc::downgrade(receiver);
+    let stash = stash.clone();
+    let wait = receiver.when_messages(move || {
+        completer.get().complete(
+            future,
+            Box::new(move |py, abandoned| {
+                let Some(receiver) = weak.upgrade().filter(|_| !abandoned) else {
+                    return Ok(py.None());
+                };
+                let batch = waiting(&stash, &*receiver, limit);
+                if batch.is_empty() && !receiver.is_closed() {
+                    return Ok(py.None());
+                }
+                into_py(py, batch)
+            }),
+        );
+    });
+    CancelWait { wait, done }.into_py_any(py)
+}
+
+/// A future's done-callback that drops a [`wait_many`] once the future is done (cancelled,
+/// timed out, or resolved).
+#[pyclass(frozen, module = "nomq._nomq")]
+pub(crate) struct CancelWait {
+    wait: nomq::MessageWait,
+    /// Drops the wait's registration with the stash (see [`Stash`]).
+    done: Arc<AtomicBool>,
+}
+
+#[pymethods]
+impl CancelWait {
+    fn __call__(&self, _future: &Bound<'_, PyAny>) {
+        // Done by whatever means (messages, a timeout, a cancel): the wait is over. After the
+        // messages came, the wait was used up and this changes nothing.
+        self.wait.cancel();
+        self.done.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The callback a driver calls with a publish's outcome (`publish_with`): it queues `future`
+/// on its loop's completer, to be resolved with `into_py`'s value or the mapped exception.
+pub fn resolve<T, C>(
+    completer: Py<Completer>,
+    future: Py<PyAny>,
+    into_py: C,
+) -> impl FnOnce(Result<T, nomq::Error>) + Send + 'static
+where
+    T: Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    move |outcome| completer.get().complete(future, settle(outcome, into_py))
+}
+
+/// Finishes queuing a publish that met backpressure (`publish_with` gave a future back).
+pub fn finish_queuing(backpressure: Option<impl Future<Output = ()> + Send + 'static>) {
+    if let Some(backpressure) = backpressure {
+        runtime().spawn(backpressure);
     }
 }
 

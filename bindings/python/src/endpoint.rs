@@ -1,6 +1,8 @@
 //! `nomq._nomq.NativeEndpoint`: a NoMQ node (the tokio UDP driver) for `nomq.Endpoint` and
 //! the `nomq.NoMQ` compatibility layer. Every operation takes a [`Target`]: an asyncio future
-//! to resolve, or `None` to block with the GIL released.
+//! to resolve, or `None` to block with the GIL released. Publishes and receives resolve their
+//! asyncio future straight from the driver task through the loop's completer, as the MQTT
+//! client's do (`mqtt.rs`): no task and no GIL per operation.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -183,12 +185,22 @@ impl NativeEndpoint {
         priority: u8,
         ttl: u16,
     ) -> PyResult<Py<PyAny>> {
-        let node = self.node.clone();
+        bridge::not_forked(py)?;
         let to = addr(py, to)?;
         let options = PublishOptions { qos: framing::qos(py, qos)?, retain, priority, ttl };
-        let payload = payload.to_vec();
-        let work = async move { node.publish(to, &channel, &payload, options).await };
-        bridge::run(py, target, work, bridge::none)
+        match target {
+            Some((completer, future)) => {
+                let done = bridge::resolve(completer, future, bridge::none);
+                bridge::finish_queuing(self.node.publish_with(to, &channel, payload, options, done));
+                Ok(py.None())
+            }
+            None => {
+                let node = self.node.clone();
+                let payload = payload.to_vec();
+                let work = async move { node.publish(to, &channel, &payload, options).await };
+                bridge::run(py, None, work, bridge::none)
+            }
+        }
     }
 
     /// Sends a HEARTBEAT to `to`.
@@ -214,6 +226,20 @@ impl NativeEndpoint {
             bridge::within(timeout, node.recv_many(&mut batch, limit)).await.map(|_| batch)
         };
         bridge::receive(py, target, &self.stash, limit, recv, messages)
+    }
+
+    /// Resolves the asyncio `target` with up to `limit` messages as soon as the driver hands
+    /// some over, straight from the driver's thread (no task, no second thread hop); `[]` once
+    /// closed; `None` when another receiver took them first (wait again through `recv_many`).
+    /// Returns the future's done-callback, which drops the wait once the future is done by
+    /// other means (cancelled, timed out): nothing is taken then.
+    fn wait_many(&self, py: Python<'_>, target: Target, limit: usize) -> PyResult<Py<PyAny>> {
+        bridge::wait_many(py, target, &self.node, &self.stash, limit, messages)
+    }
+
+    /// The messages already waiting, up to `limit`, without waiting.
+    fn try_recv_many(&self, py: Python<'_>, limit: usize) -> PyResult<Py<PyAny>> {
+        messages(py, bridge::waiting(&self.stash, &*self.node, limit))
     }
 
     /// The endpoint's counters, as a dict.

@@ -8,7 +8,6 @@ use nomq::mqtt::{Client, ClientOptions, LastWill, MessageProperties, ReconnectPo
 use nomq::proto::ErrorKind;
 use nomq::proto::mqtt::codec::SubscriptionOptions;
 use nomq::proto::mqtt::session::{Message, Metrics, PublishOutcome};
-use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -264,28 +263,6 @@ fn message(
     Ok(m)
 }
 
-/// Up to `limit` messages already waiting: the stashed ones first, then the client's.
-fn waiting(stash: &bridge::Stash<Message>, client: &Client, limit: usize) -> Vec<Message> {
-    let mut batch = bridge::take_stashed(stash, limit);
-    let more = limit - batch.len();
-    client.try_recv_many(&mut batch, more);
-    batch
-}
-
-/// A future's done-callback that drops a [`NativeClient::wait_many`] once the future is done
-/// (cancelled, timed out, or resolved).
-#[pyclass(frozen, module = "nomq._nomq")]
-pub(crate) struct CancelWait(nomq::mqtt::MessageWait);
-
-#[pymethods]
-impl CancelWait {
-    fn __call__(&self, _future: &Bound<'_, PyAny>) {
-        // Done by whatever means (messages, a timeout, a cancel): the wait is over. After the
-        // messages came, the wait was used up and this changes nothing.
-        self.0.cancel();
-    }
-}
-
 /// A connected MQTT client (reconnecting in the background per its options).
 #[pyclass(frozen, module = "nomq._nomq")]
 pub(crate) struct NativeClient {
@@ -323,12 +300,8 @@ impl NativeClient {
         let m = message(py, topic, payload.to_vec(), qos, retain, properties)?;
         match target {
             Some((completer, future)) => {
-                let done = move |r: Result<PublishOutcome, nomq::Error>| {
-                    completer.get().complete(future, bridge::settle(r, outcome));
-                };
-                if let Some(backpressure) = self.client.publish_with(m, done) {
-                    bridge::runtime().spawn(backpressure);
-                }
+                let done = bridge::resolve(completer, future, outcome);
+                bridge::finish_queuing(self.client.publish_with(m, done));
                 Ok(py.None())
             }
             None => {
@@ -421,35 +394,12 @@ impl NativeClient {
     /// again through `recv_many`). Returns the future's done-callback, which drops the wait
     /// once the future is done by other means (cancelled, timed out): nothing is taken then.
     fn wait_many(&self, py: Python<'_>, target: Target, limit: usize) -> PyResult<Py<PyAny>> {
-        bridge::not_forked(py)?;
-        let Some((completer, future)) = target else {
-            return Err(pyo3::exceptions::PyTypeError::new_err("wait_many needs an asyncio future"));
-        };
-        // Weak: the callback lives inside the client until it fires; a strong reference would
-        // keep a dropped client (and its connection) alive.
-        let client = Arc::downgrade(&self.client);
-        let stash = self.stash.clone();
-        let wait = self.client.when_messages(move || {
-            completer.get().complete(
-                future,
-                Box::new(move |py, abandoned| {
-                    let Some(client) = client.upgrade().filter(|_| !abandoned) else {
-                        return Ok(py.None());
-                    };
-                    let batch = waiting(&stash, &client, limit);
-                    if batch.is_empty() && !client.is_closed() {
-                        return Ok(py.None());
-                    }
-                    messages(py, batch)
-                }),
-            );
-        });
-        CancelWait(wait).into_py_any(py)
+        bridge::wait_many(py, target, &self.client, &self.stash, limit, messages)
     }
 
     /// The messages already waiting, up to `limit`, without waiting.
     fn try_recv_many(&self, py: Python<'_>, limit: usize) -> PyResult<Py<PyAny>> {
-        messages(py, waiting(&self.stash, &self.client, limit))
+        messages(py, bridge::waiting(&self.stash, &*self.client, limit))
     }
 
     /// Counters and gauges, as a dict.

@@ -7,17 +7,20 @@
 //! |---|---|
 //! | [`Node`] | a NoMQ node on a UDP socket: publish with per-message completion, receive, heartbeats |
 //! | [`mqtt::Client`] | MQTT 3.1.1/5.0 client: per-publish completion, bounded outbox, reconnect with backoff and jitter |
+//! | [`Completion`], [`MessageWait`] | the completion model both share: an outcome to await or a callback (`publish_with`), and `when_messages` for bindings |
 //! | [`OsRandom`] | the OS random generator for the sans-IO core |
 //! | [`proto`] | framing, the endpoint state machine, keys, the config file |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod completion;
 mod error;
 mod handle;
 pub mod mqtt;
 mod node;
 mod random;
 
+pub use completion::{Completion, MessageWait};
 pub use error::{Error, Refused};
 pub use node::{Node, NodeConfig};
 pub use random::OsRandom;

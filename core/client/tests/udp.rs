@@ -1,7 +1,7 @@
 //! The tokio UDP driver over real loopback sockets: IPv4 and IPv6 at every QoS,
 //! broadcast and multicast where the machine allows them, expiry, close.
 
-use nomq::proto::endpoint::PublishOptions;
+use nomq::proto::endpoint::{PublishOptions, PublishOutcome};
 use nomq::{Error, Keys, Node, NodeConfig, Qos, Version};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -171,4 +171,126 @@ async fn a_slow_reader_loses_nothing() {
     let s = b.stats().await.unwrap();
     assert!(s.refused_full > 0, "backpressure engaged: {s:?}");
     assert_eq!(s.delivered, 500);
+}
+
+type Outcomes = tokio::sync::mpsc::UnboundedSender<(&'static str, Result<PublishOutcome, Error>)>;
+
+/// A publish callback that reports its outcome under the name `what`.
+fn report(
+    done: &Outcomes,
+    what: &'static str,
+) -> impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static {
+    let done = done.clone();
+    move |r| done.send((what, r)).unwrap()
+}
+
+/// `publish_with` queues from a thread outside the runtime and calls its callback exactly once
+/// with the outcome: `Sent` for QoS 0, `Confirmed` for QoS 1/2, `Expired` when nobody answers
+/// within the ttl, `Closed` for a publish pending at the close and for one queued after it.
+/// A callback may publish again (it runs on the driver task, which holds no lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_with_calls_back_once_with_the_outcome() {
+    let a = std::sync::Arc::new(node("127.0.0.1:0", Version::V2).await);
+    let b = node("127.0.0.1:0", Version::V2).await;
+    b.subscribe("t").await.unwrap();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (to, nowhere) = (b.local_addr(), silent.local_addr().unwrap());
+    let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let node = a.clone();
+    std::thread::spawn(move || {
+        let again = node.clone();
+        let then = report(&done, "again");
+        let qos1 = report(&done, "qos1");
+        let first = move |r: Result<PublishOutcome, Error>| {
+            qos1(r);
+            assert!(again.publish_with(to, "t", b"again", opts(Qos::AtMostOnce), then).is_none());
+        };
+        assert!(node.publish_with(to, "t", b"one", opts(Qos::AtLeastOnce), first).is_none());
+        let expiring = PublishOptions { ttl: 1, ..opts(Qos::AtLeastOnce) };
+        assert!(node.publish_with(nowhere, "t", b"lost", expiring, report(&done, "expired")).is_none());
+    })
+    .join()
+    .unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(timeout(Duration::from_secs(5), outcomes.recv()).await.unwrap().unwrap());
+    }
+    got.sort_by_key(|(what, _)| *what);
+    assert!(matches!(got[0], ("again", Ok(PublishOutcome::Sent))), "{got:?}");
+    assert!(matches!(got[1], ("expired", Err(Error::Expired))), "{got:?}");
+    assert!(matches!(got[2], ("qos1", Ok(PublishOutcome::Confirmed))), "{got:?}");
+    for payload in [&b"one"[..], b"again"] {
+        let m = timeout(Duration::from_secs(5), b.recv()).await.unwrap().unwrap();
+        assert_eq!(m.payload, payload);
+    }
+
+    // Every callback was called (and dropped): nothing else comes.
+    assert!(timeout(Duration::from_secs(1), outcomes.recv()).await.unwrap().is_none());
+
+    // Pending at the close, and queued after it (answered at once, on the caller's thread).
+    let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let d = done.clone();
+    assert!(
+        a.publish_with(nowhere, "t", b"pending", opts(Qos::ExactlyOnce), move |r| d.send(r).unwrap())
+            .is_none()
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    a.close().await;
+    assert!(matches!(
+        timeout(Duration::from_secs(5), outcomes.recv()).await.unwrap(),
+        Some(Err(Error::Closed))
+    ));
+    let d = done.clone();
+    assert!(a.publish_with(to, "t", b"late", opts(Qos::AtLeastOnce), move |r| d.send(r).unwrap()).is_none());
+    assert!(matches!(outcomes.try_recv(), Ok(Err(Error::Closed))), "answered before publish_with returned");
+    drop(done);
+    assert!(timeout(Duration::from_secs(1), outcomes.recv()).await.unwrap().is_none());
+    assert!(a.is_closed());
+}
+
+/// `when_messages` calls back once messages wait for `recv` (at once when some already do),
+/// never once cancelled, and once more at the close; `try_recv_many` takes what waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_messages_calls_back_on_arrival_and_close() {
+    let a = node("127.0.0.1:0", Version::V1).await;
+    let b = node("127.0.0.1:0", Version::V1).await;
+    b.subscribe("t").await.unwrap();
+    let (ready, mut fired) = tokio::sync::mpsc::unbounded_channel();
+    let mut batch = Vec::new();
+    assert_eq!(b.try_recv_many(&mut batch, 10), 0, "nothing yet");
+
+    let r = ready.clone();
+    let _wait = b.when_messages(move || r.send("message").unwrap());
+    let cancelled = b.when_messages(|| panic!("a cancelled wait is never called"));
+    cancelled.cancel();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(fired.try_recv().is_err(), "no message, no call");
+    a.publish(b.local_addr(), "t", b"m1", opts(Qos::AtLeastOnce)).await.unwrap();
+    assert_eq!(timeout(Duration::from_secs(5), fired.recv()).await.unwrap(), Some("message"));
+
+    // A message already waits: called at once, on the caller's thread.
+    let r = ready.clone();
+    let _wait = b.when_messages(move || r.send("waiting").unwrap());
+    assert_eq!(fired.try_recv(), Ok("waiting"));
+    assert_eq!(b.try_recv_many(&mut batch, 10), 1);
+    assert_eq!(batch[0].payload, b"m1");
+
+    // A cancelled wait stays uncalled when a message does come.
+    let cancelled = b.when_messages(|| panic!("a cancelled wait is never called"));
+    cancelled.cancel();
+    a.publish(b.local_addr(), "t", b"m2", opts(Qos::AtLeastOnce)).await.unwrap();
+    let m = timeout(Duration::from_secs(5), b.recv()).await.unwrap().unwrap();
+    assert_eq!(m.payload, b"m2");
+
+    let r = ready.clone();
+    let _wait = b.when_messages(move || r.send("closed").unwrap());
+    assert!(!b.is_closed());
+    b.close().await;
+    assert_eq!(timeout(Duration::from_secs(5), fired.recv()).await.unwrap(), Some("closed"));
+    assert!(b.is_closed());
+    let _wait = b.when_messages(move || ready.send("after close").unwrap());
+    assert_eq!(fired.try_recv(), Ok("after close"));
+    assert!(timeout(Duration::from_secs(1), b.recv()).await.unwrap().is_none(), "recv ended");
+    assert_eq!(b.try_recv_many(&mut batch, 10), 0);
+    a.close().await;
 }

@@ -13,9 +13,9 @@ use tokio::sync::mpsc;
 
 use super::ClientOptions;
 use super::link::Link;
-use super::shared::{Shared, now_ms};
+use super::shared::{Core, Shared, now_ms};
 use crate::Error;
-use nomq_proto::mqtt::session::{Message, State};
+use nomq_proto::mqtt::session::Message;
 
 /// Bytes read per wake-up.
 const READ_BUFFER: usize = 64 * 1024;
@@ -28,7 +28,7 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
     let tls = match options.tls.as_ref().map(super::tls::client_config).transpose() {
         Ok(t) => t,
         Err(e) => {
-            shared.drive(|core| {
+            shared.update_by_driver(|core| {
                 core.fail_connect(e);
                 core.close();
             });
@@ -36,18 +36,18 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
         }
     };
     let mut buf = vec![0u8; READ_BUFFER];
-    shared.drive(|core| core.session.start(core.now));
+    shared.update_by_driver(Core::start_session);
     // The session decides when to open a transport (its reconnect backoff) and when one is
     // over; this loop only opens and closes them.
     while between_connections(&shared).await {
         if let Err(e) = connection(&shared, &options, tls.as_ref(), &mut buf).await {
             // The first connection's failure is `connect`'s answer; later ones reconnect.
-            if shared.drive(|core| core.fail_connect(e)) {
+            if shared.update_by_driver(|core| core.fail_connect(e)) {
                 break;
             }
         }
     }
-    shared.drive(|core| core.close());
+    shared.update_by_driver(Core::close);
 }
 
 /// Waits, running the session's timers, until it asks for a transport (true) or is stopped
@@ -55,9 +55,9 @@ pub(super) async fn run(shared: Arc<Shared>, options: ClientOptions) {
 /// backoff: an application that keeps publishing must not turn it into a reconnect loop.
 async fn between_connections(shared: &Shared) -> bool {
     loop {
-        let (open, idle, deadline) = shared.with(|core| {
-            core.noticed();
-            (core.take_open_request(), core.stop || core.session.is_idle(), core.session.poll_timeout())
+        let (open, idle, deadline) = shared.bookkeep(|core| {
+            core.driver_caught_up();
+            (core.take_open_request(), core.should_stop(), core.next_deadline())
         });
         if open {
             return true;
@@ -69,9 +69,9 @@ async fn between_connections(shared: &Shared) -> bool {
         let wait = deadline.map_or(NO_DEADLINE_MS, |at| at.saturating_sub(now_ms()));
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(wait)) => {
-                shared.drive(|core| core.session.handle_timeout(core.now));
+                shared.update_by_driver(Core::run_timers);
             }
-            () = shared.driver.notified() => {}
+            () = shared.driver_wake_up() => {}
         }
     }
 }
@@ -84,18 +84,18 @@ async fn connection(
     buf: &mut [u8],
 ) -> Result<(), Error> {
     // The session's connect deadline covers TCP, TLS and CONNACK together.
-    let deadline = shared.with(|core| core.session.poll_timeout()).unwrap_or(u64::MAX);
+    let deadline = shared.peek(Core::next_deadline).unwrap_or(u64::MAX);
     let tcp = tokio::select! {
         tcp = TcpStream::connect((options.host.as_str(), options.port)) => tcp,
         () = tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now_ms()))) => {
-            shared.drive(|core| core.session.handle_timeout(core.now));
+            shared.update_by_driver(Core::run_timers);
             Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
         }
     };
     let tcp = match tcp.and_then(|tcp| tcp.set_nodelay(true).map(|()| tcp)) {
         Ok(tcp) => Arc::new(tcp),
         Err(e) => {
-            shared.drive(|core| core.session.connection_lost(core.now));
+            shared.update_by_driver(Core::connection_lost);
             return Err(e.into());
         }
     };
@@ -112,22 +112,14 @@ async fn connection(
                 .and_then(|name| Link::tls(tcp.clone(), config.clone(), name, &options.host))
         }
     };
-    let connected = link.and_then(|link| {
-        shared.drive(|core| {
-            core.link = Some(link);
-            core.write_blocked = false;
-            core.session.connect(core.now).map_err(Error::from)
-        })
-    });
+    let connected = link.and_then(|link| shared.update_by_driver(|core| core.connect_over(link)));
     if let Err(e) = connected {
-        shared.drive(|core| core.session.connection_lost(core.now));
+        shared.update_by_driver(Core::connection_lost);
         close(shared, tcp).await;
         return Err(e);
     }
     // One timer for the whole connection, re-armed only when the session's next deadline is
-    // earlier than the armed one. The keep-alive deadline moves with every write; firing a
-    // little early costs one `handle_timeout` that does nothing, while a new timer per loop turn
-    // would cost a timer-wheel insert and cancel per message.
+    // earlier than the armed one (see `Core::rearm_timer`).
     let timer = tokio::time::sleep(Duration::from_millis(NO_DEADLINE_MS));
     tokio::pin!(timer);
     // The ACK held back while many completions are still to come (see `super::ack`).
@@ -135,29 +127,16 @@ async fn connection(
     tokio::pin!(ack_timer);
     let mut ack_armed = false;
     let result = loop {
-        let wait = shared.with(|core| {
-            core.noticed();
-            let now = now_ms();
-            let rearm = match core.session.poll_timeout() {
-                Some(t) if core.armed.is_none_or(|a| t < a) => {
-                    core.armed = Some(t);
-                    Some(t.saturating_sub(now))
-                }
-                Some(_) => None,
-                None => {
-                    core.armed = None;
-                    None
-                }
-            };
+        let wait = shared.bookkeep(|core| {
+            core.driver_caught_up();
             Wait {
-                rearm,
-                armed: core.armed.is_some(),
-                can_read: core.undelivered.is_empty(),
-                // The stream the oldest undelivered message waits for.
-                waiting_on: core.undelivered.front().map(|m| core.route(m).clone()),
-                write: core.write_blocked,
-                end: end_of_connection(core),
-                ack: core.acks.owed(),
+                rearm: core.rearm_timer(),
+                armed: core.timer_armed(),
+                can_read: core.can_read(),
+                waiting_on: core.stream_awaited(),
+                write: core.write_blocked(),
+                end: core.take_end_of_connection(),
+                ack: core.ack_owed(),
             }
         });
         if let Some(end) = wait.end {
@@ -173,50 +152,34 @@ async fn connection(
         let wake = tokio::select! {
             ready = tcp.readable(), if wait.can_read => Wake::Readable(ready),
             ready = tcp.writable(), if wait.write => Wake::Writable(ready),
-            () = shared.driver.notified() => Wake::Told,
+            () = shared.driver_wake_up() => Wake::Notified,
             () = &mut timer, if wait.armed => Wake::Timer,
             () = &mut ack_timer, if wait.ack => Wake::Ack,
-            () = room(wait.waiting_on.as_ref()), if !wait.can_read => Wake::Told,
+            () = room(wait.waiting_on.as_ref()), if !wait.can_read => Wake::Notified,
         };
-        shared.drive(|core| match wake {
-            Wake::Readable(Ok(())) => core.read(buf),
-            Wake::Writable(Ok(())) => core.write_blocked = false,
-            Wake::Readable(Err(_)) | Wake::Writable(Err(_)) => core.session.connection_lost(core.now),
-            Wake::Told => {}
+        shared.update_by_driver(|core| match wake {
+            Wake::Readable(Ok(())) => core.read_socket(buf),
+            Wake::Writable(Ok(())) => core.socket_writable(),
+            Wake::Readable(Err(_)) | Wake::Writable(Err(_)) => core.connection_lost(),
+            Wake::Notified => {}
             Wake::Ack => core.acknowledge_late(),
-            Wake::Timer => {
-                core.armed = None;
-                core.session.handle_timeout(core.now);
-            }
+            Wake::Timer => core.timer_fired(),
         });
     };
     close(shared, tcp).await;
     result
 }
 
-/// `Some` once this connection is over: a failure to report, or the session disconnected.
-fn end_of_connection(core: &mut super::shared::Core) -> Option<Result<(), Error>> {
-    if let Some(e) = core.failure.take() {
-        return Some(Err(e));
-    }
-    (core.session.state() == State::Disconnected).then_some(Ok(()))
-}
-
 /// Lets the last bytes (DISCONNECT) leave, then closes the socket.
 async fn close(shared: &Shared, tcp: Arc<TcpStream>) {
     let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
-    while shared.with(|core| core.write_blocked && core.link.is_some()) {
+    while shared.peek(Core::bytes_left_to_write) {
         if tokio::time::timeout_at(deadline, tcp.writable()).await.is_err() {
             break;
         }
-        shared.drive(|core| core.write_blocked = false);
+        shared.update_by_driver(Core::socket_writable);
     }
-    shared.with(|core| {
-        if let Some(mut link) = core.link.take() {
-            link.close();
-        }
-        core.write_blocked = false;
-    });
+    shared.bookkeep(Core::close_link);
     if let Ok(mut tcp) = Arc::try_unwrap(tcp) {
         let _ = tcp.shutdown().await;
     }
@@ -235,7 +198,7 @@ struct Wait {
 enum Wake {
     Readable(std::io::Result<()>),
     Writable(std::io::Result<()>),
-    Told,
+    Notified,
     Ack,
     Timer,
 }

@@ -32,11 +32,13 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use shared::{Admission, Core, Shared};
 
 use crate::Error;
+use crate::completion::Reply;
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::ReasonCode;
 use nomq_proto::mqtt::codec::SubscriptionOptions;
 use nomq_proto::mqtt::session::{Message, Metrics, PublishOutcome, SessionConfig};
 
+pub use crate::completion::MessageWait;
 pub use auth::Authenticator;
 pub use nomq_proto::mqtt::ProtocolVersion;
 pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy, ReconnectPolicy};
@@ -153,27 +155,9 @@ impl ClientOptions {
     }
 }
 
-/// The end of one queued publish (see [`Client::enqueue`]).
-#[derive(Debug)]
-pub struct Completion(oneshot::Receiver<Result<PublishOutcome, Error>>);
-
-impl Completion {
-    /// Resolves when the QoS flow completes, as [`Client::publish`] does.
-    pub async fn wait(self) -> Result<PublishOutcome, Error> {
-        self.0.await.map_err(|_| Error::Closed)?
-    }
-}
-
-/// A registration of [`Client::when_messages`].
-#[derive(Debug, Clone)]
-pub struct MessageWait(Arc<std::sync::atomic::AtomicBool>);
-
-impl MessageWait {
-    /// No longer wanted: the callback is dropped uncalled.
-    pub fn cancel(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
+/// The end of one queued publish (see [`Client::enqueue`]): resolves when the QoS flow
+/// completes, as [`Client::publish`] does.
+pub type Completion = crate::Completion<PublishOutcome>;
 
 /// A message stream for one subscription (see [`Client::subscription`]).
 #[derive(Debug)]
@@ -197,19 +181,7 @@ impl Subscription {
 
 /// Where the outcome of one publish goes: a [`Completion`], or a callback for bindings that
 /// resolve their own futures (no task per publish).
-pub(crate) enum PublishReply {
-    Channel(oneshot::Sender<Result<PublishOutcome, Error>>),
-    Callback(Box<dyn FnOnce(Result<PublishOutcome, Error>) + Send + Sync>),
-}
-
-impl PublishReply {
-    pub(crate) fn send(self, outcome: Result<PublishOutcome, Error>) {
-        match self {
-            PublishReply::Channel(tx) => drop(tx.send(outcome)),
-            PublishReply::Callback(done) => done(outcome),
-        }
-    }
-}
+pub(crate) type PublishReply = Reply<PublishOutcome>;
 
 /// An MQTT client. Cheap to share behind an `Arc`; dropping the last handle disconnects.
 pub struct Client {
@@ -274,9 +246,9 @@ impl Client {
     /// Waits only while the outbox and the queue of publishes waiting for it are full
     /// (backpressure).
     pub async fn enqueue(&self, message: Message) -> Result<Completion, Error> {
-        let (reply, answer) = oneshot::channel();
-        match queue(&self.shared, message, PublishReply::Channel(reply)).await {
-            Ok(()) => Ok(Completion(answer)),
+        let (reply, completion) = Reply::channel();
+        match self.shared.queue(message, reply).await {
+            Ok(()) => Ok(completion),
             Err(_) => Err(Error::Closed),
         }
     }
@@ -290,10 +262,10 @@ impl Client {
     pub fn publish_with(
         &self,
         message: Message,
-        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + Sync + 'static,
+        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
     ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-        let reply = PublishReply::Callback(Box::new(done));
-        match self.shared.act(|core| core.publish(message, reply, true)) {
+        let reply = Reply::callback(done);
+        match self.shared.update(|core| core.publish(message, reply, true)) {
             Admission::Taken => None,
             Admission::Closed(reply) => {
                 reply.send(Err(Error::Closed));
@@ -302,7 +274,7 @@ impl Client {
             Admission::Full(message, reply) => {
                 let shared = self.shared.clone();
                 Some(async move {
-                    if let Err(reply) = queue(&shared, message, reply).await {
+                    if let Err(reply) = shared.queue(message, reply).await {
                         reply.send(Err(Error::Closed));
                     }
                 })
@@ -320,9 +292,9 @@ impl Client {
         retain: bool,
     ) -> Result<PublishOutcome, Error> {
         let message = Message::new(topic, payload.to_vec(), qos, retain);
-        let (reply, answer) = oneshot::channel();
-        match self.shared.act(|core| core.publish(message, PublishReply::Channel(reply), false)) {
-            Admission::Taken => Completion(answer).wait().await,
+        let (reply, completion) = Reply::channel();
+        match self.shared.update(|core| core.publish(message, reply, false)) {
+            Admission::Taken => completion.await,
             Admission::Full(..) | Admission::Closed(_) => Err(Error::Closed),
         }
     }
@@ -339,7 +311,7 @@ impl Client {
         options: SubscriptionOptions,
     ) -> Result<Vec<ReasonCode>, Error> {
         let (reply, answer) = oneshot::channel();
-        self.shared.act(|core| core.subscribe(filter.into(), options, None, reply));
+        self.shared.update(|core| core.subscribe(filter.into(), options, None, reply));
         answer.await.map_err(|_| Error::Closed)?
     }
 
@@ -347,7 +319,8 @@ impl Client {
     pub async fn subscription(&self, filter: &str, qos: Qos) -> Result<Subscription, Error> {
         let (tx, rx) = mpsc::channel(self.buffer);
         let (reply, answer) = oneshot::channel();
-        self.shared.act(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
+        self.shared
+            .update(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
         let granted = answer.await.map_err(|_| Error::Closed)??;
         Ok(Subscription { rx, granted })
     }
@@ -355,7 +328,7 @@ impl Client {
     /// Unsubscribes.
     pub async fn unsubscribe(&self, filter: &str) -> Result<Vec<ReasonCode>, Error> {
         let (reply, answer) = oneshot::channel();
-        self.shared.act(|core| core.unsubscribe(filter.into(), reply));
+        self.shared.update(|core| core.unsubscribe(filter.into(), reply));
         answer.await.map_err(|_| Error::Closed)?
     }
 
@@ -391,50 +364,30 @@ impl Client {
     /// messages first: find none, wait again. Dropping the returned [`MessageWait`] does not
     /// cancel; [`MessageWait::cancel`] does.
     pub fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> MessageWait {
-        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = cancelled.clone();
-        self.shared.act(move |core| core.when_messages(flag, Box::new(ready)));
-        MessageWait(cancelled)
+        self.shared.update(move |core| core.when_messages(Box::new(ready)))
     }
 
     /// Whether the client has stopped for good (after `disconnect`, or a first connection
     /// that failed).
     pub fn is_closed(&self) -> bool {
-        self.shared.with(|core| core.closed)
+        self.shared.peek(Core::is_closed)
     }
 
     /// Counters and gauges of the session.
     pub async fn metrics(&self) -> Result<Metrics, Error> {
-        self.shared.with(|core| if core.closed { Err(Error::Closed) } else { Ok(core.session.metrics()) })
+        self.shared.peek(Core::metrics)
     }
 
     /// Sends DISCONNECT (the will is not published) and stops the driver. Publishes still
     /// pending fail with [`Error::Closed`].
     pub async fn disconnect(&self) {
-        self.shared.act(Core::stop);
+        self.shared.update(Core::stop);
         crate::handle::join(&self.task).await;
     }
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        self.shared.act(Core::stop);
-    }
-}
-
-/// Queues a publish, waiting while the queue of publishes waiting for room is full; gives the
-/// reply back when the client has stopped.
-async fn queue(shared: &Shared, mut message: Message, mut reply: PublishReply) -> Result<(), PublishReply> {
-    loop {
-        // Registered before trying, so room freed in between is not missed.
-        let room = shared.room.notified();
-        tokio::pin!(room);
-        room.as_mut().enable();
-        match shared.act(|core| core.publish(message, reply, true)) {
-            Admission::Taken => return Ok(()),
-            Admission::Closed(r) => return Err(r),
-            Admission::Full(m, r) => (message, reply) = (m, r),
-        }
-        room.await;
+        self.shared.update(Core::stop);
     }
 }

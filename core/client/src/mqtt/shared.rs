@@ -9,18 +9,21 @@
 //! over once it is released, so a completion callback may call into the client again.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::ack::{Ack, AckPacing};
 use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
+use crate::completion::{MessageWait, MessageWaiters, MessagesReady};
 use crate::{Error, Refused};
 use nomq_proto::error::{ResourceError, Table};
-use nomq_proto::mqtt::session::{Disconnect, Event, Message, PublishId, PublishOutcome, RequestId, State};
+use nomq_proto::mqtt::session::{
+    Disconnect, Event, Message, Metrics, PublishId, PublishOutcome, RequestId, State,
+};
 use nomq_proto::mqtt::topic::topic_matches;
 use nomq_proto::mqtt::{ReasonCode, Session};
 
@@ -30,19 +33,16 @@ const WAITING_LIMIT: usize = 1024;
 /// Reads per driver wake-up at most, so timers and writes are not starved.
 const READS_PER_WAKE: usize = 4;
 
-/// Called once, outside the lock, when messages wait for `recv` or the client has closed.
-pub(super) type Waker = Box<dyn FnOnce() + Send>;
-
-pub(super) type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
+type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
-pub(super) type Stream = (String, mpsc::Sender<Message>);
+type Stream = (String, mpsc::Sender<Message>);
 
 pub(super) struct Shared {
     core: Mutex<Core>,
     /// Wakes the driver task (see [`Core::needs_driver`]).
-    pub(super) driver: Notify,
+    driver: Notify,
     /// Wakes publishes waiting for a place in the queue of publishes waiting for room.
-    pub(super) room: Notify,
+    room: Notify,
 }
 
 /// What became of a publish handed to [`Core::publish`].
@@ -50,7 +50,7 @@ pub(super) enum Admission {
     /// In the session, waiting for room, or already answered (an error, a full outbox for
     /// `try_publish`).
     Taken,
-    /// The queue of publishes waiting for room is full: wait on [`Shared::room`], retry.
+    /// The queue of publishes waiting for room is full: [`Shared::queue`] waits and retries.
     Full(Message, PublishReply),
     /// The client has stopped; the reply was not used.
     Closed(PublishReply),
@@ -63,12 +63,15 @@ pub(super) fn now_ms() -> u64 {
     u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The session, the connection and everything waiting on them. Its fields are private: callers
+/// and the driver go through methods, so that every change ends with [`Core::propagate`] (run
+/// by [`Shared::update`]) and no output or wake-up is forgotten.
 pub(super) struct Core {
     /// The time of the current operation, read once per lock: reading the clock can cost a
     /// system call on virtual machines.
-    pub(super) now: u64,
-    pub(super) session: Session,
-    pub(super) link: Option<Link>,
+    now: u64,
+    session: Session,
+    link: Option<Link>,
     publishes: HashMap<PublishId, PublishReply>,
     requests: HashMap<RequestId, (RequestReply, Option<Stream>)>,
     /// Publishes waiting for outbox room (policy Fail), in order.
@@ -76,36 +79,37 @@ pub(super) struct Core {
     streams: Vec<Stream>,
     messages: mpsc::Sender<Message>,
     /// Messages the application has not taken yet; while any wait, the socket is not read.
-    pub(super) undelivered: VecDeque<Message>,
+    undelivered: VecDeque<Message>,
     ready: Option<oneshot::Sender<Result<(), Error>>>,
     authenticator: Option<Authenticator>,
     /// An end of the connection the driver must report (refusal, failed authentication).
-    pub(super) failure: Option<Error>,
+    failure: Option<Error>,
     /// The session asked for a transport ([`Event::OpenTransport`]).
     open_requested: bool,
     /// `disconnect` was called or every handle is gone: the driver leaves.
-    pub(super) stop: bool,
+    stop_requested: bool,
     /// The driver has ended: every call fails with [`Error::Closed`].
-    pub(super) closed: bool,
+    closed: bool,
     /// The deadline the driver's timer is armed for.
-    pub(super) armed: Option<u64>,
+    timer_deadline: Option<u64>,
     /// Bytes wait for the socket to drain: the driver waits for it to become writable.
-    pub(super) write_blocked: bool,
+    write_blocked: bool,
     /// A caller's publish joined others in flight: the driver, awake for their acknowledgements
     /// anyway, writes it with them, one write for many and off the caller's thread (which, in
     /// Python, holds the GIL). A publish on an idle connection is written by its caller.
-    pub(super) defer_write: bool,
-    /// Whether the driver was already told about the current state (one wake per change).
-    told: bool,
+    defer_write: bool,
+    /// The driver was notified of the current state and has not looked at it yet: one wake-up
+    /// per change, not one per operation (see [`Core::needs_driver`]).
+    driver_notified: bool,
     /// Publish outcomes to hand over once the lock is released.
-    finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
+    outcomes: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
     /// Waiting for messages in the `recv` channel (see [`super::Client::when_messages`]).
-    message_waiters: Vec<(Arc<AtomicBool>, Waker)>,
+    message_waiters: MessageWaiters,
     /// Message waiters to call once the lock is released.
-    woken: Vec<Waker>,
+    messages_ready: Vec<MessagesReady>,
     room_freed: bool,
     /// When our TCP ACK leaves while publishes are held back.
-    pub(super) acks: AckPacing,
+    ack_pacing: AckPacing,
 }
 
 impl Shared {
@@ -129,48 +133,56 @@ impl Shared {
             authenticator,
             failure: None,
             open_requested: false,
-            stop: false,
+            stop_requested: false,
             closed: false,
-            armed: None,
+            timer_deadline: None,
             write_blocked: false,
             defer_write: false,
-            told: false,
-            finished: Vec::new(),
-            message_waiters: Vec::new(),
-            woken: Vec::new(),
+            driver_notified: false,
+            outcomes: Vec::new(),
+            message_waiters: MessageWaiters::default(),
+            messages_ready: Vec::new(),
             room_freed: false,
-            acks: AckPacing::default(),
+            ack_pacing: AckPacing::default(),
         };
         Shared { core: Mutex::new(core), driver: Notify::new(), room: Notify::new() }
     }
 
-    /// Reads the state without acting on it.
-    pub(super) fn with<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+    /// Reads the state.
+    pub(super) fn peek<T>(&self, f: impl FnOnce(&Core) -> T) -> T {
+        f(&self.lock())
+    }
+
+    /// Runs `f` under the lock and nothing more: for the driver's own bookkeeping (its timer,
+    /// its wake-ups, taking a request or a failure, closing the link), which changes nothing
+    /// the session produces and so needs no [`Core::propagate`].
+    pub(super) fn bookkeep<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
         f(&mut self.lock())
     }
 
-    /// Runs `f` on the core, then writes what the session produced, routes its events and hands
-    /// messages over; outside the lock, delivers publish outcomes and wakes whoever must act.
-    pub(super) fn act<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+    /// Applies a change with `f`, then writes what the session produced, routes its events and
+    /// hands messages over; outside the lock, delivers publish outcomes and wakes whoever must
+    /// act.
+    pub(super) fn update<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
         let mut core = self.lock();
         core.now = now_ms();
         let result = f(&mut core);
         core.route_events();
         core.deliver();
-        if !core.finished.is_empty() || !core.woken.is_empty() {
+        if !core.outcomes.is_empty() || !core.messages_ready.is_empty() {
             // Outcomes and messages go out before the acknowledgements that `flush` writes: a
             // caller waiting for them does not also wait for a system call.
-            let outside = core.outside();
+            let after = core.take_after_unlock();
             drop(core);
-            outside.run();
+            after.run();
             core = self.lock();
         }
-        core.settle();
+        core.propagate();
         let wake_driver = core.needs_driver();
         let room_freed = std::mem::take(&mut core.room_freed);
-        let outside = core.outside();
+        let after = core.take_after_unlock();
         drop(core);
-        outside.run();
+        after.run();
         if wake_driver {
             self.driver.notify_one();
         }
@@ -180,12 +192,38 @@ impl Shared {
         result
     }
 
-    /// [`Shared::act`] for the driver task, which also writes what callers left to it.
-    pub(super) fn drive<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
-        self.act(|core| {
+    /// [`Shared::update`] for the driver task, which also writes what callers left to it.
+    pub(super) fn update_by_driver<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+        self.update(|core| {
             core.defer_write = false;
             f(core)
         })
+    }
+
+    /// Resolves when a caller wakes the driver (see [`Core::needs_driver`]).
+    pub(super) fn driver_wake_up(&self) -> Notified<'_> {
+        self.driver.notified()
+    }
+
+    /// Queues a publish, waiting while the queue of publishes waiting for room is full; gives
+    /// the reply back when the client has stopped.
+    pub(super) async fn queue(
+        &self,
+        mut message: Message,
+        mut reply: PublishReply,
+    ) -> Result<(), PublishReply> {
+        loop {
+            // Registered before trying, so room freed in between is not missed.
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.update(|core| core.publish(message, reply, true)) {
+                Admission::Taken => return Ok(()),
+                Admission::Closed(r) => return Err(r),
+                Admission::Full(m, r) => (message, reply) = (m, r),
+            }
+            room.await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Core> {
@@ -195,47 +233,54 @@ impl Shared {
     }
 }
 
-/// What a change leaves to do once the lock is released: application code may run there.
-struct Outside {
-    finished: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
-    woken: Vec<Waker>,
+/// What a change leaves to do once the lock is released: application code (completion
+/// callbacks, message waiters) may run there, and may call into the client again.
+struct AfterUnlock {
+    outcomes: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
+    messages_ready: Vec<MessagesReady>,
 }
 
-impl Outside {
+impl AfterUnlock {
     fn run(self) {
-        for (reply, outcome) in self.finished {
+        for (reply, outcome) in self.outcomes {
             reply.send(outcome);
         }
-        for ready in self.woken {
+        for ready in self.messages_ready {
             ready();
         }
     }
 }
 
 impl Core {
-    fn outside(&mut self) -> Outside {
-        Outside { finished: std::mem::take(&mut self.finished), woken: std::mem::take(&mut self.woken) }
+    fn take_after_unlock(&mut self) -> AfterUnlock {
+        AfterUnlock {
+            outcomes: std::mem::take(&mut self.outcomes),
+            messages_ready: std::mem::take(&mut self.messages_ready),
+        }
+    }
+
+    /// Whether the driver has ended: every call fails with [`Error::Closed`].
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The session's counters and gauges; [`Error::Closed`] once the driver has ended.
+    pub(super) fn metrics(&self) -> Result<Metrics, Error> {
+        if self.closed { Err(Error::Closed) } else { Ok(self.session.metrics()) }
     }
 
     /// Calls `ready` once messages wait for `recv`, at once if some already do or the client
-    /// has closed; `cancelled` set later drops it uncalled (at the next registration or
-    /// delivery), so abandoned waits do not pile up.
-    pub(super) fn when_messages(&mut self, cancelled: Arc<AtomicBool>, ready: Waker) {
-        self.message_waiters.retain(|(c, _)| !c.load(Ordering::Relaxed));
+    /// has closed; a cancelled wait is dropped uncalled.
+    pub(super) fn when_messages(&mut self, ready: MessagesReady) -> MessageWait {
         // Capacity below the maximum: messages (or reserved places) are in the channel.
-        if self.closed || self.messages.capacity() < self.messages.max_capacity() {
-            self.woken.push(ready);
-        } else {
-            self.message_waiters.push((cancelled, ready));
-        }
+        let now = self.closed || self.messages.capacity() < self.messages.max_capacity();
+        let (wait, now) = self.message_waiters.register(ready, now);
+        self.messages_ready.extend(now);
+        wait
     }
 
     fn wake_message_waiters(&mut self) {
-        for (cancelled, ready) in self.message_waiters.drain(..) {
-            if !cancelled.load(Ordering::Relaxed) {
-                self.woken.push(ready);
-            }
-        }
+        self.message_waiters.take_due(&mut self.messages_ready);
     }
 
     /// Queues a publish: into the session when the outbox has room, else in order behind the
@@ -253,7 +298,7 @@ impl Core {
             if !wait_for_room {
                 // Fail fast, and never ahead of publishes that wait.
                 let full = Error::Proto(ResourceError::Full(Table::Outbox).into());
-                self.finished.push((reply, Err(full)));
+                self.outcomes.push((reply, Err(full)));
                 return Admission::Taken;
             }
             if self.waiting.len() >= WAITING_LIMIT {
@@ -262,7 +307,7 @@ impl Core {
             self.waiting.push_back((message, reply));
             return Admission::Taken;
         }
-        self.enter(message, reply);
+        self.enter_session(message, reply);
         // Only a publish that produced bytes needs a writer: one that waits in the outbox
         // (window full) is sent by the driver when acknowledgements free places. QoS 0 bursts
         // stay with their caller: measured from Python, handing them to the driver cost more
@@ -273,12 +318,12 @@ impl Core {
         Admission::Taken
     }
 
-    fn enter(&mut self, message: Message, reply: PublishReply) {
+    fn enter_session(&mut self, message: Message, reply: PublishReply) {
         match self.session.publish(self.now, message) {
             Ok(id) => {
                 self.publishes.insert(id, reply);
             }
-            Err(e) => self.finished.push((reply, Err(e.into()))),
+            Err(e) => self.outcomes.push((reply, Err(e.into()))),
         }
     }
 
@@ -334,21 +379,133 @@ impl Core {
 
     /// Sends DISCONNECT when connected and tells the driver to leave.
     pub(super) fn stop(&mut self) {
-        if !self.stop {
+        if !self.stop_requested {
             let _ = self.session.disconnect(self.now, ReasonCode::SUCCESS);
-            self.stop = true;
+            self.stop_requested = true;
         }
     }
 
+    // The driver's side: what it does to the session, the connection and its timers.
+
+    /// Starts the session: it asks for its first transport.
+    pub(super) fn start_session(&mut self) {
+        self.session.start(self.now);
+    }
+
+    /// Whether the driver should leave rather than wait for the next connection: a stop was
+    /// asked, or the session will not reconnect.
+    pub(super) fn should_stop(&self) -> bool {
+        self.stop_requested || self.session.is_idle()
+    }
+
+    /// The session's next deadline (connect, keep alive, retry, backoff).
+    pub(super) fn next_deadline(&self) -> Option<u64> {
+        self.session.poll_timeout()
+    }
+
+    /// Runs the session's timers that are due.
+    pub(super) fn run_timers(&mut self) {
+        self.session.handle_timeout(self.now);
+    }
+
+    /// The connection failed or ended: the session decides whether and when to reconnect.
+    pub(super) fn connection_lost(&mut self) {
+        self.session.connection_lost(self.now);
+    }
+
+    /// Takes `link` as the connection and sends CONNECT over it.
+    pub(super) fn connect_over(&mut self, link: Link) -> Result<(), Error> {
+        self.link = Some(link);
+        self.write_blocked = false;
+        self.session.connect(self.now).map_err(Error::from)
+    }
+
+    /// The time until the session's next deadline when the driver's timer must be re-armed
+    /// for it (it is earlier than the armed one). The keep-alive deadline moves with every
+    /// write; firing a little early costs one `handle_timeout` that does nothing, while a new
+    /// timer per loop turn would cost a timer-wheel insert and cancel per message.
+    pub(super) fn rearm_timer(&mut self) -> Option<u64> {
+        match self.session.poll_timeout() {
+            Some(t) if self.timer_deadline.is_none_or(|armed| t < armed) => {
+                self.timer_deadline = Some(t);
+                Some(t.saturating_sub(now_ms()))
+            }
+            Some(_) => None,
+            None => {
+                self.timer_deadline = None;
+                None
+            }
+        }
+    }
+
+    /// Whether the driver's timer is armed for a deadline.
+    pub(super) fn timer_armed(&self) -> bool {
+        self.timer_deadline.is_some()
+    }
+
+    /// The driver's timer fired: it is disarmed, and the session's due timers run.
+    pub(super) fn timer_fired(&mut self) {
+        self.timer_deadline = None;
+        self.run_timers();
+    }
+
+    /// Whether the socket may be read: not while messages wait for the application
+    /// (backpressure reaches the server through TCP).
+    pub(super) fn can_read(&self) -> bool {
+        self.undelivered.is_empty()
+    }
+
+    /// The stream whose room the oldest undelivered message waits for.
+    pub(super) fn stream_awaited(&self) -> Option<mpsc::Sender<Message>> {
+        self.undelivered.front().map(|m| self.stream_for(m).clone())
+    }
+
+    /// Whether bytes wait for the socket to drain.
+    pub(super) fn write_blocked(&self) -> bool {
+        self.write_blocked
+    }
+
+    /// The socket has drained: writing resumes (in the [`Shared::update`] that calls this).
+    pub(super) fn socket_writable(&mut self) {
+        self.write_blocked = false;
+    }
+
+    /// Whether DISCONNECT or other last bytes still wait to leave on an open link.
+    pub(super) fn bytes_left_to_write(&self) -> bool {
+        self.write_blocked && self.link.is_some()
+    }
+
+    /// Closes the link, if any; nothing is left to write.
+    pub(super) fn close_link(&mut self) {
+        if let Some(mut link) = self.link.take() {
+            link.close();
+        }
+        self.write_blocked = false;
+    }
+
+    /// `Some` once the current connection is over: a failure to report, or the session
+    /// disconnected.
+    pub(super) fn take_end_of_connection(&mut self) -> Option<Result<(), Error>> {
+        if let Some(e) = self.failure.take() {
+            return Some(Err(e));
+        }
+        (self.session.state() == State::Disconnected).then_some(Ok(()))
+    }
+
+    /// Whether an ACK waits for the driver's ACK timer (see [`super::ack`]).
+    pub(super) fn ack_owed(&self) -> bool {
+        self.ack_pacing.owed()
+    }
+
     /// Reads what the connection has into the session, up to `READS_PER_WAKE` buffers.
-    pub(super) fn read(&mut self, buf: &mut [u8]) {
+    pub(super) fn read_socket(&mut self, buf: &mut [u8]) {
         // Bytes that arrived while the last ones were handled are taken too, so one write
         // answers them all; a socket known to be empty costs no system call.
         for _ in 0..READS_PER_WAKE {
             let Some(link) = &mut self.link else { return };
             match link.read(buf, &mut self.session, self.now) {
                 Ok(Received::Data) => {
-                    self.acks.read();
+                    self.ack_pacing.read();
                     if !self.undelivered.is_empty() {
                         return;
                     }
@@ -366,14 +523,15 @@ impl Core {
         }
     }
 
-    /// Writes what the session produced, unless the driver already waits for the socket.
+    /// Writes what the session produced, unless the driver already waits for the socket or a
+    /// caller left the write to it (`defer_write`).
     fn flush(&mut self) {
         if self.write_blocked || self.defer_write {
             return;
         }
         let Some(link) = &mut self.link else { return };
         if !self.session.transmit().is_empty() {
-            self.acks.wrote();
+            self.ack_pacing.wrote();
         }
         match link.write(&mut self.session, self.now) {
             Ok(blocked) => self.write_blocked = blocked,
@@ -384,11 +542,12 @@ impl Core {
         }
     }
 
-    /// After any change: write, route the session's events, hand messages over.
-    fn settle(&mut self) {
+    /// Carries a change through: writes what the session produced, routes its events, writes
+    /// again (events may have produced bytes, such as PUBREL or AUTH answers, or freed outbox
+    /// room for waiting publishes), hands messages over and decides about the TCP ACK.
+    fn propagate(&mut self) {
         self.flush();
         self.route_events();
-        // Events may have produced bytes (PUBREL, AUTH answers) or freed outbox room.
         self.flush();
         self.deliver();
         self.acknowledge_unanswered();
@@ -397,7 +556,7 @@ impl Core {
     /// Reads left unanswered while publishes are held back are acknowledged now or by the
     /// driver's timer (see [`super::ack`]).
     fn acknowledge_unanswered(&mut self) {
-        if self.acks.decide(&self.session) == Ack::Now {
+        if self.ack_pacing.decide(&self.session) == Ack::Now {
             if let Some(link) = &self.link {
                 link.acknowledge_now(false);
             }
@@ -406,7 +565,7 @@ impl Core {
 
     /// The driver's ACK timer fired.
     pub(super) fn acknowledge_late(&mut self) {
-        if self.acks.fire() {
+        if self.ack_pacing.fire() {
             if let Some(link) = &self.link {
                 link.acknowledge_now(true);
             }
@@ -414,9 +573,10 @@ impl Core {
     }
 
     /// Whether the driver must wake up: bytes wait for the socket, a deadline is earlier than
-    /// its timer, the connection ended, or it should stop. Told once per change.
+    /// its timer, the connection ended, or it should stop. Notified once per change: until the
+    /// driver looks ([`Core::driver_caught_up`]), later changes need no second notification.
     fn needs_driver(&mut self) -> bool {
-        let earlier = match (self.session.poll_timeout(), self.armed) {
+        let earlier = match (self.session.poll_timeout(), self.timer_deadline) {
             (Some(t), Some(armed)) => t < armed,
             (Some(_), None) => true,
             (None, _) => false,
@@ -424,12 +584,12 @@ impl Core {
         let needed = self.write_blocked
             || self.defer_write
             || earlier
-            || self.stop
+            || self.stop_requested
             || self.failure.is_some()
             || self.open_requested
             || self.session.state() == State::Disconnected && self.link.is_some();
-        let wake = needed && !self.told;
-        self.told = needed;
+        let wake = needed && !self.driver_notified;
+        self.driver_notified = needed;
         wake
     }
 
@@ -438,9 +598,9 @@ impl Core {
         std::mem::take(&mut self.open_requested)
     }
 
-    /// The driver took note of the state: the next change wakes it again.
-    pub(super) fn noticed(&mut self) {
-        self.told = false;
+    /// The driver is looking at the state now: the next change must notify it again.
+    pub(super) fn driver_caught_up(&mut self) {
+        self.driver_notified = false;
     }
 
     fn route_events(&mut self) {
@@ -469,13 +629,13 @@ impl Core {
                             PublishOutcome::Expired => Err(Error::Expired),
                             other => Ok(other),
                         };
-                        self.finished.push((reply, outcome));
+                        self.outcomes.push((reply, outcome));
                     }
-                    self.unblock();
+                    self.admit_waiting();
                 }
                 Event::Dropped { id } => {
                     if let Some(reply) = self.publishes.remove(&id) {
-                        self.finished.push((reply, Err(Error::Dropped)));
+                        self.outcomes.push((reply, Err(Error::Dropped)));
                     }
                 }
                 Event::Subscribed { id, reasons } => {
@@ -513,14 +673,14 @@ impl Core {
     }
 
     /// Moves publishes waiting for room into the session, in order, as far as room allows.
-    fn unblock(&mut self) {
+    fn admit_waiting(&mut self) {
         let before = self.waiting.len();
         while let Some((message, _)) = self.waiting.front() {
             if !self.session.has_room(message.size()) {
                 break;
             }
             let Some((message, reply)) = self.waiting.pop_front() else { break };
-            self.enter(message, reply);
+            self.enter_session(message, reply);
         }
         if before >= WAITING_LIMIT && self.waiting.len() < WAITING_LIMIT {
             self.room_freed = true;
@@ -528,7 +688,7 @@ impl Core {
     }
 
     /// The subscription stream whose filter matches, else the `recv` channel.
-    pub(super) fn route(&self, m: &Message) -> &mpsc::Sender<Message> {
+    fn stream_for(&self, m: &Message) -> &mpsc::Sender<Message> {
         self.streams.iter().find(|(f, _)| topic_matches(f, &m.topic)).map_or(&self.messages, |(_, s)| s)
     }
 
@@ -536,7 +696,7 @@ impl Core {
     fn deliver(&mut self) {
         let mut to_recv = false;
         while let Some(m) = self.undelivered.front() {
-            let target = self.route(m).clone();
+            let target = self.stream_for(m).clone();
             match target.try_reserve() {
                 Ok(permit) => {
                     if let Some(m) = self.undelivered.pop_front() {
@@ -560,10 +720,10 @@ impl Core {
         self.closed = true;
         self.link = None;
         for (_, reply) in self.publishes.drain() {
-            self.finished.push((reply, Err(Error::Closed)));
+            self.outcomes.push((reply, Err(Error::Closed)));
         }
         for (_, reply) in self.waiting.drain(..) {
-            self.finished.push((reply, Err(Error::Closed)));
+            self.outcomes.push((reply, Err(Error::Closed)));
         }
         for (_, (reply, _)) in self.requests.drain() {
             let _ = reply.send(Err(Error::Closed));

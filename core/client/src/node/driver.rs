@@ -7,9 +7,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 
-use super::{Command, NodeConfig};
+use super::{Command, NodeConfig, PublishReply};
+use crate::completion::MessageSignal;
 use crate::{Error, OsRandom};
 use nomq_proto::endpoint::{Channel, Endpoint, Event, Message, PublishId, PublishOutcome};
 use nomq_proto::{MonoMillis, Now, UnixMillis};
@@ -22,10 +23,12 @@ pub(super) struct Driver {
     socket: UdpSocket,
     commands: mpsc::Receiver<Command>,
     messages: mpsc::Sender<Message>,
+    /// Wakes `when_messages` callers after a hand-over to `recv`, and at the end.
+    signal: Arc<MessageSignal>,
     closed: Arc<Notify>,
     /// Channel ids are computed once per name.
     channels: HashMap<String, Channel>,
-    waiting: HashMap<PublishId, oneshot::Sender<Result<(), Error>>>,
+    waiting: HashMap<PublishId, PublishReply>,
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
     clock: Clock,
@@ -57,6 +60,7 @@ impl Driver {
         socket: UdpSocket,
         commands: mpsc::Receiver<Command>,
         messages: mpsc::Sender<Message>,
+        signal: Arc<MessageSignal>,
         closed: Arc<Notify>,
     ) -> Self {
         let clock = Clock { start: Instant::now() };
@@ -67,6 +71,7 @@ impl Driver {
             socket,
             commands,
             messages,
+            signal,
             closed,
             channels: HashMap::new(),
             waiting: HashMap::new(),
@@ -106,9 +111,21 @@ impl Driver {
             self.flush().await;
             self.dispatch_events();
         }
-        for (_, waiter) in self.waiting.drain() {
-            let _ = waiter.send(Err(Error::Closed));
+        self.finish();
+    }
+
+    /// The loop has ended: every publish still waiting, and every command not taken yet, fails
+    /// with [`Error::Closed`]; message waiters are woken and later ones called at once.
+    fn finish(&mut self) {
+        for (_, reply) in self.waiting.drain() {
+            reply.send(Err(Error::Closed));
         }
+        // Commands sent after this fail at once; a dropped command's replies answer `Closed`.
+        self.commands.close();
+        while let Ok(command) = self.commands.try_recv() {
+            drop(command);
+        }
+        self.signal.close();
     }
 
     /// Handles the datagrams already queued in the kernel without waiting.
@@ -160,9 +177,7 @@ impl Driver {
                     Ok(id) => {
                         self.waiting.insert(id, reply);
                     }
-                    Err(e) => {
-                        let _ = reply.send(Err(e.into()));
-                    }
+                    Err(e) => reply.send(Err(e.into())),
                 }
             }
             Command::Heartbeat { to, reply } => {
@@ -194,22 +209,22 @@ impl Driver {
     }
 
     /// Routes events: messages to `recv` (only while it has room), outcomes to the waiting
-    /// publishers.
+    /// publishers. Publish callbacks run here, on the driver task.
     fn dispatch_events(&mut self) {
+        let mut delivered = false;
         while self.messages.capacity() > 0 {
-            let Some(event) = self.endpoint.poll_event() else { return };
+            let Some(event) = self.endpoint.poll_event() else { break };
             match event {
                 Event::Message(m) => {
                     // Capacity was checked; the only failure left is a closed receiver.
-                    let _ = self.messages.try_send(m);
+                    delivered |= self.messages.try_send(m).is_ok();
                 }
                 Event::PublishDone { id, outcome } => {
-                    if let Some(waiter) = self.waiting.remove(&id) {
-                        let result = match outcome {
-                            PublishOutcome::Sent | PublishOutcome::Confirmed => Ok(()),
+                    if let Some(reply) = self.waiting.remove(&id) {
+                        reply.send(match outcome {
                             PublishOutcome::Expired => Err(Error::Expired),
-                        };
-                        let _ = waiter.send(result);
+                            other => Ok(other),
+                        });
                     }
                 }
                 Event::PeerAlive { addr, session_id } => {
@@ -218,6 +233,9 @@ impl Driver {
                 Event::PeerLost { addr } => log::debug!("peer {addr} lost"),
                 Event::Dropped(d) => log::warn!("dropped: {d:?}"),
             }
+        }
+        if delivered {
+            self.signal.delivered();
         }
     }
 }

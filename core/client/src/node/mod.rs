@@ -18,15 +18,18 @@
 pub(crate) mod driver;
 mod socket;
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::Error;
+use crate::completion::{MessageSignal, MessageWait, Reply};
 use nomq_proto::Keys;
 use nomq_proto::config::Config;
-use nomq_proto::endpoint::{EndpointConfig, Message, PublishOptions, Stats};
+use nomq_proto::endpoint::{EndpointConfig, Message, PublishOptions, PublishOutcome, Stats};
 use nomq_proto::frame::Version;
 
 /// Where and how a node runs.
@@ -69,6 +72,10 @@ impl NodeConfig {
     }
 }
 
+/// Where the outcome of one publish goes: a [`Completion`](crate::Completion), or a callback
+/// for bindings that resolve their own futures (no task per publish).
+pub(crate) type PublishReply = Reply<PublishOutcome>;
+
 pub(crate) enum Command {
     Subscribe {
         channel: String,
@@ -85,7 +92,7 @@ pub(crate) enum Command {
         channel: String,
         payload: Vec<u8>,
         options: PublishOptions,
-        reply: oneshot::Sender<Result<(), Error>>,
+        reply: PublishReply,
     },
     Heartbeat {
         to: SocketAddr,
@@ -102,6 +109,11 @@ pub(crate) enum Command {
 pub struct Node {
     commands: mpsc::Sender<Command>,
     messages: Mutex<mpsc::Receiver<Message>>,
+    /// Tells whether messages wait in `messages` without keeping the channel open: the driver
+    /// holds its only strong sender, and `recv` ends when the driver does.
+    message_probe: mpsc::WeakSender<Message>,
+    /// `when_messages` registrations, woken by the driver.
+    signal: Arc<MessageSignal>,
     local_addr: SocketAddr,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
     closed: Arc<tokio::sync::Notify>,
@@ -115,11 +127,16 @@ impl Node {
         let (commands, command_rx) = mpsc::channel(1024);
         let (message_tx, messages) = mpsc::channel(config.message_buffer.max(1));
         let closed = Arc::new(tokio::sync::Notify::new());
-        let driver = driver::Driver::new(config, socket, command_rx, message_tx, closed.clone());
+        let signal = Arc::new(MessageSignal::default());
+        let message_probe = message_tx.downgrade();
+        let driver =
+            driver::Driver::new(config, socket, command_rx, message_tx, signal.clone(), closed.clone());
         let task = tokio::spawn(driver.run());
         Ok(Node {
             commands,
             messages: Mutex::new(messages),
+            message_probe,
+            signal,
             local_addr,
             task: std::sync::Mutex::new(Some(task)),
             closed,
@@ -167,14 +184,47 @@ impl Node {
         payload: &[u8],
         options: PublishOptions,
     ) -> Result<(), Error> {
-        self.ask(|reply| Command::Publish {
-            to,
-            channel: channel.into(),
-            payload: payload.to_vec(),
-            options,
-            reply,
-        })
-        .await?
+        let (reply, completion) = Reply::channel();
+        let command =
+            Command::Publish { to, channel: channel.into(), payload: payload.to_vec(), options, reply };
+        self.commands.send(command).await.map_err(|_| Error::Closed)?;
+        completion.await.map(drop)
+    }
+
+    /// Queues a publish from any thread, without a runtime context; `done` is called exactly
+    /// once with the outcome, on the driver task (it may call into the node): when the QoS flow
+    /// completes ([`PublishOutcome::Sent`] for QoS 0, [`PublishOutcome::Confirmed`] on ACK or
+    /// PUBCOMP; [`Error::Expired`] when the ttl runs out first), or at once when the node is
+    /// closed ([`Error::Closed`]). This is how bindings resolve their own futures without a
+    /// task per publish. When the driver's command queue is full, the returned future
+    /// finishes the queuing (backpressure): spawn or await it; `None` means queued.
+    pub fn publish_with(
+        &self,
+        to: SocketAddr,
+        channel: &str,
+        payload: &[u8],
+        options: PublishOptions,
+        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let reply = Reply::callback(done);
+        let command =
+            Command::Publish { to, channel: channel.into(), payload: payload.to_vec(), options, reply };
+        match self.commands.try_send(command) {
+            Ok(()) => None,
+            // Dropping the command answers its reply with `Error::Closed` (see `Reply`).
+            Err(TrySendError::Closed(command)) => {
+                drop(command);
+                None
+            }
+            Err(TrySendError::Full(command)) => {
+                let commands = self.commands.clone();
+                Some(async move {
+                    // On failure the command comes back inside the error and is dropped with
+                    // it: its reply answers `Error::Closed`.
+                    let _ = commands.send(command).await;
+                })
+            }
+        }
     }
 
     /// Sends a HEARTBEAT to `to`.
@@ -191,6 +241,38 @@ impl Node {
     /// is closed. One wake-up for a burst of messages.
     pub async fn recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
         self.messages.lock().await.recv_many(into, limit.max(1)).await
+    }
+
+    /// The messages already waiting, up to `limit`, without waiting (none while another caller
+    /// is receiving).
+    pub fn try_recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
+        let Ok(mut messages) = self.messages.try_lock() else { return 0 };
+        let before = into.len();
+        while into.len() - before < limit {
+            match messages.try_recv() {
+                Ok(m) => into.push(m),
+                Err(_) => break,
+            }
+        }
+        into.len() - before
+    }
+
+    /// Calls `ready` once, on the driver's or a caller's thread, as soon as messages wait for
+    /// [`Node::recv`] (at once if some already do) or the node has closed; take them with
+    /// [`Node::try_recv_many`]. This is how bindings wait for messages without a task, and so
+    /// without a thread hop. Another receiver may take the messages first: find none, wait
+    /// again. Dropping the returned [`MessageWait`] does not cancel; [`MessageWait::cancel`]
+    /// does.
+    pub fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> MessageWait {
+        // Capacity below the maximum: messages (or reserved places) are in the channel. No
+        // sender left: the driver has ended, which the signal knows already.
+        let waiting = || self.message_probe.upgrade().is_some_and(|tx| tx.capacity() < tx.max_capacity());
+        self.signal.when_messages(Box::new(ready), waiting)
+    }
+
+    /// Whether the node has stopped for good (after `close`).
+    pub fn is_closed(&self) -> bool {
+        self.signal.is_closed()
     }
 
     /// The endpoint's counters.
