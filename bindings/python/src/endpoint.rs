@@ -247,20 +247,9 @@ impl NativeEndpoint {
         let node = self.node.clone();
         bridge::run(py, target, async move { node.stats().await }, |py, s| {
             let d = PyDict::new(py);
-            d.set_item("datagrams_in", s.datagrams_in)?;
-            d.set_item("datagrams_out", s.datagrams_out)?;
-            d.set_item("rejected_malformed", s.rejected_malformed)?;
-            d.set_item("rejected_version", s.rejected_version)?;
-            d.set_item("rejected_auth", s.rejected_auth)?;
-            d.set_item("rejected_stale", s.rejected_stale)?;
-            d.set_item("unknown_channel", s.unknown_channel)?;
-            d.set_item("invalid", s.invalid)?;
-            d.set_item("duplicates", s.duplicates)?;
-            d.set_item("delivered", s.delivered)?;
-            d.set_item("refused_full", s.refused_full)?;
-            d.set_item("published", s.published)?;
-            d.set_item("retransmitted", s.retransmitted)?;
-            d.set_item("confirmed", s.confirmed)?;
+            for (name, value) in s.fields() {
+                d.set_item(name, value)?;
+            }
             Ok(d.into_any().unbind())
         })
     }

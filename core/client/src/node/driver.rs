@@ -12,6 +12,7 @@ use tokio::sync::{Notify, mpsc};
 use super::{Command, NodeConfig, PublishReply};
 use crate::completion::MessageSignal;
 use crate::{Error, OsRandom};
+use nomq_handle::ChannelCache;
 use nomq_proto::endpoint::{Channel, Endpoint, Event, Message, PublishId, PublishOutcome};
 use nomq_proto::{MonoMillis, Now, UnixMillis};
 
@@ -26,8 +27,8 @@ pub(super) struct Driver {
     /// Wakes `when_messages` callers after a hand-over to `recv`, and at the end.
     signal: Arc<MessageSignal>,
     closed: Arc<Notify>,
-    /// Channel ids are computed once per name.
-    channels: HashMap<String, Channel>,
+    /// Channel ids computed once per name, in a bounded table (least recently used out).
+    channels: ChannelCache<Channel>,
     waiting: HashMap<PublishId, PublishReply>,
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
@@ -73,7 +74,7 @@ impl Driver {
             messages,
             signal,
             closed,
-            channels: HashMap::new(),
+            channels: ChannelCache::default(),
             waiting: HashMap::new(),
             recv_buf: vec![0u8; 65_536],
             send_buf,
@@ -143,12 +144,8 @@ impl Driver {
     }
 
     fn channel(&mut self, name: &str) -> Channel {
-        if let Some(c) = self.channels.get(name) {
-            return c.clone();
-        }
-        let c = self.endpoint.channel(name);
-        self.channels.insert(name.to_owned(), c.clone());
-        c
+        let endpoint = &self.endpoint;
+        self.channels.get_or_insert_with(name, |name| endpoint.channel(name))
     }
 
     fn apply(&mut self, command: Command) {
