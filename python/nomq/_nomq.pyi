@@ -26,6 +26,7 @@ __all__ = [
     "NativeSubscription",
     "MqttMessage",
     "sync_log_level",
+    "error_kinds",
 ]
 
 __version__: str
