@@ -137,18 +137,19 @@ impl Link {
     /// Sends the TCP ACK for what was read now, not when the delayed-ACK timer fires; with
     /// `keep_delaying`, the kernel goes on delaying the ACKs of later reads (Linux's ping-pong
     /// mode, `TCP_QUICKACK` 0), else it acknowledges them as they are read until we write.
-    pub(super) fn acknowledge_now(&self, keep_delaying: bool) {
+    /// The error is the caller's to log (it holds the client's lock: see `Core::log`).
+    pub(super) fn acknowledge_now(&self, keep_delaying: bool) -> std::io::Result<()> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let s = socket2::SockRef::from(&*self.tcp);
-            let mut r = s.set_tcp_quickack(true);
+            s.set_tcp_quickack(true)?;
             if keep_delaying {
-                r = r.and_then(|()| s.set_tcp_quickack(false));
-            }
-            if let Err(e) = r {
-                log::debug!("mqtt: TCP_QUICKACK: {e}");
+                s.set_tcp_quickack(false)?;
             }
         }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = keep_delaying;
+        Ok(())
     }
 
     /// Ends TLS with close_notify, as far as the socket takes it now.

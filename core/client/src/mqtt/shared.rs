@@ -107,6 +107,12 @@ pub(super) struct Core {
     message_waiters: MessageWaiters,
     /// Message waiters to call once the lock is released.
     messages_ready: Vec<MessagesReady>,
+    /// Log records to emit once the lock is released: a logger is application code (the
+    /// Python one waits for the GIL) and must never run under the lock.
+    logs: Vec<(log::Level, String)>,
+    /// Enhanced-authentication challenges to answer with the lock released (the
+    /// authenticator is application code too).
+    challenges: Vec<Vec<u8>>,
     room_freed: bool,
     /// When our TCP ACK leaves while publishes are held back.
     ack_pacing: AckPacing,
@@ -142,6 +148,8 @@ impl Shared {
             outcomes: Vec::new(),
             message_waiters: MessageWaiters::default(),
             messages_ready: Vec::new(),
+            logs: Vec::new(),
+            challenges: Vec::new(),
             room_freed: false,
             ack_pacing: AckPacing::default(),
         };
@@ -157,7 +165,12 @@ impl Shared {
     /// its wake-ups, taking a request or a failure, closing the link), which changes nothing
     /// the session produces and so needs no [`Core::propagate`].
     pub(super) fn bookkeep<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
-        f(&mut self.lock())
+        let mut core = self.lock();
+        let result = f(&mut core);
+        let logs = std::mem::take(&mut core.logs);
+        drop(core);
+        emit(logs);
+        result
     }
 
     /// Applies a change with `f`, then writes what the session produced, routes its events and
@@ -168,6 +181,23 @@ impl Shared {
         core.now = now_ms();
         let result = f(&mut core);
         core.route_events();
+        // The authenticator runs with the lock released; its answers go back under it.
+        while !core.challenges.is_empty() {
+            let challenges = std::mem::take(&mut core.challenges);
+            let authenticator = core.authenticator.clone();
+            drop(core);
+            let answers: Vec<_> = challenges
+                .iter()
+                .map(|challenge| match &authenticator {
+                    Some(a) => a.respond(challenge),
+                    None => Err("the server sent a challenge and no authenticator is set".into()),
+                })
+                .collect();
+            core = self.lock();
+            core.now = now_ms();
+            core.answer_challenges(answers);
+            core.route_events();
+        }
         core.deliver();
         if !core.outcomes.is_empty() || !core.messages_ready.is_empty() {
             // Outcomes and messages go out before the acknowledgements that `flush` writes: a
@@ -238,10 +268,12 @@ impl Shared {
 struct AfterUnlock {
     outcomes: Vec<(PublishReply, Result<PublishOutcome, Error>)>,
     messages_ready: Vec<MessagesReady>,
+    logs: Vec<(log::Level, String)>,
 }
 
 impl AfterUnlock {
     fn run(self) {
+        emit(self.logs);
         for (reply, outcome) in self.outcomes {
             reply.send(outcome);
         }
@@ -251,11 +283,45 @@ impl AfterUnlock {
     }
 }
 
+/// Emits log records kept while the lock was held.
+fn emit(logs: Vec<(log::Level, String)>) {
+    for (level, message) in logs {
+        log::log!(level, "{message}");
+    }
+}
+
 impl Core {
     fn take_after_unlock(&mut self) -> AfterUnlock {
         AfterUnlock {
             outcomes: std::mem::take(&mut self.outcomes),
             messages_ready: std::mem::take(&mut self.messages_ready),
+            logs: std::mem::take(&mut self.logs),
+        }
+    }
+
+    /// Keeps a log record for after the lock (formatted only when the level is enabled).
+    fn log(&mut self, level: log::Level, message: impl FnOnce() -> String) {
+        if level <= log::max_level() {
+            self.logs.push((level, message()));
+        }
+    }
+
+    /// Sends the authenticator's answers, in order; a refusal ends the connection with
+    /// [`Error::Auth`]. Answers for a connection that has ended meanwhile are dropped.
+    fn answer_challenges(&mut self, answers: Vec<Result<Vec<u8>, String>>) {
+        for answer in answers {
+            if !self.session.state().has_transport() {
+                return;
+            }
+            let sent = answer.and_then(|r| {
+                self.session
+                    .auth(self.now, ReasonCode::CONTINUE_AUTHENTICATION, &r)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(why) = sent {
+                self.failure = Some(Error::Auth(why));
+                self.session.connection_lost(self.now);
+            }
         }
     }
 
@@ -371,7 +437,7 @@ impl Core {
                 true
             }
             None => {
-                log::warn!("mqtt connection failed: {e}");
+                self.log(log::Level::Warn, || format!("mqtt connection failed: {e}"));
                 false
             }
         }
@@ -513,7 +579,7 @@ impl Core {
                 Ok(Received::Empty) => return,
                 Ok(Received::Closed) => return self.session.connection_lost(self.now),
                 Err(e) => {
-                    log::debug!("mqtt read: {e}");
+                    self.log(log::Level::Debug, || format!("mqtt read: {e}"));
                     if matches!(e, Error::Tls(_)) && self.ready.is_some() {
                         self.failure = Some(e);
                     }
@@ -536,7 +602,7 @@ impl Core {
         match link.write(&mut self.session, self.now) {
             Ok(blocked) => self.write_blocked = blocked,
             Err(e) => {
-                log::debug!("mqtt write: {e}");
+                self.log(log::Level::Debug, || format!("mqtt write: {e}"));
                 self.session.connection_lost(self.now);
             }
         }
@@ -557,8 +623,8 @@ impl Core {
     /// driver's timer (see [`super::ack`]).
     fn acknowledge_unanswered(&mut self) {
         if self.ack_pacing.decide(&self.session) == Ack::Now {
-            if let Some(link) = &self.link {
-                link.acknowledge_now(false);
+            if let Some(Err(e)) = self.link.as_ref().map(|link| link.acknowledge_now(false)) {
+                self.log(log::Level::Debug, || format!("mqtt: TCP_QUICKACK: {e}"));
             }
         }
     }
@@ -566,8 +632,8 @@ impl Core {
     /// The driver's ACK timer fired.
     pub(super) fn acknowledge_late(&mut self) {
         if self.ack_pacing.fire() {
-            if let Some(link) = &self.link {
-                link.acknowledge_now(true);
+            if let Some(Err(e)) = self.link.as_ref().map(|link| link.acknowledge_now(true)) {
+                self.log(log::Level::Debug, || format!("mqtt: TCP_QUICKACK: {e}"));
             }
         }
     }
@@ -608,13 +674,15 @@ impl Core {
             match event {
                 Event::OpenTransport => self.open_requested = true,
                 Event::Connected { session_present } => {
-                    log::debug!("mqtt connected (session present: {session_present})");
+                    self.log(log::Level::Debug, || {
+                        format!("mqtt connected (session present: {session_present})")
+                    });
                     if let Some(ready) = self.ready.take() {
                         let _ = ready.send(Ok(()));
                     }
                 }
                 Event::Disconnected(why) => {
-                    log::debug!("mqtt disconnected: {why:?}");
+                    self.log(log::Level::Debug, || format!("mqtt disconnected: {why:?}"));
                     // Before the first CONNACK, a connection that was opened ending is
                     // `connect`'s failure, not a reconnect (the driver reports its own errors
                     // for transports that never opened).
@@ -653,21 +721,11 @@ impl Core {
                     }
                 }
                 Event::AuthChallenge { reason: ReasonCode::CONTINUE_AUTHENTICATION, data } => {
-                    let answer = match &self.authenticator {
-                        Some(a) => a.respond(&data),
-                        None => Err("the server sent a challenge and no authenticator is set".into()),
-                    };
-                    let sent = answer.and_then(|r| {
-                        self.session
-                            .auth(self.now, ReasonCode::CONTINUE_AUTHENTICATION, &r)
-                            .map_err(|e| e.to_string())
-                    });
-                    if let Err(why) = sent {
-                        self.failure = Some(Error::Auth(why));
-                        self.session.connection_lost(self.now);
-                    }
+                    self.challenges.push(data);
                 }
-                Event::AuthChallenge { reason, .. } => log::debug!("mqtt AUTH {reason}"),
+                Event::AuthChallenge { reason, .. } => {
+                    self.log(log::Level::Debug, || format!("mqtt AUTH {reason}"))
+                }
             }
         }
     }
