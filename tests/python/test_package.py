@@ -111,3 +111,40 @@ def test_raised_errors_carry_their_kind_code():
         # Another tag key: the tag check refuses it, whatever the random IV.
         Codec(b"\x01" * 32, b"\x03" * 32, version=2).open(sealed)
     assert wrong_keys.value.code == 202
+
+
+def test_after_fork_the_child_rekeys_and_refuses_runtime_objects():
+    """A codec used across fork() gives the child fresh random bytes (never the parent's IVs),
+    and an endpoint made in a child forked after the runtime started is refused clearly."""
+    import os
+
+    import pytest
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    script = """
+import os, sys
+import nomq
+codec = nomq.Codec(b"\\x01" * 32, b"\\x02" * 32, version=2)
+same = dict(packet_id=1, session_id=1, timestamp_ms=1_700_000_000_000)
+codec.seal_publish("c", b"x", **same)  # the generator holds buffered bytes now
+parent_side = nomq.Endpoint("127.0.0.1:0", encryption_key=b"\\x01" * 32, trailer_key=b"\\x02" * 32, version=2)  # runtime started
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(w, codec.seal_publish("c", b"x", **same).hex().encode() + b"\\n")
+    try:
+        nomq.Endpoint("127.0.0.1:0", encryption_key=b"\\x01" * 32, trailer_key=b"\\x02" * 32, version=2)
+        os._exit(3)
+    except nomq.ClosedError as e:
+        os._exit(0 if "fork" in str(e) else 4)
+    except BaseException:
+        os._exit(5)
+mine = codec.seal_publish("c", b"x", **same).hex()
+_, status = os.waitpid(pid, 0)
+child = os.read(r, 65536).decode().strip()
+print(os.waitstatus_to_exitcode(status), "same" if child == mine else "different")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "different"], out.stdout + out.stderr

@@ -27,9 +27,7 @@ use crate::errors;
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        // SAFETY: registers a child handler that only stores to an atomic (async-signal-safe,
-        // as a handler running in a freshly forked child must be).
-        unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+        crate::fork::runtime_started();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("nomq-tokio")
@@ -39,19 +37,9 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Set in a child process forked after the runtime started. The child has none of the
-/// runtime's threads: every operation would hang, so it gets a clear error instead
-/// (docs/architecture.md, "Python"). A fork handler rather than a process id compared on every
-/// call: `getpid` is a system call, several per operation.
-static FORKED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn forked() {
-    FORKED.store(true, Ordering::Relaxed);
-}
-
 /// Refuses to run in a child process forked after the runtime started.
 pub fn not_forked(py: Python<'_>) -> PyResult<()> {
-    if FORKED.load(Ordering::Relaxed) {
+    if crate::fork::forked_after_runtime() {
         return Err(errors::raise(
             py,
             ErrorKind::Closed,

@@ -106,6 +106,7 @@ impl NativeEndpoint {
         max_pending: Option<usize>,
         reference_layout: bool,
     ) -> PyResult<Self> {
+        bridge::not_forked(py)?;
         let keys = framing::keys(py, encryption_key, trailer_key)?;
         let mut config = NodeConfig::new(addr(py, bind)?, keys, framing::version(py, version)?);
         for group in multicast {

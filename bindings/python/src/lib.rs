@@ -14,6 +14,7 @@
 mod bridge;
 mod endpoint;
 mod errors;
+mod fork;
 mod framing;
 mod logging;
 mod mqtt;
@@ -39,5 +40,6 @@ fn _nomq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logging::sync_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
     logging::install(m.py());
+    fork::install();
     Ok(())
 }

@@ -12,6 +12,8 @@ use zeroize::Zeroize;
 const BLOCKS: usize = 8;
 
 pub(crate) struct CtrRandom {
+    /// The fork generation the key was drawn in (see `crate::fork`): a forked child rekeys.
+    generation: u64,
     cipher: Aes256Enc,
     counter: u128,
     buf: [u8; 16 * BLOCKS],
@@ -25,7 +27,8 @@ impl CtrRandom {
         OsRandom.fill(&mut key);
         let cipher = Aes256Enc::new(&key.into());
         key.zeroize();
-        CtrRandom { cipher, counter: 0, buf: [0; 16 * BLOCKS], pos: 16 * BLOCKS }
+        let generation = crate::fork::generation();
+        CtrRandom { generation, cipher, counter: 0, buf: [0; 16 * BLOCKS], pos: 16 * BLOCKS }
     }
 
     fn refill(&mut self) {
@@ -44,6 +47,11 @@ impl CtrRandom {
 
 impl Random for CtrRandom {
     fn fill(&mut self, dest: &mut [u8]) {
+        if self.generation != crate::fork::generation() {
+            // A forked copy of the state: the parent goes on with it, so this process must not.
+            self.buf.zeroize();
+            *self = CtrRandom::new();
+        }
         let mut done = 0;
         while done < dest.len() {
             if self.pos == self.buf.len() {
