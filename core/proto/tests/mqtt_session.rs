@@ -646,3 +646,33 @@ fn enhanced_authentication_challenge_response_and_reauthentication() {
     s.connect(0).unwrap();
     assert!(s.auth(0, ReasonCode::CONTINUE_AUTHENTICATION, b"x").is_err());
 }
+
+#[test]
+fn reconnects_resume_the_session_and_a_recovered_pubcomp_0x92_is_a_delivery() {
+    for v in [V311, V5] {
+        let mut s = connected(v, Properties::default());
+        let id = s.publish(2, msg("r", "two", Qos::ExactlyOnce)).unwrap();
+        let pid = publish_ids(&written(&mut s, 2), v)[0].0.unwrap();
+        feed(&mut s, 3, Packet::PubRec(Ack::new(pid)));
+        written(&mut s, 3); // PUBREL, then the connection drops before PUBCOMP
+        events(&mut s);
+        s.connection_lost(4);
+        s.connect(5).unwrap();
+        let connect = written(&mut s, 5);
+        assert!(
+            matches!(parse(&connect[0], v), Packet::Connect(c) if !c.clean_start),
+            "{v:?}: a reconnect resumes the session"
+        );
+        feed(&mut s, 6, connack(true, Properties::default()));
+        let resent = written(&mut s, 6);
+        assert!(matches!(parse(&resent[0], v), Packet::PubRel(a) if a.packet_id == pid));
+        // The server had completed it before the connection dropped.
+        let reason = if v == V5 { ReasonCode::PACKET_ID_NOT_FOUND } else { ReasonCode::SUCCESS };
+        feed(&mut s, 7, Packet::PubComp(Ack { packet_id: pid, reason, properties: Properties::default() }));
+        assert_eq!(
+            events(&mut s)[2..],
+            [Event::PublishDone { id, outcome: PublishOutcome::Confirmed(reason) }],
+            "{v:?}"
+        );
+    }
+}

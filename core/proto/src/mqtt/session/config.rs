@@ -147,7 +147,12 @@ pub struct SessionConfig {
     pub version: ProtocolVersion,
     /// Client identifier; empty asks the server to assign one (5.0, or 3.1.1 with clean start).
     pub client_id: String,
-    /// Start a new session (true) or resume the stored one (false).
+    /// Start a new session (true) or resume the stored one (false), on the first connection.
+    /// Once a connection is accepted, reconnects resume the session (Clean Start 0) so that
+    /// QoS 1/2 exchanges in flight carry over without duplicates (§4.4). The server keeps a
+    /// 5.0 session only for `session_expiry_interval` (0: none, so exactly-once across a lost
+    /// connection needs a non-zero interval); a 3.1.1 server keeps it from the first resumed
+    /// connection on, for a non-empty client id.
     pub clean_start: bool,
     /// Keep alive in seconds (0 disables it).
     pub keep_alive: u16,

@@ -89,6 +89,12 @@ impl Session {
             self.metrics.reconnects += 1;
         }
         self.connected_before = true;
+        // Clean Start is for the first connection: later ones resume this session, so QoS 1/2
+        // exchanges in flight carry over instead of being sent again as new (§3.1.2.4, §4.4).
+        // A 3.1.1 session without a client id cannot be resumed (§3.1.3-7).
+        if self.config.version == crate::mqtt::ProtocolVersion::V5 || !self.config.client_id.is_empty() {
+            self.config.clean_start = false;
+        }
         self.resume(now, c.session_present);
         self.events.push_back(Event::Connected { session_present: c.session_present });
     }
@@ -166,7 +172,10 @@ impl Session {
                 return;
             }
         }
-        let outcome = if a.reason.is_error() {
+        // PUBCOMP 0x92 "packet identifier not found" answers a PUBREL resent after a reconnect
+        // for a message the server had completed already: delivered, not refused (§3.7.2.1).
+        let completed_before = expected == Stage::Comp && a.reason == ReasonCode::PACKET_ID_NOT_FOUND;
+        let outcome = if a.reason.is_error() && !completed_before {
             PublishOutcome::Refused(a.reason)
         } else {
             PublishOutcome::Confirmed(a.reason)
