@@ -66,8 +66,8 @@ enum Command {
         /// Exit after this many messages (status 1 if fewer arrived before --seconds).
         #[arg(long)]
         count: Option<u64>,
-        /// Exit after this many seconds.
-        #[arg(long)]
+        /// Exit after this many seconds (0 to one year).
+        #[arg(long, value_parser = parse_seconds)]
         seconds: Option<f64>,
         /// Also send a SUBSCRIBE there (nomq publishers answer with retained messages).
         #[arg(long)]
@@ -147,6 +147,15 @@ enum BenchCommand {
     },
 }
 
+/// A duration in seconds a clock can add: finite, not negative, at most a year.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=31_536_000.0).contains(&v) {
+        return Err(format!("{s} must be between 0 and 31536000 seconds"));
+    }
+    Ok(v)
+}
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Selfcheck { iterations } => return selfcheck::run(iterations),
@@ -211,5 +220,16 @@ fn main() -> ExitCode {
             eprintln!("nomq: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn seconds_a_clock_cannot_add_are_refused() {
+        for bad in ["-1", "nan", "inf", "1e300", "abc", ""] {
+            assert!(super::parse_seconds(bad).is_err(), "{bad}");
+        }
+        assert_eq!(super::parse_seconds("0.5"), Ok(0.5));
     }
 }
