@@ -147,3 +147,33 @@ def test_blocking_endpoint():
         assert m is not None and m.payload == b"\x00\x01"
         assert b.recv(timeout=0.1) is None
         assert b.stats()["delivered"] == 1
+
+
+def test_one_broken_future_does_not_stop_the_rest_of_a_batch():
+    """The loop's completer settles every finished operation of a batch even when one of them
+    cannot be settled; the failure is reported after the batch."""
+    import time
+
+    from nomq import _nomq
+
+    class Broken:
+        def done(self) -> bool:
+            raise RuntimeError("broken future")
+
+    async def main() -> None:
+        async with nomq.Endpoint("127.0.0.1:0", encryption_key=bytes(32), trailer_key=bytes(32)) as ep:
+            loop = asyncio.get_running_loop()
+            completer = _nomq.Completer()  # not registered with the loop: resolved by hand here
+            good = loop.create_future()
+            # The node answers its commands in order: the broken entry is queued first.
+            ep._native.stats((completer, Broken()))
+            ep._native.stats((completer, good))
+            deadline = time.monotonic() + 5
+            while not completer.ready() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.3)  # both answered: one batch
+            with pytest.raises(RuntimeError, match="broken future"):
+                completer.resolve()
+            assert good.done() and isinstance(good.result(), dict)
+
+    asyncio.run(main())

@@ -132,19 +132,30 @@ impl Completer {
             q.armed = false;
             std::mem::take(&mut q.ready)
         };
+        // Every entry is settled even when one fails (a future whose loop is gone, a broken
+        // done-callback): the first failure is reported after the whole batch.
+        let mut first_failure = None;
         for (future, convert) in ready {
-            let future = future.bind(py);
-            if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
-                let _ = convert(py, true);
-                continue;
+            if let Err(e) = resolve_one(py, future.bind(py), convert) {
+                first_failure.get_or_insert(e);
             }
-            match convert(py, false) {
-                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
-                Err(e) => future.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
-            };
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
     }
+}
+
+/// Resolves `future` with what `convert` makes of the finished operation (told to only clean up
+/// when the future is done already: cancelled or timed out).
+fn resolve_one(py: Python<'_>, future: &Bound<'_, PyAny>, convert: Convert) -> PyResult<()> {
+    if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+        let _ = convert(py, true);
+        return Ok(());
+    }
+    match convert(py, false) {
+        Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
+        Err(e) => future.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))?,
+    };
+    Ok(())
 }
 
 /// Where an operation's result goes: an asyncio future (resolved through its loop's
