@@ -366,3 +366,25 @@ fn duplicate_cache_memory_does_not_grow_with_the_message_rate() {
         assert_eq!(net.nodes[0].ep.stats().confirmed, 50_000);
     }
 }
+
+#[test]
+fn a_channel_name_no_datagram_can_carry_is_refused_and_blocks_nothing() {
+    use nomq_proto::error::{Error, InvalidInput};
+    for version in VERSIONS {
+        let mut net = Net::new(version, 2, Impairments::NONE, 14);
+        let now = net.mono(0);
+        let huge = net.nodes[0].ep.channel(&"c".repeat(70_000));
+        assert_eq!(
+            net.nodes[0].ep.announce(addr(1), &huge, true, 0),
+            Err(Error::Invalid(InvalidInput::PayloadTooLarge)),
+            "{version:?}"
+        );
+        // Nothing stuck in front of the next datagram.
+        let ch = net.nodes[1].ep.channel("ok");
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        let ch = net.nodes[0].ep.channel("ok");
+        net.nodes[0].ep.publish(now, addr(1), &ch, b"after", PublishOptions::default()).unwrap();
+        net.run_until(START + 5_000, |n| !messages(&n.nodes[1].events).is_empty());
+        assert_eq!(messages(&net.nodes[1].events).len(), 1, "{version:?}");
+    }
+}

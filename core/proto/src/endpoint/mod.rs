@@ -282,6 +282,11 @@ impl Endpoint {
         priority: u8,
     ) -> Result<(), Error> {
         let kind = if subscribe { PacketType::Subscribe } else { PacketType::Unsubscribe };
+        // The name is the packet's plaintext: refused now if no datagram can carry it, rather
+        // than failing at every `poll_transmit` in front of everything queued behind it.
+        if channel.name.len() > self.max_body_len() {
+            return Err(InvalidInput::PayloadTooLarge.into());
+        }
         let flags = match (self.config.version, subscribe) {
             (Version::V1, true) => Flags::v1_subscribe(priority),
             _ => Flags(0),

@@ -4,7 +4,7 @@ use super::Endpoint;
 use super::event::{Event, PublishOutcome};
 use super::outbound::Stage;
 use super::transmit::{OutMessage, Outgoing, Transmit};
-use crate::error::Error;
+use crate::error::{Error, ResourceError};
 use crate::frame::{Body, ChannelId, DEFAULT_TTL, Flags, Header, PacketType, Version};
 use crate::time::UnixMillis;
 
@@ -26,10 +26,13 @@ impl Endpoint {
                 }
                 // Stale item (a tracked publish confirmed meanwhile): skip it.
                 Ok(None) => {}
-                Err(e) => {
+                // A larger buffer takes it: kept for the next call.
+                Err(e @ Error::Resource(ResourceError::BufferTooSmall { .. })) => {
                     self.transmits.push_front(item);
                     return Err(e);
                 }
+                // It can never be sealed: dropped, so it cannot block what is queued behind it.
+                Err(e) => return Err(e),
             }
         }
         Ok(None)
