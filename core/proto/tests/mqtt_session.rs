@@ -676,3 +676,31 @@ fn reconnects_resume_the_session_and_a_recovered_pubcomp_0x92_is_a_delivery() {
         );
     }
 }
+
+#[test]
+fn an_alias_defined_for_a_publish_that_was_not_written_is_taken_back() {
+    let v = V5;
+    let mut s = session(SessionConfig::new(v, "alias"));
+    // Queued before the server's limits are known.
+    let big = s.publish(0, msg("t/a", &"x".repeat(300), Qos::AtMostOnce)).unwrap();
+    s.connect(0).unwrap();
+    written(&mut s, 0);
+    let limits =
+        Properties { topic_alias_maximum: Some(4), maximum_packet_size: Some(200), ..Properties::default() };
+    feed(&mut s, 1, connack(false, limits));
+    let evs = events(&mut s);
+    assert!(
+        evs.contains(&Event::PublishDone {
+            id: big,
+            outcome: PublishOutcome::Refused(ReasonCode::PACKET_TOO_LARGE)
+        }),
+        "{evs:?}"
+    );
+    assert!(written(&mut s, 1).is_empty());
+    s.publish(2, msg("t/a", "small", Qos::AtMostOnce)).unwrap();
+    let sent = written(&mut s, 2);
+    assert!(
+        matches!(parse(&sent[0], v), Packet::Publish(p) if p.topic == "t/a" && p.properties.topic_alias == Some(1)),
+        "the alias is defined again, with its topic"
+    );
+}

@@ -60,6 +60,14 @@ impl Outgoing {
         Use::Define(alias)
     }
 
+    /// Takes back the alias just defined for `topic` (its PUBLISH was not written: the server
+    /// never learned it). Aliases are numbered in order, so only the newest can go.
+    pub(super) fn undefine(&mut self, topic: &str) {
+        if self.map.get(topic).is_some_and(|&a| usize::from(a) == self.map.len()) {
+            self.map.remove(topic);
+        }
+    }
+
     pub(super) fn clear(&mut self) {
         self.map.clear();
     }
