@@ -169,7 +169,7 @@ impl Session {
         let packet =
             Packet::Publish(publish_packet(&self.config, &q.message, packet_id, false, topic, alias, expiry));
         if let Err(e) = self.write_checked(now, &packet) {
-            if matches!(alias, Some(_)) && !topic.is_empty() {
+            if alias.is_some() && !topic.is_empty() {
                 self.outgoing_aliases.undefine(&q.message.topic);
             }
             // Checked at `publish`; a server limit learned since (CONNACK) can still refuse it.
