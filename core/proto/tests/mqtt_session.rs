@@ -704,3 +704,31 @@ fn an_alias_defined_for_a_publish_that_was_not_written_is_taken_back() {
         "the alias is defined again, with its topic"
     );
 }
+
+#[test]
+fn a_message_queued_above_the_servers_limits_is_refused_not_sent() {
+    let v = V5;
+    let mut s = session(SessionConfig::new(v, "limits"));
+    let qos2 = s.publish(0, msg("t", "2", Qos::ExactlyOnce)).unwrap();
+    let mut retained = msg("t", "r", Qos::AtMostOnce);
+    retained.retain = true;
+    let retained = s.publish(0, retained).unwrap();
+    let fine = s.publish(0, msg("t", "1", Qos::AtLeastOnce)).unwrap();
+    s.connect(0).unwrap();
+    written(&mut s, 0);
+    let limits = Properties { maximum_qos: Some(1), retain_available: Some(0), ..Properties::default() };
+    feed(&mut s, 1, connack(false, limits));
+    let evs = events(&mut s);
+    assert!(evs.contains(&Event::PublishDone {
+        id: qos2,
+        outcome: PublishOutcome::Refused(ReasonCode::QOS_NOT_SUPPORTED)
+    }));
+    assert!(evs.contains(&Event::PublishDone {
+        id: retained,
+        outcome: PublishOutcome::Refused(ReasonCode::RETAIN_NOT_SUPPORTED)
+    }));
+    let sent = publish_ids(&written(&mut s, 1), v);
+    assert_eq!(sent.len(), 1, "only the message within the limits is sent: {sent:?}");
+    feed(&mut s, 2, Packet::PubAck(Ack::new(sent[0].0.unwrap())));
+    assert!(matches!(events(&mut s)[..], [Event::PublishDone { id, .. }] if id == fine));
+}

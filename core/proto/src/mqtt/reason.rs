@@ -27,6 +27,10 @@ impl ReasonCode {
     pub const KEEP_ALIVE_TIMEOUT: ReasonCode = ReasonCode(0x8D);
     pub const SESSION_TAKEN_OVER: ReasonCode = ReasonCode(0x8E);
     pub const PACKET_ID_NOT_FOUND: ReasonCode = ReasonCode(0x92);
+    /// The server does not keep retained messages (CONNACK Retain Available 0).
+    pub const RETAIN_NOT_SUPPORTED: ReasonCode = ReasonCode(0x9A);
+    /// Above the server's Maximum QoS.
+    pub const QOS_NOT_SUPPORTED: ReasonCode = ReasonCode(0x9B);
     pub const RECEIVE_MAXIMUM_EXCEEDED: ReasonCode = ReasonCode(0x93);
     pub const TOPIC_ALIAS_INVALID: ReasonCode = ReasonCode(0x94);
     pub const PACKET_TOO_LARGE: ReasonCode = ReasonCode(0x95);

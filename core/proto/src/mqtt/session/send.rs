@@ -135,6 +135,19 @@ impl Session {
     }
 
     fn send_queued(&mut self, now: u64, q: Queued) {
+        // Queued before this server's limits were known (CONNACK): sending it would only get
+        // the connection closed, and the message resent at every reconnect (§3.2.2.3.4-5).
+        let unsupported = if q.message.qos > self.server.maximum_qos {
+            Some(ReasonCode::QOS_NOT_SUPPORTED)
+        } else if q.message.retain && !self.server.retain_available {
+            Some(ReasonCode::RETAIN_NOT_SUPPORTED)
+        } else {
+            None
+        };
+        if let Some(reason) = unsupported {
+            self.events.push_back(Event::PublishDone { id: q.id, outcome: PublishOutcome::Refused(reason) });
+            return;
+        }
         // The remaining expiry is what the server receives (§3.3.2.3.3).
         let expiry = match q.message.properties.message_expiry_interval {
             Some(interval) => {
