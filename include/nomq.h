@@ -154,6 +154,10 @@ enum nomq_result
    */
   NOMQ_RESULT_TLS = 601,
   /*
+   The server did not answer a request in time (SUBACK, UNSUBACK).
+   */
+  NOMQ_RESULT_TIMED_OUT = 602,
+  /*
    The object was closed before the operation finished.
    */
   NOMQ_RESULT_CLOSED = 700,

@@ -35,6 +35,7 @@ from .errors import (
     RefusedError,
     StaleError,
     SubscribeRefused,
+    TimedOutError,
     TLSError,
     UnsubscribeRefused,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "StaleError",
     "SubscribeRefused",
     "TLSError",
+    "TimedOutError",
     "UnsubscribeRefused",
     "channel_id",
     "create_config",

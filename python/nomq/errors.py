@@ -26,6 +26,7 @@ UnsubscribeRefused       UNSUBACK refused the unsubscription
 PublishRefused           PUBACK or PUBREC refused the publish
 NetworkError           a socket error (connection refused, reset, timed out...)
 TLSError               TLS configuration or handshake failure
+TimedOutError          the MQTT server did not answer a request in time
 EnhancedAuthError      MQTT 5.0 enhanced authentication failed
 ExpiredError           a QoS 1/2 publish was not confirmed within its ttl
 ClosedError            the endpoint or client closed before the operation finished
@@ -51,6 +52,7 @@ __all__ = [
     "PublishRefused",
     "NetworkError",
     "TLSError",
+    "TimedOutError",
     "EnhancedAuthError",
     "ExpiredError",
     "ClosedError",
@@ -132,6 +134,10 @@ class NetworkError(NomqError, OSError):
 
 class TLSError(NomqError):
     """TLS configuration or handshake failure."""
+
+
+class TimedOutError(NomqError, TimeoutError):
+    """The MQTT server did not answer a request (SUBSCRIBE, UNSUBSCRIBE) in time."""
 
 
 class EnhancedAuthError(NomqError):

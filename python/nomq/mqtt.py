@@ -134,6 +134,9 @@ class ConnectOptions:
     tls: Optional[TLS] = None
     reconnect: Reconnect = field(default_factory=Reconnect)
     connect_timeout: float = 10.0
+    request_timeout: float = 30.0
+    """Seconds ``subscribe`` and ``unsubscribe`` wait for the server's answer before raising
+    ``TimedOutError``."""
     max_inflight: int = 20
     """QoS 1/2 publishes unacknowledged at once (the server's Receive Maximum lowers it)."""
     max_packet_size: int = 16 << 20
@@ -180,6 +183,7 @@ class ConnectOptions:
                 self.reconnect.stable_after,
             ),
             connect_timeout=self.connect_timeout,
+            request_timeout=self.request_timeout,
             max_inflight=self.max_inflight,
             max_packet_size=self.max_packet_size,
             max_outbox_messages=self.max_outbox_messages,

@@ -212,3 +212,28 @@ def test_connect_options_object(broker):
         await c.disconnect()
 
     run(main())
+
+
+def test_a_request_the_server_never_answers_times_out():
+    """A server that accepts the connection but never answers SUBSCRIBE: ``subscribe`` raises
+    TimedOutError (also a TimeoutError) after ``request_timeout``, and the client goes on."""
+
+    async def main():
+        async def server(reader, writer):
+            await reader.read(1024)  # CONNECT
+            writer.write(b"\x20\x02\x00\x00")  # CONNACK, accepted
+            await writer.drain()
+            while await reader.read(1024):  # SUBSCRIBE and the rest: never answered
+                pass
+            writer.close()
+
+        srv = await asyncio.start_server(server, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        async with Client(url(port), client_id="no-answers", request_timeout=0.2) as c:
+            with pytest.raises(nomq.TimedOutError) as timed_out:
+                await asyncio.wait_for(c.subscribe("a/b", qos=1), 5)
+            assert isinstance(timed_out.value, TimeoutError) and timed_out.value.code == 602
+            await c.publish("a/b", b"still connected", qos=0)
+        srv.close()
+
+    run(main())

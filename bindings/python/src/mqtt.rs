@@ -34,6 +34,7 @@ pub(crate) struct Options {
     /// (enabled, initial delay s, maximum delay s, stable after s)
     reconnect: (bool, f64, f64, f64),
     connect_timeout: f64,
+    request_timeout: f64,
     max_inflight: u16,
     max_packet_size: u32,
     max_outbox_messages: usize,
@@ -120,6 +121,8 @@ impl Options {
             stable_ms: millis(py, "reconnect.stable_after", stable)?,
         };
         o.session.connect_timeout_ms = millis(py, "connect_timeout", self.connect_timeout)?;
+        o.request_timeout =
+            std::time::Duration::from_millis(millis(py, "request_timeout", self.request_timeout)?);
         if self.message_buffer == 0 {
             return Err(errors::raise(
                 py,

@@ -42,6 +42,8 @@ pub enum Error {
     Refused(Refused, ReasonCode),
     /// A server URL that is not `mqtt://host[:port]` or `mqtts://host[:port]`.
     InvalidUrl(String),
+    /// The server did not answer a request within [`crate::mqtt::ClientOptions::request_timeout`].
+    TimedOut(&'static str),
 }
 
 impl Error {
@@ -59,6 +61,7 @@ impl Error {
             Error::Refused(Refused::Subscribe, _) => ErrorKind::SubscribeRefused,
             Error::Refused(Refused::Unsubscribe, _) => ErrorKind::UnsubscribeRefused,
             Error::InvalidUrl(_) => ErrorKind::InvalidUrl,
+            Error::TimedOut(_) => ErrorKind::TimedOut,
         }
     }
 
@@ -86,6 +89,7 @@ impl fmt::Display for Error {
             }
             Error::Refused(Refused::Subscribe, reason) => write!(f, "subscription refused: {reason}"),
             Error::Refused(Refused::Unsubscribe, reason) => write!(f, "unsubscription refused: {reason}"),
+            Error::TimedOut(what) => write!(f, "no {what} from the server in time"),
             Error::InvalidUrl(url) => {
                 write!(f, "{url}: expected mqtt://host[:port] or mqtts://host[:port]")
             }

@@ -676,3 +676,47 @@ async fn refusals_carry_their_reason_codes() {
     client.disconnect().await;
     timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
 }
+
+/// A server that never answers SUBSCRIBE or UNSUBSCRIBE: both fail with `TimedOut` after the
+/// request timeout, and the connection goes on working.
+#[tokio::test]
+async fn unanswered_requests_time_out() {
+    use nomq::proto::mqtt::codec::{ConnAck, Properties};
+    use nomq::proto::mqtt::{Packet, ReasonCode, decode};
+    use scripted::{V5, read_packet, send};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![];
+        read_packet(&mut s, &mut buf).await.expect("CONNECT");
+        let ok = ConnAck {
+            session_present: false,
+            reason: ReasonCode::SUCCESS,
+            properties: Properties::default(),
+        };
+        send(&mut s, Packet::ConnAck(ok)).await;
+        let mut published = 0;
+        while let Some(bytes) = read_packet(&mut s, &mut buf).await {
+            match decode(&bytes, V5, u32::MAX).unwrap().unwrap().0 {
+                Packet::Publish(_) => published += 1,
+                Packet::Disconnect(_) => break,
+                _ => {} // SUBSCRIBE, UNSUBSCRIBE: never answered
+            }
+        }
+        published
+    });
+    let mut options = ClientOptions::new("127.0.0.1", port, "no-answers").version(ProtocolVersion::V5);
+    options.request_timeout = Duration::from_millis(200);
+    let client = Client::connect(options).await.unwrap();
+    let within = Duration::from_secs(5);
+    let sub = timeout(within, client.subscribe("a/b", Qos::AtLeastOnce)).await.expect("no hang");
+    assert!(matches!(&sub, Err(Error::TimedOut("SUBACK"))), "{sub:?}");
+    assert_eq!(sub.unwrap_err().kind(), ErrorKind::TimedOut);
+    let unsub = timeout(within, client.unsubscribe("a/b")).await.expect("no hang");
+    assert!(matches!(&unsub, Err(Error::TimedOut("UNSUBACK"))), "{unsub:?}");
+    client.publish("a/b", b"still connected", Qos::AtMostOnce, false).await.unwrap();
+    client.disconnect().await;
+    assert_eq!(timeout(Duration::from_secs(5), server).await.unwrap().unwrap(), 1);
+}

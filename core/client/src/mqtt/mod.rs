@@ -64,6 +64,9 @@ pub struct ClientOptions {
     pub message_buffer: usize,
     /// MQTT 5.0 enhanced authentication; set with [`ClientOptions::enhanced_auth`].
     pub authenticator: Option<Authenticator>,
+    /// How long `subscribe` and `unsubscribe` wait for SUBACK or UNSUBACK before failing
+    /// with [`Error::TimedOut`] (30 s): a server that never answers does not hang the caller.
+    pub request_timeout: Duration,
 }
 
 impl ClientOptions {
@@ -80,6 +83,7 @@ impl ClientOptions {
             },
             message_buffer: 4096,
             authenticator: None,
+            request_timeout: Duration::from_secs(30),
         }
     }
 
@@ -188,6 +192,7 @@ pub struct Client {
     shared: Arc<Shared>,
     messages: Mutex<mpsc::Receiver<Message>>,
     buffer: usize,
+    request_timeout: Duration,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -203,6 +208,7 @@ impl Client {
     pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
         options.session.validate().map_err(nomq_proto::Error::from)?;
         let buffer = options.message_buffer.max(1);
+        let request_timeout = options.request_timeout;
         let (message_tx, messages) = mpsc::channel(buffer);
         let (ready_tx, ready) = oneshot::channel();
         let session = nomq_proto::mqtt::Session::new(options.session.clone(), Box::new(crate::OsRandom));
@@ -214,6 +220,7 @@ impl Client {
             shared,
             messages: Mutex::new(messages),
             buffer,
+            request_timeout,
             task: std::sync::Mutex::new(Some(task)),
         };
         match ready.await {
@@ -312,7 +319,7 @@ impl Client {
     ) -> Result<Vec<ReasonCode>, Error> {
         let (reply, answer) = oneshot::channel();
         self.shared.update(|core| core.subscribe(filter.into(), options, None, reply));
-        answer.await.map_err(|_| Error::Closed)?
+        self.answer(answer, "SUBACK").await
     }
 
     /// Subscribes with a stream of its own: messages matching `filter` go there, not to `recv`.
@@ -321,7 +328,7 @@ impl Client {
         let (reply, answer) = oneshot::channel();
         self.shared
             .update(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
-        let granted = answer.await.map_err(|_| Error::Closed)??;
+        let granted = self.answer(answer, "SUBACK").await?;
         Ok(Subscription { rx, granted })
     }
 
@@ -329,7 +336,19 @@ impl Client {
     pub async fn unsubscribe(&self, filter: &str) -> Result<Vec<ReasonCode>, Error> {
         let (reply, answer) = oneshot::channel();
         self.shared.update(|core| core.unsubscribe(filter.into(), reply));
-        answer.await.map_err(|_| Error::Closed)?
+        self.answer(answer, "UNSUBACK").await
+    }
+
+    /// The server's answer to a request, within [`ClientOptions::request_timeout`].
+    async fn answer(
+        &self,
+        answer: oneshot::Receiver<Result<Vec<ReasonCode>, Error>>,
+        what: &'static str,
+    ) -> Result<Vec<ReasonCode>, Error> {
+        match tokio::time::timeout(self.request_timeout, answer).await {
+            Ok(answered) => answered.map_err(|_| Error::Closed)?,
+            Err(_) => Err(Error::TimedOut(what)),
+        }
     }
 
     /// The next message of a plain subscription; `None` after `disconnect`.

@@ -75,6 +75,8 @@ pub enum ErrorKind {
     Network = 600,
     /// TLS configuration or handshake failure.
     Tls = 601,
+    /// The server did not answer a request in time (SUBACK, UNSUBACK).
+    TimedOut = 602,
     /// The object was closed before the operation finished.
     Closed = 700,
     /// A Rust panic was caught at the boundary (a bug: please report it). The object it
@@ -113,6 +115,7 @@ impl ErrorKind {
         ErrorKind::AuthRejected,
         ErrorKind::Network,
         ErrorKind::Tls,
+        ErrorKind::TimedOut,
         ErrorKind::Closed,
         ErrorKind::Panic,
         ErrorKind::Internal,
@@ -157,6 +160,7 @@ impl ErrorKind {
             ErrorKind::AuthRejected => c"MQTT enhanced authentication failed",
             ErrorKind::Network => c"network error",
             ErrorKind::Tls => c"TLS error",
+            ErrorKind::TimedOut => c"no answer from the server in time",
             ErrorKind::Closed => c"closed before the operation finished",
             ErrorKind::Panic => c"a Rust panic was caught (bug)",
             ErrorKind::Internal => c"internal error",
@@ -190,6 +194,7 @@ impl ErrorKind {
             ErrorKind::AuthRejected => "EnhancedAuthError",
             ErrorKind::Network => "NetworkError",
             ErrorKind::Tls => "TLSError",
+            ErrorKind::TimedOut => "TimedOutError",
             ErrorKind::Closed => "ClosedError",
         }
     }
