@@ -237,3 +237,34 @@ def test_a_request_the_server_never_answers_times_out():
         srv.close()
 
     run(main())
+
+
+def test_publishes_fired_without_waiting_are_bounded():
+    """Against a server that never acknowledges: beyond the inflight window, the outbox and the
+    line of publishes waiting for room, a publish fails at once with QueueFull instead of
+    holding its message in a task; the waiting ones fail with ClosedError at disconnect."""
+
+    async def main():
+        async def server(reader, writer):
+            await reader.read(1024)  # CONNECT
+            writer.write(b"\x20\x02\x00\x00")  # CONNACK, accepted; no PUBACK ever
+            await writer.drain()
+            while await reader.read(65536):
+                pass
+            writer.close()
+
+        srv = await asyncio.start_server(server, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        c = Client(url(port), client_id="bounded", max_inflight=1, max_outbox_messages=1)
+        await c.connect()
+        tasks = [asyncio.ensure_future(c.publish("t", b"x" * 100, qos=1)) for _ in range(3000)]
+        await asyncio.sleep(0.5)
+        full = [t for t in tasks if t.done() and isinstance(t.exception(), nomq.QueueFull)]
+        # 1 in flight, 1 in the outbox, 1024 waiting for room: the rest were refused.
+        assert len(full) == 3000 - 1 - 1 - 1024, len(full)
+        await c.disconnect()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, (nomq.QueueFull, nomq.ClosedError)) for r in results)
+        srv.close()
+
+    run(main())

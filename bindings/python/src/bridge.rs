@@ -507,13 +507,6 @@ where
     move |outcome| completer.get().complete(future, settle(outcome, into_py))
 }
 
-/// Finishes queuing a publish that met backpressure (`publish_with` gave a future back).
-pub fn finish_queuing(backpressure: Option<impl Future<Output = ()> + Send + 'static>) {
-    if let Some(backpressure) = backpressure {
-        runtime().spawn(backpressure);
-    }
-}
-
 /// `fut`'s value, or `None` after `timeout` seconds (`None`: no limit; a bad number: no limit
 /// either, after the caller validated it).
 pub async fn within<T>(timeout: Option<f64>, fut: impl Future<Output = T>) -> Option<T> {

@@ -192,7 +192,9 @@ impl NativeEndpoint {
         match target {
             Some((completer, future)) => {
                 let done = bridge::resolve(completer, future, bridge::none);
-                bridge::finish_queuing(self.node.publish_with(to, &channel, payload, options, done));
+                // Past the driver's queue the publish fails with QueueFull rather than holding
+                // its message in a task.
+                self.node.publish_or_refuse_with(to, &channel, payload, options, done);
                 Ok(py.None())
             }
             None => {

@@ -303,8 +303,10 @@ impl NativeClient {
         let m = message(py, topic, payload.to_vec(), qos, retain, properties)?;
         match target {
             Some((completer, future)) => {
+                // The outbox policy's "wait" is the line of publishes waiting for room; past it
+                // the publish fails with QueueFull rather than holding its message in a task.
                 let done = bridge::resolve(completer, future, outcome);
-                bridge::finish_queuing(self.client.publish_with(m, done));
+                self.client.publish_or_refuse_with(m, done);
                 Ok(py.None())
             }
             None => {

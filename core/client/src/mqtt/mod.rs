@@ -27,6 +27,8 @@ mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use nomq_proto::error::{ResourceError, Table};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use shared::{Admission, Core, Shared};
@@ -285,6 +287,25 @@ impl Client {
                         reply.send(Err(Error::Closed));
                     }
                 })
+            }
+        }
+    }
+
+    /// [`Client::publish_with`] for callers that cannot wait (a binding resolving futures from
+    /// the driver): when the line of publishes waiting for outbox room is full too, `done` gets
+    /// the outbox-full error at once instead of a future to spawn, so memory stays bounded
+    /// however many publishes are fired without being awaited.
+    pub fn publish_or_refuse_with(
+        &self,
+        message: Message,
+        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
+    ) {
+        let reply = Reply::callback(done);
+        match self.shared.update(|core| core.publish(message, reply, true)) {
+            Admission::Taken => {}
+            Admission::Closed(reply) => reply.send(Err(Error::Closed)),
+            Admission::Full(_, reply) => {
+                reply.send(Err(Error::Proto(ResourceError::Full(Table::Outbox).into())));
             }
         }
     }

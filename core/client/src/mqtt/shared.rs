@@ -367,7 +367,11 @@ impl Core {
                 self.outcomes.push((reply, Err(full)));
                 return Admission::Taken;
             }
-            if self.waiting.len() >= WAITING_LIMIT {
+            // Bounded in count and in bytes (the outbox's own byte bound, again).
+            let waiting_bytes: usize = self.waiting.iter().map(|(m, _)| m.size()).sum();
+            if self.waiting.len() >= WAITING_LIMIT
+                || waiting_bytes + message.size() > self.session.config().max_outbox_bytes
+            {
                 return Admission::Full(message, reply);
             }
             self.waiting.push_back((message, reply));

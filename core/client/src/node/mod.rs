@@ -30,6 +30,7 @@ use crate::completion::{MessageSignal, MessageWait, Reply};
 use nomq_proto::Keys;
 use nomq_proto::config::Config;
 use nomq_proto::endpoint::{EndpointConfig, Message, PublishOptions, PublishOutcome, Stats};
+use nomq_proto::error::{ResourceError, Table};
 use nomq_proto::frame::Version;
 
 /// Where and how a node runs.
@@ -224,6 +225,32 @@ impl Node {
                     let _ = commands.send(command).await;
                 })
             }
+        }
+    }
+
+    /// [`Node::publish_with`] for callers that cannot wait (a binding resolving futures from
+    /// the driver): when the driver's command queue is full, `done` gets a queue-full error at
+    /// once instead of a future to spawn, so memory stays bounded however many publishes are
+    /// fired without being awaited.
+    pub fn publish_or_refuse_with(
+        &self,
+        to: SocketAddr,
+        channel: &str,
+        payload: &[u8],
+        options: PublishOptions,
+        done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
+    ) {
+        let reply = Reply::callback(done);
+        let command =
+            Command::Publish { to, channel: channel.into(), payload: payload.to_vec(), options, reply };
+        match self.commands.try_send(command) {
+            Ok(()) => {}
+            // Dropping the command answers its reply with `Error::Closed` (see `Reply`).
+            Err(TrySendError::Closed(command)) => drop(command),
+            Err(TrySendError::Full(Command::Publish { reply, .. })) => {
+                reply.send(Err(Error::Proto(ResourceError::Full(Table::Commands).into())));
+            }
+            Err(TrySendError::Full(other)) => drop(other),
         }
     }
 

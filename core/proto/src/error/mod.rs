@@ -102,6 +102,8 @@ pub enum Table {
     Transmits,
     /// MQTT messages waiting to be sent.
     Outbox,
+    /// Operations queued for a driver task (a binding's calls not yet taken by the driver).
+    Commands,
 }
 
 /// A resource limit was hit; nothing was written.
@@ -247,6 +249,9 @@ impl fmt::Display for ResourceError {
             }
             ResourceError::Full(Table::Outbox) => {
                 f.write_str("MQTT outbox full (max_outbox_messages or max_outbox_bytes)")
+            }
+            ResourceError::Full(Table::Commands) => {
+                f.write_str("too many operations waiting for the driver: await some first")
             }
         }
     }
