@@ -74,8 +74,9 @@ pub(super) struct Core {
     link: Option<Link>,
     publishes: HashMap<PublishId, PublishReply>,
     requests: HashMap<RequestId, (RequestReply, Option<Stream>)>,
-    /// Publishes waiting for outbox room (policy Fail), in order.
+    /// Publishes waiting for outbox room (policy Fail), in order, and their bytes.
     waiting: VecDeque<(Message, PublishReply)>,
+    waiting_bytes: usize,
     streams: Vec<Stream>,
     messages: mpsc::Sender<Message>,
     /// Messages the application has not taken yet; while any wait, the socket is not read.
@@ -132,6 +133,7 @@ impl Shared {
             publishes: HashMap::new(),
             requests: HashMap::new(),
             waiting: VecDeque::new(),
+            waiting_bytes: 0,
             streams: Vec::new(),
             messages,
             undelivered: VecDeque::new(),
@@ -368,12 +370,12 @@ impl Core {
                 return Admission::Taken;
             }
             // Bounded in count and in bytes (the outbox's own byte bound, again).
-            let waiting_bytes: usize = self.waiting.iter().map(|(m, _)| m.size()).sum();
             if self.waiting.len() >= WAITING_LIMIT
-                || waiting_bytes + message.size() > self.session.config().max_outbox_bytes
+                || self.waiting_bytes + message.size() > self.session.config().max_outbox_bytes
             {
                 return Admission::Full(message, reply);
             }
+            self.waiting_bytes += message.size();
             self.waiting.push_back((message, reply));
             return Admission::Taken;
         }
@@ -742,6 +744,7 @@ impl Core {
                 break;
             }
             let Some((message, reply)) = self.waiting.pop_front() else { break };
+            self.waiting_bytes -= message.size();
             self.enter_session(message, reply);
         }
         if before >= WAITING_LIMIT && self.waiting.len() < WAITING_LIMIT {
@@ -784,6 +787,7 @@ impl Core {
         for (_, reply) in self.publishes.drain() {
             self.outcomes.push((reply, Err(Error::Closed)));
         }
+        self.waiting_bytes = 0;
         for (_, reply) in self.waiting.drain(..) {
             self.outcomes.push((reply, Err(Error::Closed)));
         }
