@@ -720,3 +720,20 @@ async fn unanswered_requests_time_out() {
     client.disconnect().await;
     assert_eq!(timeout(Duration::from_secs(5), server).await.unwrap().unwrap(), 1);
 }
+
+/// A dropped `Subscription` stops taking messages: they go to `recv` instead of being
+/// discarded, and subscribing to the same filter again gives a stream that receives.
+#[tokio::test]
+async fn a_dropped_subscription_neither_loses_nor_shadows() {
+    let broker = Broker::start();
+    let client = Client::connect(options(&broker, "dropped-stream", ProtocolVersion::V5)).await.unwrap();
+    let stream = client.subscription("drop/#", Qos::AtLeastOnce).await.unwrap();
+    drop(stream);
+    client.publish("drop/a", b"one", Qos::AtLeastOnce, false).await.unwrap();
+    assert_eq!(next(&client).await.payload, b"one", "delivered to recv, not discarded");
+    let mut again = client.subscription("drop/#", Qos::AtLeastOnce).await.unwrap();
+    client.publish("drop/b", b"two", Qos::AtLeastOnce, false).await.unwrap();
+    let got = timeout(Duration::from_secs(5), again.recv()).await.expect("in time").expect("open");
+    assert_eq!(got.payload, b"two");
+    client.disconnect().await;
+}

@@ -716,6 +716,8 @@ impl Core {
                     if let Some((reply, stream)) = self.requests.remove(&id) {
                         let outcome = refused_if_failed(Refused::Subscribe, reasons);
                         if let (Ok(_), Some(stream)) = (&outcome, stream) {
+                            // A dropped stream for the same filter must not shadow the new one.
+                            self.streams.retain(|(_, s)| !s.is_closed());
                             self.streams.push(stream);
                         }
                         let _ = reply.send(outcome);
@@ -770,7 +772,14 @@ impl Core {
                     }
                 }
                 Err(mpsc::error::TrySendError::Closed(())) => {
-                    self.undelivered.pop_front();
+                    if target.same_channel(&self.messages) {
+                        // Nobody receives any more (the client is closing).
+                        self.undelivered.pop_front();
+                    } else {
+                        // A dropped `Subscription`: its filter's messages go to the next
+                        // match, or to `recv`, from now on; this one is routed again.
+                        self.streams.retain(|(_, s)| !s.is_closed());
+                    }
                 }
                 Err(mpsc::error::TrySendError::Full(())) => break,
             }
