@@ -29,7 +29,8 @@ pub fn run(out: Option<&Path>, plain: bool, ip: &str, port: u16) -> Result<(), S
     Ok(())
 }
 
-/// Creates the file readable by its owner only (the config format is obfuscation, v1 §22.13).
+/// Writes the file readable by its owner only (the config format is obfuscation, v1 §22.13),
+/// an existing file included: its permissions are narrowed before the keys are written.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -38,5 +39,27 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(bytes)
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_existing_readable_file_becomes_private() {
+        let path = std::env::temp_dir().join(format!("nomq-keygen-{}.cfg", std::process::id()));
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_private(&path, b"keys").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(mode, 0o600);
+    }
 }
