@@ -35,6 +35,8 @@ def write_config(settings: Dict[str, Any], path: "str | os.PathLike[str]") -> No
     tmp = f"{os.fspath(path)}.tmp"
     # Owner-only permissions: the file holds the group keys.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)  # a temporary file left by an earlier run keeps its old mode
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(text + "\n")
     os.replace(tmp, path)
