@@ -158,6 +158,11 @@ fn resolve_one(py: Python<'_>, future: &Bound<'_, PyAny>, convert: Convert) -> P
     Ok(())
 }
 
+/// The conversion for work that panicked: an exception of kind Panic.
+fn panicked(py: Python<'_>, _abandoned: bool) -> PyResult<Py<PyAny>> {
+    Err(errors::raise(py, ErrorKind::Panic, "a Rust panic in nomq (a bug: please report it)"))
+}
+
 /// Where an operation's result goes: an asyncio future (resolved through its loop's
 /// completer), or, when absent, the calling thread, which blocks with the GIL released.
 pub type Target = Option<(Py<Completer>, Py<PyAny>)>;
@@ -174,8 +179,12 @@ where
     match target {
         Some((completer, future)) => {
             runtime().spawn(async move {
-                let outcome = work.await;
-                completer.get().complete(future, settle(outcome, into_py));
+                // A panic in the work still resolves the future (with an error of kind Panic).
+                let convert = match nomq::catch_unwind(work).await {
+                    Ok(outcome) => settle(outcome, into_py),
+                    Err(()) => Box::new(panicked),
+                };
+                completer.get().complete(future, convert);
             });
             Ok(py.None())
         }

@@ -19,11 +19,13 @@ mod handle;
 pub mod mqtt;
 mod node;
 mod random;
+mod unwind;
 
 pub use completion::{Completion, MessageWait};
 pub use error::{Error, Refused};
 pub use node::{Node, NodeConfig};
 pub use random::OsRandom;
+pub use unwind::catch_unwind;
 
 pub use nomq_proto as proto;
 pub use nomq_proto::Keys;

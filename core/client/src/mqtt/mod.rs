@@ -215,7 +215,14 @@ impl Client {
         let (ready_tx, ready) = oneshot::channel();
         let session = nomq_proto::mqtt::Session::new(options.session.clone(), Box::new(crate::OsRandom));
         let shared = Arc::new(Shared::new(session, message_tx, ready_tx, options.authenticator.clone()));
-        let task = tokio::spawn(driver::run(shared.clone(), options));
+        let driver_shared = shared.clone();
+        let task = tokio::spawn(async move {
+            // A panic in the driver still closes the client: nothing waits for ever.
+            let shared = driver_shared.clone();
+            if crate::catch_unwind(driver::run(driver_shared, options)).await.is_err() {
+                shared.update(Core::close);
+            }
+        });
         // Built before the first CONNACK: if this future is dropped, dropping the client stops
         // the driver.
         let client = Client {

@@ -132,7 +132,14 @@ impl Node {
         let message_probe = message_tx.downgrade();
         let driver =
             driver::Driver::new(config, socket, command_rx, message_tx, signal.clone(), closed.clone());
-        let task = tokio::spawn(driver.run());
+        let on_panic = signal.clone();
+        let task = tokio::spawn(async move {
+            // A panicking driver drops its commands and replies (they answer `Error::Closed`);
+            // message waiters are woken here.
+            if crate::catch_unwind(driver.run()).await.is_err() {
+                on_panic.close();
+            }
+        });
         Ok(Node {
             commands,
             messages: Mutex::new(messages),
