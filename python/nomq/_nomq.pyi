@@ -267,6 +267,7 @@ class NativeClient:
         qos: int = 0,
         retain: bool = False,
         properties: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
     ) -> Any:
         """Publishes; the value is the reason code (int)."""
     def try_publish(self, target: Target, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> Any:

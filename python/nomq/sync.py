@@ -86,9 +86,13 @@ class MqttClient:
         self.disconnect()
 
     def publish(self, topic: str, message: Payload, qos: int = 0, retain: bool = False, *,
-                properties: Optional[MessageProperties] = None) -> int:
-        """Returns when the QoS flow completes, with the reason code."""
-        return self._native.publish(None, topic, payload(message), qos, retain, _properties(properties))  # type: ignore[no-any-return]
+                properties: Optional[MessageProperties] = None, timeout: Optional[float] = None) -> int:
+        """Returns when the QoS flow completes, with the reason code. With ``timeout`` (seconds),
+        raises ``TimedOutError`` when it has not completed by then (the message stays queued
+        and may still be delivered)."""
+        return self._native.publish(  # type: ignore[no-any-return]
+            None, topic, payload(message), qos, retain, _properties(properties), timeout
+        )
 
     def subscribe(self, topic_filter: str, qos: int = 0) -> List[int]:
         return self._native.subscribe(None, topic_filter, qos, False, False, 0, False)  # type: ignore[no-any-return]

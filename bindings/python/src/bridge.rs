@@ -158,6 +158,29 @@ fn resolve_one(py: Python<'_>, future: &Bound<'_, PyAny>, convert: Convert) -> P
     Ok(())
 }
 
+/// Runs `work` on the runtime with the GIL released, blocking the calling thread, and checks
+/// for Python signals every 100 ms: Ctrl-C raises `KeyboardInterrupt` and abandons the wait
+/// (the operation itself may still complete, as an unawaited asyncio one would).
+pub fn block<F>(py: Python<'_>, work: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let mut work = std::pin::pin!(work);
+    loop {
+        let step = py.detach(|| {
+            // The timer is made inside the runtime (it needs its clock).
+            runtime().block_on(async {
+                tokio::time::timeout(std::time::Duration::from_millis(100), work.as_mut()).await
+            })
+        });
+        match step {
+            Ok(output) => return Ok(output),
+            Err(_) => py.check_signals()?,
+        }
+    }
+}
+
 /// The conversion for work that panicked: an exception of kind Panic.
 fn panicked(py: Python<'_>, _abandoned: bool) -> PyResult<Py<PyAny>> {
     Err(errors::raise(py, ErrorKind::Panic, "a Rust panic in nomq (a bug: please report it)"))
@@ -189,7 +212,7 @@ where
             Ok(py.None())
         }
         None => {
-            let outcome = py.detach(|| runtime().block_on(work));
+            let outcome = block(py, work)?;
             settle(outcome, into_py)(py, false)
         }
     }
@@ -383,7 +406,7 @@ where
             AbortOnCancel(task.abort_handle()).into_py_any(py)
         }
         None => {
-            let batch = py.detach(|| runtime().block_on(recv));
+            let batch = block(py, recv)?;
             convert(py, batch)
         }
     }

@@ -287,7 +287,9 @@ impl NativeClient {
     }
 
     /// Publishes; completes with the QoS flow (written, PUBACK, PUBCOMP).
-    #[pyo3(signature = (target, topic, payload, qos = 0, retain = false, properties = None))]
+    /// Blocking (no target), `timeout` seconds bound the wait: `TimedOutError` then (the
+    /// message stays queued and may still be delivered).
+    #[pyo3(signature = (target, topic, payload, qos = 0, retain = false, properties = None, timeout = None))]
     #[allow(clippy::too_many_arguments)]
     fn publish(
         &self,
@@ -298,7 +300,9 @@ impl NativeClient {
         qos: u8,
         retain: bool,
         properties: Option<Properties>,
+        timeout: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
+        let limit = timeout.map(|t| millis(py, "timeout", t)).transpose()?;
         bridge::not_forked(py)?;
         let m = message(py, topic, payload.to_vec(), qos, retain, properties)?;
         match target {
@@ -311,7 +315,18 @@ impl NativeClient {
             }
             None => {
                 let client = self.client.clone();
-                bridge::run(py, None, async move { client.publish_message(m).await }, outcome)
+                let work = async move {
+                    match limit {
+                        Some(ms) => tokio::time::timeout(
+                            std::time::Duration::from_millis(ms),
+                            client.publish_message(m),
+                        )
+                        .await
+                        .unwrap_or(Err(nomq::Error::TimedOut("confirmation"))),
+                        None => client.publish_message(m).await,
+                    }
+                };
+                bridge::run(py, None, work, outcome)
             }
         }
     }
