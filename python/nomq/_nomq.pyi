@@ -198,6 +198,7 @@ class NativeEndpoint:
         message_buffer: int = 1024,
         max_pending: Optional[int] = None,
         reference_layout: bool = False,
+        share_port: bool = False,
     ) -> NativeEndpoint:
         """Binds the UDP socket and starts the node (``multicast`` defaults to none)."""
     @property

@@ -64,7 +64,8 @@ class NoMQ:
         self.config = read_config(config_file)
         self.encryption_key, self._trailer_key = config_keys(self.config)
         self.timeout = timeout
-        self._endpoint = Endpoint.from_config(config_file, version=1)
+        # The reference binds with SO_REUSEADDR (v1 §18): several instances may share a port.
+        self._endpoint = Endpoint.from_config(config_file, version=1, share_port=True)
         self._listener: Optional[Listener] = None
         self._pump: Optional["asyncio.Task[None]"] = None
         self._pending: "set[asyncio.Future[Any]]" = set()

@@ -40,7 +40,10 @@ class Endpoint:
         multicast: Iterable[str] = (),
         message_buffer: int = 1024,
         reference_layout: bool = False,
+        share_port: bool = False,
     ) -> None:
+        # ``share_port``: let other sockets bind the same port (SO_REUSEADDR, as the reference
+        # does). Off by default, so a port already in use is an error, not a silent split.
         self._native = _nomq.NativeEndpoint(
             address(bind),
             encryption_key,
@@ -50,6 +53,7 @@ class Endpoint:
             message_buffer,
             None,
             reference_layout,
+            share_port,
         )
         self.version = version
 

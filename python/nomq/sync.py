@@ -34,9 +34,11 @@ class Endpoint:
         version: int = 1,
         multicast: Iterable[str] = (),
         message_buffer: int = 1024,
+        share_port: bool = False,
     ) -> None:
         self._native = _nomq.NativeEndpoint(
-            address(bind), encryption_key, trailer_key, version, list(multicast), message_buffer, None, False
+            address(bind), encryption_key, trailer_key, version, list(multicast), message_buffer, None, False,
+            share_port,
         )
 
     def __enter__(self) -> "Endpoint":

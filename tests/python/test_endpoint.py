@@ -177,3 +177,18 @@ def test_one_broken_future_does_not_stop_the_rest_of_a_batch():
             assert good.done() and isinstance(good.result(), dict)
 
     asyncio.run(main())
+
+
+def test_a_port_in_use_is_an_error_unless_shared():
+    from nomq.sync import Endpoint as Blocking
+
+    first = Blocking("127.0.0.1:0", encryption_key=bytes(32), trailer_key=bytes(32))
+    try:
+        with pytest.raises(nomq.NetworkError):
+            Blocking(first.local_addr, encryption_key=bytes(32), trailer_key=bytes(32))
+    finally:
+        first.close()
+    a = Blocking("127.0.0.1:0", encryption_key=bytes(32), trailer_key=bytes(32), share_port=True)
+    b = Blocking(a.local_addr, encryption_key=bytes(32), trailer_key=bytes(32), share_port=True)
+    a.close()
+    b.close()

@@ -93,7 +93,8 @@ impl NativeEndpoint {
     /// Binds the UDP socket and starts the node. `version` 1 speaks the reference's wire format.
     #[new]
     #[pyo3(signature = (bind, encryption_key, trailer_key, version = 1, multicast = Vec::new(),
-                        message_buffer = 1024, max_pending = None, reference_layout = false))]
+                        message_buffer = 1024, max_pending = None, reference_layout = false,
+                        share_port = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -105,6 +106,7 @@ impl NativeEndpoint {
         message_buffer: usize,
         max_pending: Option<usize>,
         reference_layout: bool,
+        share_port: bool,
     ) -> PyResult<Self> {
         bridge::not_forked(py)?;
         let keys = framing::keys(py, encryption_key, trailer_key)?;
@@ -115,6 +117,7 @@ impl NativeEndpoint {
             })?);
         }
         config.message_buffer = message_buffer.max(1);
+        config.share_port = share_port;
         if let Some(n) = max_pending {
             config.endpoint.max_pending = n;
         }

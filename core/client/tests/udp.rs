@@ -294,3 +294,23 @@ async fn when_messages_calls_back_on_arrival_and_close() {
     assert_eq!(b.try_recv_many(&mut batch, 10), 0);
     a.close().await;
 }
+
+/// A port in use is an error unless sharing is asked for: two nodes silently splitting the
+/// datagrams of one port is never what a user meant.
+#[tokio::test]
+async fn a_port_in_use_is_refused_unless_shared() {
+    let keys = Keys::new([1; 32], [2; 32]);
+    let first =
+        Node::bind(NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys.clone(), Version::V2)).await.unwrap();
+    let taken = first.local_addr();
+    let second = Node::bind(NodeConfig::new(taken, keys.clone(), Version::V2)).await;
+    assert!(matches!(&second, Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::AddrInUse), "{second:?}");
+    first.close().await;
+    let mut shared = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys.clone(), Version::V2);
+    shared.share_port = true;
+    let a = Node::bind(shared.clone()).await.unwrap();
+    shared.bind = a.local_addr();
+    let b = Node::bind(shared).await.expect("both asked to share");
+    a.close().await;
+    b.close().await;
+}

@@ -47,6 +47,11 @@ pub struct NodeConfig {
     /// Received messages buffered for `recv` before the node applies backpressure (it stops
     /// taking new messages, and senders retransmit).
     pub message_buffer: usize,
+    /// Let other sockets bind the same address and port (`SO_REUSEADDR`, as the reference
+    /// does, v1 §18). Off by default: a second node on a port in use fails to bind instead
+    /// of silently sharing it (the kernel would give each datagram to only one of them).
+    /// Joining a multicast group turns it on, since several listeners are the point there.
+    pub share_port: bool,
 }
 
 impl NodeConfig {
@@ -58,6 +63,7 @@ impl NodeConfig {
             endpoint: EndpointConfig::new(version),
             multicast: vec![],
             message_buffer: 1024,
+            share_port: false,
         }
     }
 
@@ -123,7 +129,7 @@ pub struct Node {
 impl Node {
     /// Binds the socket and starts the driver on the current tokio runtime.
     pub async fn bind(config: NodeConfig) -> Result<Node, Error> {
-        let socket = socket::bind(config.bind, &config.multicast)?;
+        let socket = socket::bind(config.bind, &config.multicast, config.share_port)?;
         let local_addr = socket.local_addr()?;
         let (commands, command_rx) = mpsc::channel(1024);
         let (message_tx, messages) = mpsc::channel(config.message_buffer.max(1));

@@ -1,13 +1,16 @@
-//! The UDP socket of a node (v1 §18, with §22.18 fixed): address reuse, `SO_BROADCAST` so
+//! The UDP socket of a node (v1 §18, with §22.18 fixed): address reuse when asked for, `SO_BROADCAST` so
 //! broadcast destinations work, dual-stack IPv6, multicast membership, a large receive buffer.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-pub(super) fn bind(addr: SocketAddr, multicast: &[IpAddr]) -> io::Result<tokio::net::UdpSocket> {
+pub(super) fn bind(addr: SocketAddr, multicast: &[IpAddr], share: bool) -> io::Result<tokio::net::UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    socket.set_reuse_address(true)?;
+    // Shared only when asked, or for multicast listeners (see `NodeConfig::share_port`).
+    if share || !multicast.is_empty() {
+        socket.set_reuse_address(true)?;
+    }
     match addr {
         SocketAddr::V4(_) => socket.set_broadcast(true)?,
         // `[::]` also receives IPv4 (as mapped addresses) where the OS allows it.
