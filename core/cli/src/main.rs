@@ -77,8 +77,9 @@ enum Command {
     },
     /// Publish MESSAGE (`{i}` becomes the sequence number) and report each confirmation.
     Pub {
-        #[arg(long, default_value = "0.0.0.0:0")]
-        bind: String,
+        /// Local address (default: any port, on the address family of --to).
+        #[arg(long)]
+        bind: Option<String>,
         #[arg(long)]
         to: String,
         #[arg(long)]
@@ -189,9 +190,15 @@ fn main() -> ExitCode {
             common,
             message,
         } => (|| {
+            let to = common::parse_addr(&to)?;
+            let bind = match bind {
+                Some(b) => common::parse_addr(&b)?,
+                None if to.is_ipv6() => "[::]:0".parse().map_err(|_| "unreachable")?,
+                None => "0.0.0.0:0".parse().map_err(|_| "unreachable")?,
+            };
             let args = pubsub::PubArgs {
-                bind: common::parse_addr(&bind)?,
-                to: common::parse_addr(&to)?,
+                bind,
+                to,
                 channel,
                 keys: common::load_keys(common.config.as_deref())?,
                 v2: common.v2,

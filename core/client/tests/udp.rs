@@ -314,3 +314,19 @@ async fn a_port_in_use_is_refused_unless_shared() {
     a.close().await;
     b.close().await;
 }
+
+/// An IPv4 node cannot reach an IPv6 address: the publish fails at once (nothing reported
+/// sent, nothing retransmitted until the ttl).
+#[tokio::test]
+async fn an_unreachable_address_family_fails_at_once() {
+    let keys = Keys::new([1; 32], [2; 32]);
+    let node = Node::bind(NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys, Version::V2)).await.unwrap();
+    let v6: SocketAddr = "[::1]:9".parse().unwrap();
+    for qos in [Qos::AtMostOnce, Qos::AtLeastOnce] {
+        let options = PublishOptions { qos, ..PublishOptions::default() };
+        let r = timeout(Duration::from_secs(2), node.publish(v6, "c", b"x", options)).await.expect("at once");
+        assert!(matches!(&r, Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::Unsupported), "{r:?}");
+    }
+    assert!(node.heartbeat(v6).await.is_err());
+    node.close().await;
+}

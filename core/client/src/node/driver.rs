@@ -148,6 +148,20 @@ impl Driver {
         self.channels.get_or_insert_with(name, |name| endpoint.channel(name))
     }
 
+    /// Whether this socket can send to `to` at all: an IPv4 socket cannot reach an IPv6
+    /// address (nor an IPv6-only one an IPv4 address). Refused at once, so nothing is
+    /// reported sent that never left, and nothing retransmits into nothing until its ttl.
+    fn reachable(&self, to: std::net::SocketAddr) -> Result<(), Error> {
+        let local = self.socket.local_addr()?;
+        if local.is_ipv4() && to.is_ipv6() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!("{to} is an IPv6 address and this node is bound to IPv4 ({local}): bind [::]:port"),
+            )));
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, command: Command) {
         let now = self.clock.mono();
         match command {
@@ -155,7 +169,9 @@ impl Driver {
                 let c = self.channel(&channel);
                 let mut result = self.endpoint.subscribe(&c).map_err(Error::from);
                 if let (Ok(()), Some((to, priority))) = (&result, announce) {
-                    result = self.endpoint.announce(to, &c, true, priority).map_err(Error::from);
+                    result = self
+                        .reachable(to)
+                        .and_then(|()| self.endpoint.announce(to, &c, true, priority).map_err(Error::from));
                 }
                 let _ = reply.send(result);
             }
@@ -169,6 +185,9 @@ impl Driver {
                 let _ = reply.send(result);
             }
             Command::Publish { to, channel, payload, options, reply } => {
+                if let Err(e) = self.reachable(to) {
+                    return reply.send(Err(e));
+                }
                 let c = self.channel(&channel);
                 match self.endpoint.publish(now, to, &c, &payload, options) {
                     Ok(id) => {
@@ -178,7 +197,8 @@ impl Driver {
                 }
             }
             Command::Heartbeat { to, reply } => {
-                let _ = reply.send(self.endpoint.heartbeat(to).map_err(Error::from));
+                let sent = self.reachable(to).and_then(|()| self.endpoint.heartbeat(to).map_err(Error::from));
+                let _ = reply.send(sent);
             }
             Command::Stats { reply } => {
                 let _ = reply.send(self.endpoint.stats());
