@@ -330,3 +330,29 @@ async fn an_unreachable_address_family_fails_at_once() {
     assert!(node.heartbeat(v6).await.is_err());
     node.close().await;
 }
+
+/// A node whose application is not reading (its `recv` buffer full) still completes its own
+/// publishes: their confirmations do not wait behind undelivered messages.
+#[tokio::test]
+async fn completions_do_not_wait_behind_unread_messages() {
+    let keys = Keys::new([1; 32], [2; 32]);
+    let mut slow = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys.clone(), Version::V2);
+    slow.message_buffer = 1;
+    let a = Node::bind(slow).await.unwrap();
+    let b = Node::bind(NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys, Version::V2)).await.unwrap();
+    a.subscribe("to-a").await.unwrap();
+    b.subscribe("to-b").await.unwrap();
+    let qos0 = PublishOptions { qos: Qos::AtMostOnce, ..PublishOptions::default() };
+    for _ in 0..3 {
+        b.publish(a.local_addr(), "to-a", b"unread", qos0).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await; // they reach A, which does not read
+    let confirmed = timeout(
+        Duration::from_secs(5),
+        a.publish(b.local_addr(), "to-b", b"needs an ACK", PublishOptions::default()),
+    )
+    .await;
+    assert!(matches!(confirmed, Ok(Ok(()))), "{confirmed:?}");
+    a.close().await;
+    b.close().await;
+}

@@ -229,8 +229,15 @@ impl Driver {
     /// publishers. Publish callbacks run here, on the driver task.
     fn dispatch_events(&mut self) {
         let mut delivered = false;
-        while self.messages.capacity() > 0 {
-            let Some(event) = self.endpoint.poll_event() else { break };
+        loop {
+            // While `recv` is full, messages wait in the endpoint (backpressure) but
+            // completions behind them are still handed out.
+            let event = if self.messages.capacity() > 0 {
+                self.endpoint.poll_event()
+            } else {
+                self.endpoint.poll_event_except_messages()
+            };
+            let Some(event) = event else { break };
             match event {
                 Event::Message(m) => {
                     // Capacity was checked; the only failure left is a closed receiver.

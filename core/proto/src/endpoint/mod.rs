@@ -375,6 +375,14 @@ impl Endpoint {
         self.events.pop_front()
     }
 
+    /// The next event that is not a [`Event::Message`], leaving messages queued in order: for
+    /// a caller whose message consumer is full, so publish completions and peer events do not
+    /// wait behind undelivered messages (the messages' own backpressure is the bounded queue).
+    pub fn poll_event_except_messages(&mut self) -> Option<Event> {
+        let at = self.events.iter().position(|e| !matches!(e, Event::Message(_)))?;
+        self.events.remove(at)
+    }
+
     /// Largest plaintext body: the configured payload limit, plus the v1 inner header.
     fn max_body_len(&self) -> usize {
         match self.config.version {
