@@ -737,3 +737,29 @@ async fn a_dropped_subscription_neither_loses_nor_shadows() {
     assert_eq!(got.payload, b"two");
     client.disconnect().await;
 }
+
+/// A slow consumer keeps its connection: while the client does not read (messages wait for
+/// the application), keep-alive pings go on and a PINGRESP left unread does not end it.
+#[tokio::test]
+async fn a_slow_consumer_keeps_its_connection() {
+    let broker = Broker::start();
+    let mut o = options(&broker, "slow-consumer", ProtocolVersion::V311);
+    o.session.keep_alive = 1;
+    o.session.ping_timeout_ms = 300;
+    o.message_buffer = 2;
+    let slow = Client::connect(o).await.unwrap();
+    slow.subscribe("slow/#", Qos::AtMostOnce).await.unwrap();
+    let publisher = Client::connect(options(&broker, "slow-publisher", ProtocolVersion::V311)).await.unwrap();
+    for i in 0..50u32 {
+        publisher.publish("slow/t", &i.to_be_bytes(), Qos::AtMostOnce, false).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await; // several keep alives, nothing read
+    for _ in 0..50 {
+        next(&slow).await;
+    }
+    // A connection dropped meanwhile would be reconnected by now.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(slow.metrics().await.unwrap().reconnects, 0, "the connection stayed up");
+    slow.disconnect().await;
+    publisher.disconnect().await;
+}

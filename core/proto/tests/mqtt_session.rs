@@ -732,3 +732,24 @@ fn a_message_queued_above_the_servers_limits_is_refused_not_sent() {
     feed(&mut s, 2, Packet::PubAck(Ack::new(sent[0].0.unwrap())));
     assert!(matches!(events(&mut s)[..], [Event::PublishDone { id, .. }] if id == fine));
 }
+
+#[test]
+fn a_late_pingresp_does_not_end_the_connection_while_reading_is_paused() {
+    let mut s = connected(V311, Properties::default());
+    // The application stopped taking messages: the caller stopped reading.
+    s.set_reading_paused(true);
+    s.handle_timeout(60_000);
+    assert!(matches!(parse(&written(&mut s, 60_000)[0], V311), Packet::PingReq), "still pings");
+    s.handle_timeout(70_001);
+    s.handle_timeout(80_002);
+    assert!(events(&mut s).is_empty(), "the PINGRESP may be among the unread bytes");
+    assert_eq!(s.state(), State::Connected);
+    // Reading again: the PINGRESP is read, and the keep alive goes on.
+    s.set_reading_paused(false);
+    feed(&mut s, 80_003, Packet::PingResp);
+    s.handle_timeout(140_000);
+    assert!(matches!(parse(&written(&mut s, 140_000)[0], V311), Packet::PingReq));
+    // Reading and still no PINGRESP: dead.
+    s.handle_timeout(150_001);
+    assert_eq!(events(&mut s), vec![Event::Disconnected(Disconnect::KeepAliveTimeout)]);
+}

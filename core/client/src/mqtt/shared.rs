@@ -201,6 +201,9 @@ impl Shared {
             core.route_events();
         }
         core.deliver();
+        // Not reading while messages wait for the application: a PINGRESP may sit unread.
+        let paused = !core.undelivered.is_empty();
+        core.session.set_reading_paused(paused);
         if !core.outcomes.is_empty() || !core.messages_ready.is_empty() {
             // Outcomes and messages go out before the acknowledgements that `flush` writes: a
             // caller waiting for them does not also wait for a system call.

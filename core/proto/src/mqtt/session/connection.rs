@@ -95,8 +95,13 @@ impl Session {
             return;
         }
         if self.timers.expired(Timer::PingResponse, now) {
-            self.close(now, Disconnect::KeepAliveTimeout);
-            return;
+            if self.reading_paused {
+                // The PINGRESP may be in bytes the caller has not read: wait again.
+                self.timers.arm(Timer::PingResponse, now, self.config.ping_timeout_ms);
+            } else {
+                self.close(now, Disconnect::KeepAliveTimeout);
+                return;
+            }
         }
         if self.timers.expired(Timer::KeepAlive, now) {
             // Writing PINGREQ re-arms the keep alive, and PINGRESP gets its own deadline. With a

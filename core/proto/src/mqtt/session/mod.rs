@@ -17,7 +17,7 @@
 //!   failed, closed, or could not be opened);
 //! - **mutators** are the application's requests: [`Session::start`], [`Session::publish`],
 //!   [`Session::subscribe`], [`Session::unsubscribe`], [`Session::auth`],
-//!   [`Session::disconnect`], [`Session::set_clean_start`];
+//!   [`Session::disconnect`], [`Session::set_clean_start`], [`Session::set_reading_paused`];
 //! - **`poll_*`** take what the session produced: [`Session::poll_transmit`] (or
 //!   [`Session::transmit`] + [`Session::transmitted`]), [`Session::poll_event`],
 //!   [`Session::poll_timeout`].
@@ -159,6 +159,9 @@ pub struct Session {
     /// together (see `pump`).
     unreleased: Vec<u16>,
     connected_before: bool,
+    /// The caller stopped reading the transport (its application is not taking messages):
+    /// a PINGRESP may sit unread, so a late one does not end the connection.
+    reading_paused: bool,
     metrics: Metrics,
 }
 
@@ -193,6 +196,7 @@ impl Session {
             window_closed: false,
             unreleased: Vec::new(),
             connected_before: false,
+            reading_paused: false,
             metrics: Metrics::default(),
         }
     }
@@ -200,6 +204,14 @@ impl Session {
     /// The configuration (the client id is the server-assigned one after CONNACK, if any).
     pub fn config(&self) -> &SessionConfig {
         &self.config
+    }
+
+    /// The caller has stopped (`true`) or resumed (`false`) reading the transport, to push
+    /// back on a server while its application does not take messages. While paused, a
+    /// PINGRESP not read in time does not end the connection (it may be in the unread bytes);
+    /// the keep alive still sends PINGREQ, so the server sees the client alive.
+    pub fn set_reading_paused(&mut self, paused: bool) {
+        self.reading_paused = paused;
     }
 
     /// Changes clean start for the next `connect` (mqboard connects clean once, then resumes).
