@@ -43,3 +43,25 @@ pub fn runtime() -> tokio::runtime::Runtime {
         std::process::exit(2)
     })
 }
+
+/// Warnings of the library (refused datagrams, socket errors) on stderr, as `nomq: ...`.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("nomq: {}", record.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+/// Installs [`StderrLogger`] (once).
+pub fn install_logger() {
+    if log::set_logger(&StderrLogger).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}

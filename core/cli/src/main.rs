@@ -158,6 +158,7 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
+    common::install_logger();
     let result = match Cli::parse().command {
         Command::Selfcheck { iterations } => return selfcheck::run(iterations),
         Command::Demo { v2, count } => demo::run(v2, count),

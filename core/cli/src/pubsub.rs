@@ -77,6 +77,9 @@ fn print_message(m: &Message, json: bool) {
     }
 }
 
+/// How often `pub` says it is still waiting for a confirmation.
+const UNCONFIRMED_REPORT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub struct PubArgs {
     pub bind: SocketAddr,
     pub to: SocketAddr,
@@ -106,7 +109,22 @@ pub fn publish(args: PubArgs) -> Result<bool, String> {
         for i in 0..args.count {
             let text = args.message.replace("{i}", &i.to_string());
             let started = Instant::now();
-            let result = node.publish(args.to, &args.channel, text.as_bytes(), options).await;
+            let publish = node.publish(args.to, &args.channel, text.as_bytes(), options);
+            tokio::pin!(publish);
+            // Waiting for a confirmation that may never come (nobody there, other keys or
+            // version) is said while it lasts, not only when the ttl runs out.
+            let result = loop {
+                match tokio::time::timeout(UNCONFIRMED_REPORT, &mut publish).await {
+                    Ok(result) => break result,
+                    Err(_) => eprintln!(
+                        "nomq: #{i} not confirmed after {:.0} s (retransmitting until its ttl of {} s): is a \
+                         node listening at {} with the same keys and version?",
+                        started.elapsed().as_secs_f64(),
+                        args.ttl,
+                        args.to
+                    ),
+                }
+            };
             let ms = started.elapsed().as_secs_f64() * 1e3;
             let outcome = match &result {
                 Ok(()) if args.qos == Qos::AtMostOnce => "sent",

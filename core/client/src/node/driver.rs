@@ -18,6 +18,8 @@ use nomq_proto::{MonoMillis, Now, UnixMillis};
 
 /// Datagrams handled per wake-up before timers and commands get a turn.
 const RECV_BATCH: usize = 64;
+/// Refused datagrams are reported at most this often (monotonic milliseconds).
+const REFUSAL_REPORT_MS: u64 = 10_000;
 
 pub(super) struct Driver {
     endpoint: Endpoint,
@@ -33,6 +35,9 @@ pub(super) struct Driver {
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
     clock: Clock,
+    /// Refusal counters at the last report, and the report (total, when).
+    refusals_reported: [u64; 4],
+    last_refusal_report: (u64, MonoMillis),
 }
 
 /// The endpoint's two clocks: the wall clock for packet timestamps, and a monotonic one for its
@@ -79,6 +84,8 @@ impl Driver {
             recv_buf: vec![0u8; 65_536],
             send_buf,
             clock,
+            refusals_reported: [0; 4],
+            last_refusal_report: (0, MonoMillis(0)),
         }
     }
 
@@ -102,6 +109,7 @@ impl Driver {
                 Wake::Datagram(Ok((n, from))) => {
                     self.endpoint.handle_datagram(self.clock.now(), from, &self.recv_buf[..n]);
                     self.drain_socket();
+                    self.report_refusals();
                 }
                 // ICMP errors (port unreachable) surface here on some systems; not fatal.
                 Wake::Datagram(Err(e)) => log::debug!("recv_from: {e}"),
@@ -146,6 +154,32 @@ impl Driver {
     fn channel(&mut self, name: &str) -> Channel {
         let endpoint = &self.endpoint;
         self.channels.get_or_insert_with(name, |name| endpoint.channel(name))
+    }
+
+    /// Says, at most every [`REFUSAL_REPORT_MS`], how many datagrams were refused and why:
+    /// wrong keys, another version or clocks apart otherwise look like silence.
+    fn report_refusals(&mut self) {
+        let s = self.endpoint.stats();
+        let now = self.clock.mono();
+        let refused = [s.rejected_auth, s.rejected_stale, s.rejected_version, s.rejected_malformed];
+        let total: u64 = refused.iter().sum();
+        let (last_total, last_at) = self.last_refusal_report;
+        if total == last_total || now.saturating_since(last_at) < REFUSAL_REPORT_MS && last_total > 0 {
+            return;
+        }
+        let [auth, stale, version, malformed] = refused;
+        let [a0, s0, v0, m0] = self.refusals_reported;
+        log::warn!(
+            "refused {} datagrams: {} failed authentication (other keys?), {} outside the time window \
+             (clocks apart, or replayed), {} of another protocol version, {} malformed",
+            total - last_total,
+            auth - a0,
+            stale - s0,
+            version - v0,
+            malformed - m0
+        );
+        self.refusals_reported = refused;
+        self.last_refusal_report = (total, now);
     }
 
     /// Whether this socket can send to `to` at all: an IPv4 socket cannot reach an IPv6
