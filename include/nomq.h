@@ -1411,6 +1411,16 @@ nomq_result nomq_mqtt_session_get_metrics(const struct nomq_mqtt_session *sessio
                                           nomq_mqtt_metrics *out);
 
 /*
+ The application has stopped (`paused` true) or resumed reading the socket, to push back on
+ the server while it cannot take messages. While paused, a PINGRESP not read in time does not
+ end the connection (it may be in the unread bytes); PINGREQ still goes out.
+
+ # Safety
+ `session` live.
+ */
+nomq_result nomq_mqtt_session_set_reading_paused(struct nomq_mqtt_session *session, bool paused);
+
+/*
  A static, NUL-terminated description of `result` (any number: unknown ones get a generic
  text). Never NULL; never freed by the caller.
  */

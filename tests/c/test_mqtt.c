@@ -128,6 +128,10 @@ static void run(uint16_t port, uint8_t version) {
     while ((c.messages < 3 || c.done[0] + c.done[1] + c.done[2] < 3) && now_ms() < deadline) step(&c, ids, 10);
     CHECK(c.messages == 3 && c.qos_seen[0] == 1 && c.qos_seen[1] == 1 && c.qos_seen[2] == 1);
     CHECK(c.done[0] == 1 && c.done[1] == 1 && c.done[2] == 1);
+    /* Reading paused (an application that cannot take messages) and resumed. */
+    CHECK_OK(nomq_mqtt_session_set_reading_paused(c.s, true));
+    CHECK_OK(nomq_mqtt_session_set_reading_paused(c.s, false));
+    CHECK_RESULT(nomq_mqtt_session_set_reading_paused(NULL, true), NOMQ_RESULT_NULL_POINTER);
     nomq_mqtt_metrics m;
     CHECK_OK(nomq_mqtt_session_get_metrics(c.s, &m));
     CHECK(m.sent >= 3 && m.received == 3 && m.inflight == 0 && m.queued_messages == 0);

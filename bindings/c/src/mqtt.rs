@@ -686,3 +686,20 @@ pub unsafe extern "C" fn nomq_mqtt_session_get_metrics(
         unsafe { guard::write(out, metrics) }
     })
 }
+
+/// The application has stopped (`paused` true) or resumed reading the socket, to push back on
+/// the server while it cannot take messages. While paused, a PINGRESP not read in time does not
+/// end the connection (it may be in the unread bytes); PINGREQ still goes out.
+///
+/// # Safety
+/// `session` live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_mqtt_session_set_reading_paused(
+    session: *mut nomq_mqtt_session,
+    paused: bool,
+) -> nomq_result {
+    guard(|| {
+        session!(session).set_reading_paused(paused);
+        Ok(())
+    })
+}
