@@ -139,15 +139,18 @@ class ConnectOptions:
     ``TimedOutError``."""
     max_inflight: int = 20
     """QoS 1/2 publishes unacknowledged at once (the server's Receive Maximum lowers it)."""
-    max_packet_size: int = 16 << 20
-    """Largest packet accepted from the server (128 bytes to 256 MiB); a larger one ends the
-    connection (reason 0x95)."""
+    max_packet_size: int = 1 << 20
+    """Largest packet accepted from the server (128 bytes to 256 MiB, 1 MiB by default); a
+    larger one ends the connection (reason 0x95)."""
     max_outbox_messages: int = 10_000
     max_outbox_bytes: int = 16 << 20
     outbox_policy: str = "wait"
     """When the outbox is full: "wait" (``publish`` waits, ``try_publish`` fails), "fail" (the
     same), or "drop_oldest" (the oldest queued message fails with ``DroppedError``)."""
     message_buffer: int = 4096
+    message_buffer_bytes: int = 16 << 20
+    """Bytes of received messages held for the application at most (a single larger message
+    still goes); with ``message_buffer`` (the count) it bounds what a slow consumer holds."""
     """Received messages buffered; when full the client stops reading (TCP backpressure)."""
     user_properties: Sequence[Tuple[str, str]] = ()
     auth: Optional[EnhancedAuth] = None
@@ -190,6 +193,7 @@ class ConnectOptions:
             max_outbox_bytes=self.max_outbox_bytes,
             outbox_policy=self.outbox_policy,
             message_buffer=self.message_buffer,
+            message_buffer_bytes=self.message_buffer_bytes,
             user_properties=list(self.user_properties),
             auth=None if self.auth is None else (self.auth.method, self.auth.initial_data, self.auth.respond),
         )

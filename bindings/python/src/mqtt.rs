@@ -41,6 +41,7 @@ pub(crate) struct Options {
     max_outbox_bytes: usize,
     outbox_policy: String,
     message_buffer: usize,
+    message_buffer_bytes: usize,
     user_properties: Vec<(String, String)>,
     /// (method, initial data, respond(challenge: bytes) -> bytes)
     auth: Option<(String, Option<Vec<u8>>, Py<PyAny>)>,
@@ -131,6 +132,14 @@ impl Options {
             ));
         }
         o.message_buffer = self.message_buffer;
+        if self.message_buffer_bytes == 0 {
+            return Err(errors::raise(
+                py,
+                ErrorKind::InvalidArgument,
+                "option `message_buffer_bytes` must be at least 1",
+            ));
+        }
+        o.message_buffer_bytes = self.message_buffer_bytes;
         if let Some(t) = self.tls {
             o.tls = Some(TlsOptions {
                 ca_pem: t.ca_pem,

@@ -763,3 +763,32 @@ async fn a_slow_consumer_keeps_its_connection() {
     slow.disconnect().await;
     publisher.disconnect().await;
 }
+
+/// Received messages held for a slow application are bounded in bytes as well as in count:
+/// past `message_buffer_bytes` the client stops handing messages over (and reading), and
+/// goes on as the application takes them. Nothing is lost.
+#[tokio::test]
+async fn received_messages_are_bounded_in_bytes() {
+    let broker = Broker::start();
+    let mut o = options(&broker, "byte-budget", ProtocolVersion::V311);
+    o.message_buffer = 1000;
+    o.message_buffer_bytes = 1000;
+    let slow = Client::connect(o).await.unwrap();
+    slow.subscribe("bytes/#", Qos::AtLeastOnce).await.unwrap();
+    let publisher = Client::connect(options(&broker, "byte-publisher", ProtocolVersion::V311)).await.unwrap();
+    for i in 0..20u8 {
+        publisher.publish("bytes/t", &[i; 400], Qos::AtLeastOnce, false).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut got = Vec::new();
+    let first = slow.try_recv_many(&mut got, 100);
+    assert!((1..=3).contains(&first), "at most 1000 bytes were handed over: {first}");
+    while got.len() < 20 {
+        let m = next(&slow).await;
+        got.push(m);
+    }
+    let order: Vec<u8> = got.iter().map(|m| m.payload[0]).collect();
+    assert_eq!(order, (0..20).collect::<Vec<u8>>());
+    slow.disconnect().await;
+    publisher.disconnect().await;
+}

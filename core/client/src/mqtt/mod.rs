@@ -31,7 +31,7 @@ use std::time::Duration;
 use nomq_proto::error::{ResourceError, Table};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use shared::{Admission, Core, Shared};
+use shared::{Admission, Core, HandedBytes, Shared};
 
 use crate::Error;
 use crate::completion::Reply;
@@ -66,6 +66,10 @@ pub struct ClientOptions {
     pub message_buffer: usize,
     /// MQTT 5.0 enhanced authentication; set with [`ClientOptions::enhanced_auth`].
     pub authenticator: Option<Authenticator>,
+    /// Bytes of received messages handed to the application and not taken yet, at most (16 MiB;
+    /// a single larger message still goes, alone). With `message_buffer` (the count), it bounds
+    /// what a slow application holds; past it the client stops reading (TCP backpressure).
+    pub message_buffer_bytes: usize,
     /// How long `subscribe` and `unsubscribe` wait for SUBACK or UNSUBACK before failing
     /// with [`Error::TimedOut`] (30 s): a server that never answers does not hang the caller.
     pub request_timeout: Duration,
@@ -86,6 +90,7 @@ impl ClientOptions {
             message_buffer: 4096,
             authenticator: None,
             request_timeout: Duration::from_secs(30),
+            message_buffer_bytes: 16 << 20,
         }
     }
 
@@ -166,22 +171,53 @@ impl ClientOptions {
 pub type Completion = crate::Completion<PublishOutcome>;
 
 /// A message stream for one subscription (see [`Client::subscription`]).
-#[derive(Debug)]
 pub struct Subscription {
     rx: mpsc::Receiver<Message>,
     /// Reason codes the server granted, in filter order.
     pub granted: Vec<ReasonCode>,
+    shared: Arc<Shared>,
+    handed: Arc<HandedBytes>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("granted", &self.granted).finish_non_exhaustive()
+    }
 }
 
 impl Subscription {
     /// The next message matching this subscription's filter.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.rx.recv().await
+        let m = self.rx.recv().await?;
+        taken(&self.shared, &self.handed, m.size());
+        Some(m)
     }
 
     /// Waits for at least one message, then moves up to `limit` into `into`; 0 once closed.
     pub async fn recv_many(&mut self, into: &mut Vec<Message>, limit: usize) -> usize {
-        self.rx.recv_many(into, limit.max(1)).await
+        let before = into.len();
+        let n = self.rx.recv_many(into, limit.max(1)).await;
+        taken(&self.shared, &self.handed, into[before..].iter().map(Message::size).sum());
+        n
+    }
+}
+
+impl Drop for Subscription {
+    /// Messages left unread count as taken: they no longer hold the client's byte budget.
+    fn drop(&mut self) {
+        self.rx.close();
+        let mut size = 0;
+        while let Ok(m) = self.rx.try_recv() {
+            size += m.size();
+        }
+        taken(&self.shared, &self.handed, size);
+    }
+}
+
+/// The application took `size` bytes of messages: delivery may go on.
+fn taken(shared: &Shared, handed: &HandedBytes, size: usize) {
+    if size > 0 && handed.taken(size) {
+        shared.wake_driver();
     }
 }
 
@@ -192,6 +228,7 @@ pub(crate) type PublishReply = Reply<PublishOutcome>;
 /// An MQTT client. Cheap to share behind an `Arc`; dropping the last handle disconnects.
 pub struct Client {
     shared: Arc<Shared>,
+    handed: Arc<HandedBytes>,
     messages: Mutex<mpsc::Receiver<Message>>,
     buffer: usize,
     request_timeout: Duration,
@@ -214,7 +251,14 @@ impl Client {
         let (message_tx, messages) = mpsc::channel(buffer);
         let (ready_tx, ready) = oneshot::channel();
         let session = nomq_proto::mqtt::Session::new(options.session.clone(), Box::new(crate::OsRandom));
-        let shared = Arc::new(Shared::new(session, message_tx, ready_tx, options.authenticator.clone()));
+        let handed = Arc::new(HandedBytes::new(options.message_buffer_bytes));
+        let shared = Arc::new(Shared::new(
+            session,
+            message_tx,
+            ready_tx,
+            options.authenticator.clone(),
+            handed.clone(),
+        ));
         let driver_shared = shared.clone();
         let task = tokio::spawn(async move {
             // A panic in the driver still closes the client: nothing waits for ever.
@@ -227,6 +271,7 @@ impl Client {
         // the driver.
         let client = Client {
             shared,
+            handed,
             messages: Mutex::new(messages),
             buffer,
             request_timeout,
@@ -357,7 +402,7 @@ impl Client {
         self.shared
             .update(|core| core.subscribe(filter.into(), SubscriptionOptions::qos(qos), Some(tx), reply));
         let granted = self.answer(answer, "SUBACK").await?;
-        Ok(Subscription { rx, granted })
+        Ok(Subscription { rx, granted, shared: self.shared.clone(), handed: self.handed.clone() })
     }
 
     /// Unsubscribes.
@@ -381,13 +426,18 @@ impl Client {
 
     /// The next message of a plain subscription; `None` after `disconnect`.
     pub async fn recv(&self) -> Option<Message> {
-        self.messages.lock().await.recv().await
+        let m = self.messages.lock().await.recv().await?;
+        taken(&self.shared, &self.handed, m.size());
+        Some(m)
     }
 
     /// Waits for at least one message, then moves up to `limit` into `into`; 0 after
     /// `disconnect`. One wake-up for a burst of messages.
     pub async fn recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
-        self.messages.lock().await.recv_many(into, limit.max(1)).await
+        let before = into.len();
+        let n = self.messages.lock().await.recv_many(into, limit.max(1)).await;
+        taken(&self.shared, &self.handed, into[before..].iter().map(Message::size).sum());
+        n
     }
 
     /// The messages already waiting, up to `limit`, without waiting (none while another caller
@@ -401,6 +451,7 @@ impl Client {
                 Err(_) => break,
             }
         }
+        taken(&self.shared, &self.handed, into[before..].iter().map(Message::size).sum());
         into.len() - before
     }
 

@@ -9,7 +9,8 @@
 //! over once it is released, so a completion callback may call into the client again.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::futures::Notified;
@@ -36,6 +37,44 @@ const READS_PER_WAKE: usize = 4;
 type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
 type Stream = (String, mpsc::Sender<Message>);
+
+/// Bytes of messages handed to the application (the `recv` channel and subscription streams)
+/// and not taken yet: bounded by `ClientOptions::message_buffer_bytes` as the channels are by
+/// count, so a burst of large messages cannot fill memory.
+#[derive(Debug)]
+pub(super) struct HandedBytes {
+    bytes: AtomicUsize,
+    budget: usize,
+    /// Delivery stopped on the budget: the next take wakes the driver.
+    blocked: AtomicBool,
+}
+
+impl HandedBytes {
+    pub(super) fn new(budget: usize) -> Self {
+        HandedBytes { bytes: AtomicUsize::new(0), budget: budget.max(1), blocked: AtomicBool::new(false) }
+    }
+
+    /// Whether `size` more bytes may be handed over now (always when none are out: a message
+    /// larger than the budget still goes, alone).
+    fn admits(&self, size: usize) -> bool {
+        let out = self.bytes.load(Ordering::Acquire);
+        let admits = out == 0 || out + size <= self.budget;
+        if !admits {
+            self.blocked.store(true, Ordering::Release);
+        }
+        admits
+    }
+
+    fn handed(&self, size: usize) {
+        self.bytes.fetch_add(size, Ordering::AcqRel);
+    }
+
+    /// The application took `size` bytes; true when delivery waits for that.
+    pub(super) fn taken(&self, size: usize) -> bool {
+        self.bytes.fetch_sub(size, Ordering::AcqRel);
+        self.blocked.swap(false, Ordering::AcqRel)
+    }
+}
 
 pub(super) struct Shared {
     core: Mutex<Core>,
@@ -81,6 +120,8 @@ pub(super) struct Core {
     messages: mpsc::Sender<Message>,
     /// Messages the application has not taken yet; while any wait, the socket is not read.
     undelivered: VecDeque<Message>,
+    /// Bytes handed over and not taken yet (shared with the receiving handles).
+    handed: Arc<HandedBytes>,
     ready: Option<oneshot::Sender<Result<(), Error>>>,
     authenticator: Option<Authenticator>,
     /// An end of the connection the driver must report (refusal, failed authentication).
@@ -125,6 +166,7 @@ impl Shared {
         messages: mpsc::Sender<Message>,
         ready: oneshot::Sender<Result<(), Error>>,
         authenticator: Option<Authenticator>,
+        handed: Arc<HandedBytes>,
     ) -> Shared {
         let core = Core {
             now: now_ms(),
@@ -137,6 +179,7 @@ impl Shared {
             streams: Vec::new(),
             messages,
             undelivered: VecDeque::new(),
+            handed,
             ready: Some(ready),
             authenticator,
             failure: None,
@@ -233,6 +276,12 @@ impl Shared {
             core.defer_write = false;
             f(core)
         })
+    }
+
+    /// Wakes the driver: the application took messages delivery waited for (see
+    /// [`HandedBytes::taken`]).
+    pub(super) fn wake_driver(&self) {
+        self.driver.notify_one();
     }
 
     /// Resolves when a caller wakes the driver (see [`Core::needs_driver`]).
@@ -766,11 +815,15 @@ impl Core {
     fn deliver(&mut self) {
         let mut to_recv = false;
         while let Some(m) = self.undelivered.front() {
+            if !self.handed.admits(m.size()) {
+                break;
+            }
             let target = self.stream_for(m).clone();
             match target.try_reserve() {
                 Ok(permit) => {
                     if let Some(m) = self.undelivered.pop_front() {
                         to_recv |= target.same_channel(&self.messages);
+                        self.handed.handed(m.size());
                         permit.send(m);
                     }
                 }

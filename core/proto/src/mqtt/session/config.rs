@@ -174,7 +174,8 @@ pub struct SessionConfig {
     pub session_expiry_interval: u32,
     /// MQTT 5.0: QoS 1/2 messages we accept unacknowledged at once (Receive Maximum).
     pub receive_maximum: u16,
-    /// Largest packet we accept; larger ones close the connection (reason 0x95).
+    /// Largest packet we accept (1 MiB by default); larger ones close the connection (reason
+    /// 0x95).
     pub maximum_packet_size: u32,
     /// MQTT 5.0: topic aliases the server may use towards us.
     pub topic_alias_maximum: u16,
@@ -227,7 +228,9 @@ impl SessionConfig {
             will: None,
             session_expiry_interval: 0,
             receive_maximum: 65_535,
-            maximum_packet_size: 16 << 20,
+            // Large enough for any sensor or command traffic, small enough that a broker or a
+            // publisher cannot make one packet cost much memory; raise it for bulk payloads.
+            maximum_packet_size: 1 << 20,
             topic_alias_maximum: 64,
             auto_topic_alias: true,
             max_inflight: 20,
