@@ -436,6 +436,78 @@ typedef struct nomq_config {
 } nomq_config;
 
 /*
+ An endpoint's timers and table bounds; fill with `nomq_endpoint_config_init`, change what
+ you need, then `nomq_endpoint_new_with_config`. Every bound is a count; a full table
+ refuses and reports, never grows.
+ */
+typedef struct nomq_endpoint_config {
+  /*
+   1 (the reference's wire format) or 2 (secure v2).
+   */
+  uint8_t version;
+  /*
+   Timestamp acceptance window, plus or minus milliseconds (30 s).
+   */
+  uint64_t window_ms;
+  /*
+   First retransmission delay (200 ms).
+   */
+  uint64_t initial_retry_ms;
+  /*
+   Retransmission backoff cap, below `window_ms` (8 s).
+   */
+  uint64_t max_retry_ms;
+  /*
+   Largest payload `publish` accepts (v1 1919 bytes of text, v2 65402 bytes).
+   */
+  size_t max_payload;
+  /*
+   QoS 1/2 publishes awaiting confirmation (1024).
+   */
+  size_t max_pending;
+  /*
+   Packet ids remembered for duplicate and replay suppression (16384).
+   */
+  size_t max_inbound;
+  /*
+   Sender sessions tracked by the duplicate cache (1024).
+   */
+  size_t max_sessions;
+  /*
+   Local channel subscriptions (256).
+   */
+  size_t max_subscriptions;
+  /*
+   Retained messages kept per channel (5).
+   */
+  size_t max_retained_per_channel;
+  /*
+   Channels with retained messages (64).
+   */
+  size_t max_retained_channels;
+  /*
+   Peers tracked for liveness (1024).
+   */
+  size_t max_peers;
+  /*
+   Undelivered events (4096).
+   */
+  size_t max_events;
+  /*
+   Queued outgoing datagrams (4096).
+   */
+  size_t max_transmits;
+  /*
+   A peer's heartbeat is answered at most once per interval (30 s).
+   */
+  uint64_t heartbeat_interval_ms;
+  /*
+   A peer not heard from for this long is reported lost (90 s).
+   */
+  uint64_t peer_timeout_ms;
+} nomq_endpoint_config;
+
+/*
  Fills `buf` with `len` cryptographically secure random bytes (IVs, ids, nonces). On
  ESP-IDF: `esp_fill_random`; on Linux: `getrandom`.
  */
@@ -914,14 +986,20 @@ nomq_result nomq_config_write(const struct nomq_config *config,
                               size_t *out_len);
 
 /*
- Creates an endpoint speaking `version` (1: the reference's wire format, 2: secure v2)
- under the two 32-byte keys (copied). `random` supplies IVs and ids and is called with
- `random_ctx` from whichever thread uses the endpoint; `now_mono_ms` is the monotonic clock.
- Writes the endpoint to `*out` on success.
+ Fills `*config` with the defaults for `version` (1 or 2).
 
  # Safety
- Keys readable for 32 bytes each; `random` non-NULL and valid for the endpoint's life, with
- `random_ctx`; `out` writable.
+ `config` writable.
+ */
+nomq_result nomq_endpoint_config_init(uint8_t version, struct nomq_endpoint_config *config);
+
+/*
+ Creates an endpoint with the defaults for `version` (1: the reference's wire format, 2:
+ secure v2) under the two 32-byte keys (copied): `nomq_endpoint_new_with_config` with
+ `nomq_endpoint_config_init`'s values.
+
+ # Safety
+ As `nomq_endpoint_new_with_config`.
  */
 nomq_result nomq_endpoint_new(uint8_t version,
                               const uint8_t *encryption_key,
@@ -930,6 +1008,25 @@ nomq_result nomq_endpoint_new(uint8_t version,
                               void *random_ctx,
                               uint64_t now_mono_ms,
                               struct nomq_endpoint **out);
+
+/*
+ Creates an endpoint from `*config` (copied) under the two 32-byte keys (copied). `random`
+ supplies IVs and ids and is called with `random_ctx` from whichever thread uses the
+ endpoint; `now_mono_ms` is the monotonic clock. `NOMQ_RESULT_INVALID_ARGUMENT` for a zero
+ bound, a payload limit over the version's, or timers out of range (the core's
+ `EndpointConfig::validate`). Writes the endpoint to `*out` on success.
+
+ # Safety
+ `config` readable; keys readable for 32 bytes each; `random` non-NULL and valid for the
+ endpoint's life, with `random_ctx`; `out` writable.
+ */
+nomq_result nomq_endpoint_new_with_config(const struct nomq_endpoint_config *config,
+                                          const uint8_t *encryption_key,
+                                          const uint8_t *trailer_key,
+                                          nomq_random_fn random,
+                                          void *random_ctx,
+                                          uint64_t now_mono_ms,
+                                          struct nomq_endpoint **out);
 
 /*
  Frees an endpoint (pending publishes are abandoned). NULL is ignored.

@@ -87,6 +87,24 @@ int main(void) {
     CHECK(nomq_endpoint_poll_timeout(NULL) == UINT64_MAX);
     nomq_endpoint_free(a);
     nomq_endpoint_free(b);
+
+    /* Tables sized from C: a zero bound is refused; a small one holds. */
+    nomq_endpoint_config ec;
+    CHECK_RESULT(nomq_endpoint_config_init(3, &ec), NOMQ_RESULT_INVALID_ARGUMENT);
+    CHECK_OK(nomq_endpoint_config_init(2, &ec));
+    CHECK(ec.max_pending == 1024 && ec.max_payload == 65402);
+    ec.max_pending = 0;
+    nomq_endpoint *sized = NULL;
+    CHECK_RESULT(nomq_endpoint_new_with_config(&ec, key, key, fill_random, NULL, mono_ms(), &sized),
+                 NOMQ_RESULT_INVALID_ARGUMENT);
+    CHECK(sized == NULL);
+    ec.max_pending = 2;
+    CHECK_OK(nomq_endpoint_new_with_config(&ec, key, key, fill_random, NULL, mono_ms(), &sized));
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(nomq_endpoint_publish(sized, mono_ms(), &to, "c", 1, (const uint8_t *)"x", 1, 1, false, 0, 60, &id));
+    CHECK_RESULT(nomq_endpoint_publish(sized, mono_ms(), &to, "c", 1, (const uint8_t *)"x", 1, 1, false, 0, 60, &id),
+                 NOMQ_RESULT_FULL);
+    nomq_endpoint_free(sized);
     nomq_endpoint_free(NULL);
 
     /* MQTT session. */

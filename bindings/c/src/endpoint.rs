@@ -168,14 +168,86 @@ impl core::fmt::Debug for nomq_endpoint {
     }
 }
 
-/// Creates an endpoint speaking `version` (1: the reference's wire format, 2: secure v2)
-/// under the two 32-byte keys (copied). `random` supplies IVs and ids and is called with
-/// `random_ctx` from whichever thread uses the endpoint; `now_mono_ms` is the monotonic clock.
-/// Writes the endpoint to `*out` on success.
+/// An endpoint's timers and table bounds; fill with `nomq_endpoint_config_init`, change what
+/// you need, then `nomq_endpoint_new_with_config`. Every bound is a count; a full table
+/// refuses and reports, never grows.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nomq_endpoint_config {
+    /// 1 (the reference's wire format) or 2 (secure v2).
+    pub version: u8,
+    /// Timestamp acceptance window, plus or minus milliseconds (30 s).
+    pub window_ms: u64,
+    /// First retransmission delay (200 ms).
+    pub initial_retry_ms: u64,
+    /// Retransmission backoff cap, below `window_ms` (8 s).
+    pub max_retry_ms: u64,
+    /// Largest payload `publish` accepts (v1 1919 bytes of text, v2 65402 bytes).
+    pub max_payload: usize,
+    /// QoS 1/2 publishes awaiting confirmation (1024).
+    pub max_pending: usize,
+    /// Packet ids remembered for duplicate and replay suppression (16384).
+    pub max_inbound: usize,
+    /// Sender sessions tracked by the duplicate cache (1024).
+    pub max_sessions: usize,
+    /// Local channel subscriptions (256).
+    pub max_subscriptions: usize,
+    /// Retained messages kept per channel (5).
+    pub max_retained_per_channel: usize,
+    /// Channels with retained messages (64).
+    pub max_retained_channels: usize,
+    /// Peers tracked for liveness (1024).
+    pub max_peers: usize,
+    /// Undelivered events (4096).
+    pub max_events: usize,
+    /// Queued outgoing datagrams (4096).
+    pub max_transmits: usize,
+    /// A peer's heartbeat is answered at most once per interval (30 s).
+    pub heartbeat_interval_ms: u64,
+    /// A peer not heard from for this long is reported lost (90 s).
+    pub peer_timeout_ms: u64,
+}
+
+/// Fills `*config` with the defaults for `version` (1 or 2).
 ///
 /// # Safety
-/// Keys readable for 32 bytes each; `random` non-NULL and valid for the endpoint's life, with
-/// `random_ctx`; `out` writable.
+/// `config` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_config_init(
+    version: u8,
+    config: *mut nomq_endpoint_config,
+) -> nomq_result {
+    guard(|| {
+        let d = EndpointConfig::new(crate::framing::version(version)?);
+        let c = nomq_endpoint_config {
+            version,
+            window_ms: d.window_ms,
+            initial_retry_ms: d.initial_retry_ms,
+            max_retry_ms: d.max_retry_ms,
+            max_payload: d.max_payload,
+            max_pending: d.max_pending,
+            max_inbound: d.max_inbound,
+            max_sessions: d.max_sessions,
+            max_subscriptions: d.max_subscriptions,
+            max_retained_per_channel: d.max_retained_per_channel,
+            max_retained_channels: d.max_retained_channels,
+            max_peers: d.max_peers,
+            max_events: d.max_events,
+            max_transmits: d.max_transmits,
+            heartbeat_interval_ms: d.heartbeat_interval_ms,
+            peer_timeout_ms: d.peer_timeout_ms,
+        };
+        // SAFETY: per the contract above.
+        unsafe { guard::write(config, c) }
+    })
+}
+
+/// Creates an endpoint with the defaults for `version` (1: the reference's wire format, 2:
+/// secure v2) under the two 32-byte keys (copied): `nomq_endpoint_new_with_config` with
+/// `nomq_endpoint_config_init`'s values.
+///
+/// # Safety
+/// As `nomq_endpoint_new_with_config`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nomq_endpoint_new(
     version: u8,
@@ -187,19 +259,77 @@ pub unsafe extern "C" fn nomq_endpoint_new(
     out: *mut *mut nomq_endpoint,
 ) -> nomq_result {
     guard(|| {
-        let v = crate::framing::version(version)?;
-        // SAFETY: the caller passes two 32-byte keys.
-        let keys = unsafe { Keys::new(guard::key(encryption_key)?, guard::key(trailer_key)?) };
-        let rng = Box::new(CallbackRandom::new(random, random_ctx)?);
-        if out.is_null() {
-            return Err(nomq_result::NullPointer);
-        }
-        let handle = EndpointHandle::new(EndpointConfig::new(v), &keys, rng, MonoMillis(now_mono_ms));
-        let ep = nomq_endpoint { handle };
-        // SAFETY: `out` is non-NULL and writable per the contract.
-        unsafe { out.write(Box::into_raw(Box::new(ep))) };
-        Ok(())
+        let config = EndpointConfig::new(crate::framing::version(version)?);
+        // SAFETY: forwarded contract.
+        unsafe { new_endpoint(config, encryption_key, trailer_key, random, random_ctx, now_mono_ms, out) }
     })
+}
+
+/// Creates an endpoint from `*config` (copied) under the two 32-byte keys (copied). `random`
+/// supplies IVs and ids and is called with `random_ctx` from whichever thread uses the
+/// endpoint; `now_mono_ms` is the monotonic clock. `NOMQ_RESULT_INVALID_ARGUMENT` for a zero
+/// bound, a payload limit over the version's, or timers out of range (the core's
+/// `EndpointConfig::validate`). Writes the endpoint to `*out` on success.
+///
+/// # Safety
+/// `config` readable; keys readable for 32 bytes each; `random` non-NULL and valid for the
+/// endpoint's life, with `random_ctx`; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_new_with_config(
+    config: *const nomq_endpoint_config,
+    encryption_key: *const u8,
+    trailer_key: *const u8,
+    random: nomq_random_fn,
+    random_ctx: *mut c_void,
+    now_mono_ms: u64,
+    out: *mut *mut nomq_endpoint,
+) -> nomq_result {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let c = unsafe { config.as_ref() }.ok_or(nomq_result::NullPointer)?;
+        let mut e = EndpointConfig::new(crate::framing::version(c.version)?);
+        e.window_ms = c.window_ms;
+        e.initial_retry_ms = c.initial_retry_ms;
+        e.max_retry_ms = c.max_retry_ms;
+        e.max_payload = c.max_payload;
+        e.max_pending = c.max_pending;
+        e.max_inbound = c.max_inbound;
+        e.max_sessions = c.max_sessions;
+        e.max_subscriptions = c.max_subscriptions;
+        e.max_retained_per_channel = c.max_retained_per_channel;
+        e.max_retained_channels = c.max_retained_channels;
+        e.max_peers = c.max_peers;
+        e.max_events = c.max_events;
+        e.max_transmits = c.max_transmits;
+        e.heartbeat_interval_ms = c.heartbeat_interval_ms;
+        e.peer_timeout_ms = c.peer_timeout_ms;
+        // SAFETY: forwarded contract.
+        unsafe { new_endpoint(e, encryption_key, trailer_key, random, random_ctx, now_mono_ms, out) }
+    })
+}
+
+/// # Safety
+/// As `nomq_endpoint_new_with_config`.
+unsafe fn new_endpoint(
+    config: EndpointConfig,
+    encryption_key: *const u8,
+    trailer_key: *const u8,
+    random: nomq_random_fn,
+    random_ctx: *mut c_void,
+    now_mono_ms: u64,
+    out: *mut *mut nomq_endpoint,
+) -> Result<(), nomq_result> {
+    // SAFETY: the caller passes two 32-byte keys.
+    let keys = unsafe { Keys::new(guard::key(encryption_key)?, guard::key(trailer_key)?) };
+    let rng = Box::new(CallbackRandom::new(random, random_ctx)?);
+    if out.is_null() {
+        return Err(nomq_result::NullPointer);
+    }
+    let handle = EndpointHandle::new(config, &keys, rng, MonoMillis(now_mono_ms))?;
+    let ep = nomq_endpoint { handle };
+    // SAFETY: `out` is non-NULL and writable per the contract.
+    unsafe { out.write(Box::into_raw(Box::new(ep))) };
+    Ok(())
 }
 
 /// Frees an endpoint (pending publishes are abandoned). NULL is ignored.

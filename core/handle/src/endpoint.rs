@@ -104,13 +104,20 @@ impl core::fmt::Debug for EndpointHandle {
 }
 
 impl EndpointHandle {
-    /// An endpoint under `keys`; `now` is the monotonic clock.
-    pub fn new(config: EndpointConfig, keys: &Keys, random: Box<dyn Random + Send>, now: MonoMillis) -> Self {
-        EndpointHandle {
+    /// An endpoint under `keys`, its configuration checked first (`EndpointConfig::validate`);
+    /// `now` is the monotonic clock.
+    pub fn new(
+        config: EndpointConfig,
+        keys: &Keys,
+        random: Box<dyn Random + Send>,
+        now: MonoMillis,
+    ) -> Result<Self, nomq_proto::Error> {
+        config.validate()?;
+        Ok(EndpointHandle {
             endpoint: Endpoint::new(config, keys, random, now),
             channels: ChannelCache::default(),
             spilled: None,
-        }
+        })
     }
 
     /// The endpoint, for getters.

@@ -46,8 +46,8 @@ fn an_invalid_session_config_is_refused_with_its_kind() {
 fn an_endpoint_message_too_large_for_the_buffer_stays_queued() {
     let keys = Keys::new([1; 32], [2; 32]);
     let config = || EndpointConfig::new(Version::V2);
-    let mut a = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(1)), MonoMillis(0));
-    let mut b = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(2)), MonoMillis(0));
+    let mut a = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(1)), MonoMillis(0)).unwrap();
+    let mut b = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(2)), MonoMillis(0)).unwrap();
     let (a_addr, b_addr) = ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
     let channel = b.channel("room/1");
     b.endpoint_mut().subscribe(&channel).unwrap();

@@ -129,6 +129,7 @@ pub struct Node {
 impl Node {
     /// Binds the socket and starts the driver on the current tokio runtime.
     pub async fn bind(config: NodeConfig) -> Result<Node, Error> {
+        config.endpoint.validate().map_err(nomq_proto::Error::from)?;
         let socket = socket::bind(config.bind, &config.multicast, config.share_port)?;
         let local_addr = socket.local_addr()?;
         let (commands, command_rx) = mpsc::channel(1024);

@@ -85,10 +85,79 @@ impl EndpointConfig {
             inner_layout: InnerLayout::Standard,
         }
     }
+
+    /// Checks every value before an endpoint uses it, with the option's name and its rule:
+    /// zero bounds, a payload limit over what the version can carry, timers of zero or over a
+    /// day, or a retry cap the receiver's window would forget are refused.
+    pub fn validate(&self) -> Result<(), crate::error::OptionError> {
+        const DAY_MS: u64 = 86_400_000;
+        let fail = |name, rule| Err(crate::error::OptionError { name, rule });
+        let largest = match self.version {
+            Version::V1 => V1_MAX_TEXT,
+            Version::V2 => V2_MAX_PAYLOAD,
+        };
+        if self.max_payload == 0 || self.max_payload > largest {
+            return fail("max_payload", "must be between 1 and what the version carries (v1 1919, v2 65402)");
+        }
+        if !(1..=DAY_MS).contains(&self.window_ms) {
+            return fail("window_ms", "must be between 1 ms and one day");
+        }
+        if self.initial_retry_ms == 0 || self.initial_retry_ms > self.max_retry_ms {
+            return fail("initial_retry_ms", "must be at least 1 ms and at most max_retry_ms");
+        }
+        if self.max_retry_ms >= self.window_ms {
+            return fail("max_retry_ms", "must be below window_ms (receivers forget ids after the window)");
+        }
+        if !(1..=DAY_MS).contains(&self.heartbeat_interval_ms)
+            || !(1..=DAY_MS).contains(&self.peer_timeout_ms)
+        {
+            return fail(
+                "peer_timeout_ms",
+                "heartbeat_interval_ms and peer_timeout_ms must be between 1 ms and one day",
+            );
+        }
+        let bounds = [
+            ("max_pending", self.max_pending),
+            ("max_inbound", self.max_inbound),
+            ("max_sessions", self.max_sessions),
+            ("max_subscriptions", self.max_subscriptions),
+            ("max_retained_channels", self.max_retained_channels),
+            ("max_peers", self.max_peers),
+            ("max_events", self.max_events),
+            ("max_transmits", self.max_transmits),
+        ];
+        for (name, value) in bounds {
+            if value == 0 {
+                return fail(name, "must be at least 1");
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig::new(Version::V1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EndpointConfig, Version};
+
+    #[test]
+    fn defaults_are_valid_and_zero_bounds_are_not() {
+        for v in [Version::V1, Version::V2] {
+            assert_eq!(EndpointConfig::new(v).validate(), Ok(()));
+            let mut c = EndpointConfig::new(v);
+            c.max_pending = 0;
+            assert_eq!(c.validate().unwrap_err().name, "max_pending");
+            let mut c = EndpointConfig::new(v);
+            c.max_payload = 70_000;
+            assert_eq!(c.validate().unwrap_err().name, "max_payload");
+            let mut c = EndpointConfig::new(v);
+            c.max_retry_ms = c.window_ms;
+            assert_eq!(c.validate().unwrap_err().name, "max_retry_ms");
+        }
     }
 }
