@@ -388,3 +388,29 @@ fn a_channel_name_no_datagram_can_carry_is_refused_and_blocks_nothing() {
         assert_eq!(messages(&net.nodes[1].events).len(), 1, "{version:?}");
     }
 }
+
+#[test]
+fn a_replayed_subscribe_does_not_send_retained_messages_again() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 2, Impairments::NONE, 15);
+        let ch = net.nodes[0].ep.channel("door");
+        let now = net.mono(0);
+        let opts = PublishOptions { qos: Qos::AtMostOnce, retain: true, ..Default::default() };
+        net.nodes[0].ep.publish(now, addr(7), &ch, &[b'x'; 1000], opts).unwrap();
+        net.run_until(START + 1_000, |_| false);
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        net.nodes[1].ep.announce(addr(0), &ch, true, 5).unwrap();
+        net.run_until(net.now + 1_000, |_| false);
+        assert_eq!(messages(&net.nodes[1].events).len(), 1, "{version:?}: the first SUBSCRIBE is answered");
+        // The SUBSCRIBE, recorded and replayed with a victim's source address.
+        let subscribe = net.nodes[1].sent.iter().find(|(_, to, _)| *to == addr(0)).unwrap().2.clone();
+        let victim = addr(9);
+        let before = net.nodes[0].sent.len();
+        for _ in 0..20 {
+            net.inject(0, victim, &subscribe);
+        }
+        net.run_until(net.now + 1_000, |_| false);
+        let to_victim = net.nodes[0].sent[before..].iter().filter(|(_, to, _)| *to == victim).count();
+        assert_eq!(to_victim, 0, "{version:?}: the replay was answered {to_victim} times");
+    }
+}

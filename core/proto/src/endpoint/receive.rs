@@ -192,6 +192,19 @@ impl Endpoint {
             self.stats.invalid += 1;
             return;
         }
+        // A replayed SUBSCRIBE (the same packet, from any source address) is not answered
+        // again: retained messages would otherwise go, over and over, wherever an attacker
+        // who recorded one points its source address.
+        if self.inbound.status(h.session_id, h.packet_id) != Status::New {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let limits = Limits { sessions: self.config.max_sessions, ids: self.config.max_inbound };
+        let sequential = self.config.version == Version::V2;
+        if !self.inbound.accept(h.session_id, h.packet_id, now, false, sequential, limits) {
+            self.stats.refused_full += 1;
+            return;
+        }
         for msg in self.retained.messages(&h.channel, now) {
             let packet_id = self.new_packet_id();
             self.queue_reply(Outgoing::Publish { to: from, packet_id, msg, done: None });
