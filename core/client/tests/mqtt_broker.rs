@@ -525,7 +525,7 @@ async fn credentials_user_properties_and_message_expiry() {
 async fn enhanced_authentication_against_a_scripted_server() {
     use nomq::proto::mqtt::codec::{ConnAck, Properties, ReasonPacket};
     use nomq::proto::mqtt::{Packet, ReasonCode, decode};
-    use scripted::{V5, read_packet, send};
+    use support::scripted::{V5, read_packet, send};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -586,54 +586,19 @@ async fn enhanced_authentication_against_a_scripted_server() {
     assert_eq!(server.await.unwrap(), vec![b"proof:nonce-42".to_vec(), vec![]]);
 }
 
-/// A scripted MQTT 5.0 server's packet I/O.
-mod scripted {
-    use nomq::mqtt::ProtocolVersion;
-    use nomq::proto::mqtt::{Packet, decode};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    pub const V5: ProtocolVersion = ProtocolVersion::V5;
-
-    /// The next whole packet; `None` when the client closed the connection.
-    pub async fn read_packet(s: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
-        loop {
-            if let Some((_, n)) = decode(buf, V5, u32::MAX).unwrap() {
-                return Some(buf.drain(..n).collect());
-            }
-            let mut chunk = [0u8; 512];
-            let n = s.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    pub async fn send(s: &mut tokio::net::TcpStream, p: Packet<'_>) {
-        let mut out = vec![0u8; p.encoded_len(V5)];
-        p.encode(V5, &mut out).unwrap();
-        s.write_all(&out).await.unwrap();
-    }
-}
-
 /// A server that refuses every request answers with 5.0 failure codes: SUBACK and UNSUBACK
 /// refusals are errors carrying their code, PUBACK and PUBREC refusals are refused outcomes,
 /// and the connection stays up through all of them.
 #[tokio::test]
 async fn refusals_carry_their_reason_codes() {
-    use nomq::proto::mqtt::codec::{Ack, ConnAck, Properties, SubAck};
+    use nomq::proto::mqtt::codec::{Ack, Properties, SubAck};
     use nomq::proto::mqtt::{Packet, ReasonCode, decode};
-    use scripted::{V5, read_packet, send};
+    use support::scripted::{V5, read_packet, send};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = vec![];
-        read_packet(&mut s, &mut buf).await.expect("CONNECT");
-        let ok = ConnAck {
-            session_present: false,
-            reason: ReasonCode::SUCCESS,
-            properties: Properties::default(),
-        };
-        send(&mut s, Packet::ConnAck(ok)).await;
+        let (mut s, mut buf) = support::scripted::accept_connected(&listener).await;
         let refuse = |packet_id| SubAck {
             packet_id,
             reasons: vec![ReasonCode(0x87)],
@@ -681,22 +646,13 @@ async fn refusals_carry_their_reason_codes() {
 /// request timeout, and the connection goes on working.
 #[tokio::test]
 async fn unanswered_requests_time_out() {
-    use nomq::proto::mqtt::codec::{ConnAck, Properties};
-    use nomq::proto::mqtt::{Packet, ReasonCode, decode};
-    use scripted::{V5, read_packet, send};
+    use nomq::proto::mqtt::{Packet, decode};
+    use support::scripted::{V5, read_packet};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = vec![];
-        read_packet(&mut s, &mut buf).await.expect("CONNECT");
-        let ok = ConnAck {
-            session_present: false,
-            reason: ReasonCode::SUCCESS,
-            properties: Properties::default(),
-        };
-        send(&mut s, Packet::ConnAck(ok)).await;
+        let (mut s, mut buf) = support::scripted::accept_connected(&listener).await;
         let mut published = 0;
         while let Some(bytes) = read_packet(&mut s, &mut buf).await {
             match decode(&bytes, V5, u32::MAX).unwrap().unwrap().0 {

@@ -80,25 +80,8 @@ static AUTH_CLIENT: OnceLock<Arc<Client>> = OnceLock::new();
 #[test]
 fn an_authenticator_that_calls_the_client_does_not_deadlock() {
     use nomq::proto::mqtt::codec::{ConnAck, Properties, ReasonPacket};
-    use nomq::proto::mqtt::{Packet, ReasonCode, decode};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    const V5: ProtocolVersion = ProtocolVersion::V5;
-
-    async fn read_packet(s: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
-        loop {
-            if let Some((_, n)) = decode(buf, V5, u32::MAX).unwrap() {
-                return Some(buf.drain(..n).collect());
-            }
-            let mut chunk = [0u8; 512];
-            let n = s.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-    async fn send(s: &mut tokio::net::TcpStream, p: Packet<'_>) {
-        let mut out = vec![0u8; p.encoded_len(V5)];
-        p.encode(V5, &mut out).unwrap();
-        s.write_all(&out).await.unwrap();
-    }
+    use nomq::proto::mqtt::{Packet, ReasonCode};
+    use support::scripted::{read_packet, send};
 
     within(Duration::from_secs(20), "answering a challenge on reconnect", || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
