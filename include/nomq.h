@@ -688,8 +688,9 @@ typedef struct nomq_mqtt_config {
   size_t max_outbox_bytes;
   /*
    Largest packet accepted from the server (bytes, at least 128); a larger one ends the
-   connection (reason 0x95). Bounds the memory a broker or publisher can make us use, and
-   the event buffer that always suffices.
+   connection (reason 0x95). Bounds the memory a broker or publisher can make us use; an
+   event buffer of `max_packet_size` plus 65,535 bytes (the longest topic, which a topic
+   alias lets the server omit from the packet) always suffices.
    */
   uint32_t max_packet_size;
   /*
@@ -1487,7 +1488,8 @@ nomq_result nomq_mqtt_session_unsubscribe(struct nomq_mqtt_session *session,
  `buf` (`buf_cap` bytes; pointers are NULL for empty parts). When it does not fit:
  `NOMQ_RESULT_BUFFER_TOO_SMALL`, the event stays queued, and `*event` carries only its kind,
  `topic_len` and `payload_len`: call again with a buffer of at least their sum. A buffer of
- `max_packet_size` bytes always suffices.
+ `max_packet_size` plus 65,535 bytes always suffices (a topic alias lets the server leave the
+ topic, up to 65,535 bytes, out of the packet).
 
  # Safety
  `session` live; `event` writable; `buf` writable for `buf_cap`.

@@ -146,7 +146,8 @@ impl SessionHandle {
 
     /// Takes the next event, copying its topic then its payload into `buf`; `Ok(None)` when
     /// none waits. When they do not fit, the event stays queued and `Err(Spilled)` says how
-    /// much room it needs. A buffer of the session's maximum packet size always suffices.
+    /// much room it needs. A buffer of the session's maximum packet size plus 65,535 bytes
+    /// always suffices (a topic alias lets the server leave the topic out of the packet).
     pub fn poll_event<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<FlatMqttEvent<'b>>, Spilled> {
         let Some(event) = self.spilled.take().or_else(|| self.session.poll_event()) else {
             return Ok(None);
