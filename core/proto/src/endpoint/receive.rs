@@ -166,7 +166,9 @@ impl Endpoint {
                 return;
             }
         }
-        self.transmits.push_back(Outgoing::Tracked { packet_id: h.packet_id });
+        // Bounded like every reply (`max_transmits`): when full, the PUBREL waits for its
+        // retransmission timer instead.
+        self.queue_reply(Outgoing::Tracked { packet_id: h.packet_id });
     }
 
     fn on_pubrel(&mut self, now: MonoMillis, from: SocketAddr, h: &Header) {
