@@ -109,6 +109,11 @@ enum nomq_result
    */
   NOMQ_RESULT_EXPIRED = 402,
   /*
+   A QoS 2 publish the MQTT server had taken (PUBREC) whose session the server lost: it
+   may or may not have been delivered.
+   */
+  NOMQ_RESULT_DELIVERY_UNKNOWN = 403,
+  /*
    Bytes from the MQTT server are malformed.
    */
   NOMQ_RESULT_MQTT_MALFORMED = 500,
@@ -312,6 +317,10 @@ enum nomq_mqtt_outcome
    Its message expiry passed while queued.
    */
   NOMQ_MQTT_OUTCOME_EXPIRED = 3,
+  /*
+   QoS 2, taken by the server (PUBREC), whose session was then lost: delivery unknown.
+   */
+  NOMQ_MQTT_OUTCOME_SESSION_LOST = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -29,6 +29,7 @@ TLSError               TLS configuration or handshake failure
 TimedOutError          the MQTT server did not answer a request in time
 EnhancedAuthError      MQTT 5.0 enhanced authentication failed
 ExpiredError           a QoS 1/2 publish was not confirmed within its ttl
+DeliveryUnknown        a QoS 2 publish the server took, then lost with its session
 ClosedError            the endpoint or client closed before the operation finished
 DroppedError           the message was dropped from a full outbox (drop-oldest policy)
 =====================  ==========================================================
@@ -55,6 +56,7 @@ __all__ = [
     "TimedOutError",
     "EnhancedAuthError",
     "ExpiredError",
+    "DeliveryUnknown",
     "ClosedError",
     "DroppedError",
 ]
@@ -146,6 +148,12 @@ class EnhancedAuthError(NomqError):
 
 class ExpiredError(NomqError, TimeoutError):
     """A QoS 1/2 publish was not confirmed within its ttl."""
+
+
+class DeliveryUnknown(NomqError):
+    """A QoS 2 publish the MQTT server had taken (PUBREC), whose session the server then lost
+    (a reconnect without session present): it may or may not have reached subscribers, and
+    sending it again risks a duplicate."""
 
 
 class ClosedError(NomqError):

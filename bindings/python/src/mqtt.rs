@@ -236,6 +236,11 @@ fn outcome(py: Python<'_>, o: PublishOutcome) -> PyResult<Py<PyAny>> {
             reason.0,
         )),
         PublishOutcome::Expired => Err(errors::to_py(py, &nomq::Error::Expired)),
+        PublishOutcome::SessionLost => Err(errors::raise(
+            py,
+            ErrorKind::DeliveryUnknown,
+            "the server lost its session after taking the message (PUBREC): delivery unknown",
+        )),
     }
 }
 

@@ -74,6 +74,8 @@ pub enum MqttOutcome {
     Refused = 2,
     /// Its message expiry passed while queued.
     Expired = 3,
+    /// QoS 2, taken by the server (PUBREC), whose session was then lost: delivery unknown.
+    SessionLost = 4,
 }
 
 /// One event, flat: the fields its kind names are set, the others are zero. `topic` and
@@ -216,6 +218,7 @@ impl SessionHandle {
                     PublishOutcome::Confirmed(r) => (MqttOutcome::Confirmed, r.0),
                     PublishOutcome::Refused(r) => (MqttOutcome::Refused, r.0),
                     PublishOutcome::Expired => (MqttOutcome::Expired, 0),
+                    PublishOutcome::SessionLost => (MqttOutcome::SessionLost, 0),
                 };
             }
             Event::Dropped { id } => flat.id = id.0,

@@ -390,7 +390,8 @@ fn lost_session_requeues_as_new_and_resubscribes() {
     assert_eq!(packets.len(), 2, "the QoS 2 message the server had taken (PUBREC) is not resent");
     let evs = events(&mut s);
     assert!(
-        evs.contains(&Event::PublishDone { id: q2, outcome: PublishOutcome::Confirmed(ReasonCode::SUCCESS) })
+        evs.contains(&Event::PublishDone { id: q2, outcome: PublishOutcome::SessionLost }),
+        "taken by the server (PUBREC), then its session lost: neither confirmed nor resent"
     );
     assert!(!evs.iter().any(|e| matches!(e, Event::PublishDone { id, .. } if *id == q1)));
 }

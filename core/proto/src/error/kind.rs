@@ -52,6 +52,9 @@ pub enum ErrorKind {
     Dropped = 401,
     /// A publish was not confirmed before its time to live ran out.
     Expired = 402,
+    /// A QoS 2 publish the MQTT server had taken (PUBREC) whose session the server lost: it
+    /// may or may not have been delivered.
+    DeliveryUnknown = 403,
     /// Bytes from the MQTT server are malformed.
     MqttMalformed = 500,
     /// The MQTT server or the call broke the protocol (for example publishing before CONNECT).
@@ -104,6 +107,7 @@ impl ErrorKind {
         ErrorKind::Full,
         ErrorKind::Dropped,
         ErrorKind::Expired,
+        ErrorKind::DeliveryUnknown,
         ErrorKind::MqttMalformed,
         ErrorKind::MqttProtocol,
         ErrorKind::MqttPacketTooLarge,
@@ -149,6 +153,9 @@ impl ErrorKind {
             ErrorKind::Full => c"a bounded table is full",
             ErrorKind::Dropped => c"dropped from the full outbox (drop-oldest policy)",
             ErrorKind::Expired => c"not confirmed before the time to live ran out",
+            ErrorKind::DeliveryUnknown => {
+                c"the server lost its session after taking the message: delivery unknown"
+            }
             ErrorKind::MqttMalformed => c"malformed MQTT packet",
             ErrorKind::MqttProtocol => c"MQTT protocol error",
             ErrorKind::MqttPacketTooLarge => c"MQTT packet too large",
@@ -186,6 +193,7 @@ impl ErrorKind {
             ErrorKind::Full => "QueueFull",
             ErrorKind::Dropped => "DroppedError",
             ErrorKind::Expired => "ExpiredError",
+            ErrorKind::DeliveryUnknown => "DeliveryUnknown",
             ErrorKind::MqttMalformed | ErrorKind::MqttProtocol => "ProtocolError",
             ErrorKind::ConnectionRefused => "ConnectionRefused",
             ErrorKind::SubscribeRefused => "SubscribeRefused",

@@ -26,6 +26,11 @@ pub enum PublishOutcome {
     Refused(ReasonCode),
     /// Its message expiry interval passed while it waited in the outbox.
     Expired,
+    /// QoS 2: the server took it (PUBREC), then a reconnect found the server had lost the
+    /// session before PUBCOMP. Whether subscribers got it is unknown: the server may deliver
+    /// on PUBLISH or only on PUBREL (§4.3.3). Sending it again risks a duplicate, so the
+    /// application decides.
+    SessionLost,
 }
 
 /// Why the connection ended (the caller closes the transport; the session schedules the next

@@ -266,10 +266,9 @@ impl Session {
         for (_, pid) in order.into_iter().rev() {
             let Some(entry) = self.outbox.inflight.remove(&pid) else { continue };
             if entry.stage == Stage::Comp {
-                self.events.push_back(Event::PublishDone {
-                    id: entry.id,
-                    outcome: PublishOutcome::Confirmed(ReasonCode::SUCCESS),
-                });
+                // Taken by the server, then its session lost: neither confirmed nor resent.
+                self.events
+                    .push_back(Event::PublishDone { id: entry.id, outcome: PublishOutcome::SessionLost });
             } else {
                 self.outbox.push_front(Queued { id: entry.id, message: entry.message, since: now });
             }
