@@ -362,7 +362,9 @@ fn duplicate_cache_memory_does_not_grow_with_the_message_rate() {
         let s = net.nodes[1].ep.stats();
         assert_eq!(s.delivered, 50_000, "{version:?}: {s:?}");
         assert_eq!(s.refused_full, 0, "{version:?}");
-        assert_eq!(net.nodes[1].ep.usage().inbound, 1, "{version:?}: one sequential session");
+        // One sequential session, and seen ids below its window within the id budget.
+        let inbound = net.nodes[1].ep.usage().inbound;
+        assert!(inbound <= 1 + net.nodes[1].ep.config().max_inbound, "{version:?}: {inbound}");
         assert_eq!(net.nodes[0].ep.stats().confirmed, 50_000);
     }
 }

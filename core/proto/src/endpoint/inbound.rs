@@ -9,9 +9,12 @@
 //!
 //! * **Sequential ids** (every v2 sender, and nomq's v1 senders, which count too: receivers
 //!   treat the id as opaque): a sliding window of the last [`WINDOW`] ids as a bitmap, as in
-//!   IPsec and DTLS anti-replay. An id older than the window is refused as a possible replay;
-//!   its sender (if it is a genuine late retransmission) gives up at the message's ttl and
-//!   reports it unconfirmed, so nothing is lost silently.
+//!   IPsec and DTLS anti-replay. Seen ids the window moves past are kept individually (in the
+//!   same id budget as random ids, newest kept, forgotten two windows after they were last
+//!   seen), so a late retransmission of one is recognised and answered and its sender stops.
+//!   An id older than the window and not kept is refused as a possible replay; its sender (if
+//!   it is a genuine late retransmission) gives up at the message's ttl and reports it
+//!   unconfirmed, so nothing is lost silently.
 //! * **Random ids** (reference v1 nodes, at reference rates): each id is remembered until two
 //!   windows after it was last seen, when any copy is refused as stale anyway. A session whose
 //!   ids turn out sequential ([`SEQUENTIAL_AFTER`] in a row) moves to the bitmap.
@@ -44,14 +47,22 @@ struct Sequential {
     highest: u32,
     /// Bit `id % WINDOW` is set when `id` (within the window) was seen.
     bits: [u64; WORDS],
+    /// Seen ids the window has moved past, with when: a late retransmission of one is
+    /// recognised (and answered again) instead of refused as too old, so its sender stops.
+    /// Counted in the endpoint's id budget and forgotten like random ids.
+    older: BTreeMap<u32, MonoMillis>,
 }
 
 impl Sequential {
+    fn new(highest: u32) -> Self {
+        Sequential { highest, bits: [0; WORDS], older: BTreeMap::new() }
+    }
+
     fn status(&self, id: u32) -> Status {
         if id > self.highest {
             Status::New
         } else if self.highest - id >= WINDOW {
-            Status::TooOld
+            if self.older.contains_key(&id) { Status::Seen } else { Status::TooOld }
         } else if self.bits[word(id)] & bit(id) != 0 {
             Status::Seen
         } else {
@@ -59,16 +70,25 @@ impl Sequential {
         }
     }
 
-    fn mark(&mut self, id: u32) {
+    /// Marks `id` seen. Seen ids the window moves past go to `older` while `budget` (ids
+    /// remembered individually, endpoint-wide) is below `cap`.
+    fn mark(&mut self, id: u32, now: MonoMillis, budget: &mut usize, cap: usize) {
         if id > self.highest {
-            // Slots of the ids the window moves past now stand for new ids: clear them.
-            let advance = id - self.highest;
-            if advance >= WINDOW {
-                self.bits = [0; WORDS];
-            } else {
-                for k in 1..=advance {
-                    let old = self.highest.wrapping_add(k);
-                    self.bits[word(old)] &= !bit(old);
+            // Slots of the ids the window moves past now stand for new ids: the seen ones are
+            // kept in `older`, then the slots cleared.
+            for k in 1..=(id - self.highest).min(WINDOW) {
+                let new = self.highest.wrapping_add(k);
+                if self.bits[word(new)] & bit(new) != 0 {
+                    if *budget < cap {
+                        *budget += 1;
+                    } else if self.older.pop_first().is_none() {
+                        // The budget is used by other senders: this id is forgotten.
+                        self.bits[word(new)] &= !bit(new);
+                        continue;
+                    }
+                    // Full: the oldest of this sender's makes room for the newer.
+                    self.older.insert(new.wrapping_sub(WINDOW), now);
+                    self.bits[word(new)] &= !bit(new);
                 }
             }
             self.highest = id;
@@ -130,6 +150,9 @@ impl Inbound {
             if let Some(t) = s.ids.get_mut(&packet_id) {
                 *t = now;
             }
+            if let Some(t) = s.sequential.as_mut().and_then(|q| q.older.get_mut(&packet_id)) {
+                *t = now;
+            }
         }
         if let Some(t) = self.awaiting_release.get_mut(&(session_id, packet_id)) {
             *t = now;
@@ -157,10 +180,10 @@ impl Inbound {
         let random_ids = &mut self.random_ids;
         let s = self.sessions.entry(session_id).or_default();
         if s.sequential.is_none() && sequential {
-            s.sequential = Some(Sequential { highest: packet_id, bits: [0; WORDS] });
+            s.sequential = Some(Sequential::new(packet_id));
         }
         match &mut s.sequential {
-            Some(seq) => seq.mark(packet_id),
+            Some(seq) => seq.mark(packet_id, now, random_ids, limits.ids),
             None => {
                 if *random_ids >= limits.ids {
                     if !known {
@@ -175,11 +198,11 @@ impl Inbound {
                 s.ids.insert(packet_id, now);
                 *random_ids += 1;
                 if s.run >= SEQUENTIAL_AFTER {
-                    let mut seq = Sequential { highest: s.highest, bits: [0; WORDS] };
-                    for id in s.ids.keys().copied().filter(|id| s.highest - id < WINDOW) {
-                        seq.mark(id);
-                    }
+                    let mut seq = Sequential::new(s.highest);
                     *random_ids -= s.ids.len();
+                    for id in s.ids.keys().copied().filter(|id| s.highest - id < WINDOW) {
+                        seq.mark(id, now, random_ids, limits.ids);
+                    }
                     s.ids.clear();
                     s.sequential = Some(seq);
                 }
@@ -210,10 +233,15 @@ impl Inbound {
             let before = s.ids.len();
             s.ids.retain(|_, t| fresh(t));
             *random_ids -= before - s.ids.len();
+            if let Some(seq) = &mut s.sequential {
+                let before = seq.older.len();
+                seq.older.retain(|_, t| fresh(t));
+                *random_ids -= before - seq.older.len();
+            }
             if fresh(&s.last_seen) {
                 true
             } else {
-                *random_ids -= s.ids.len();
+                *random_ids -= s.ids.len() + s.sequential.as_ref().map_or(0, |q| q.older.len());
                 false
             }
         });
@@ -241,14 +269,22 @@ mod tests {
         }
         assert_eq!(inb.status(7, 10_000), Status::Seen);
         assert_eq!(inb.status(7, 10_000 - WINDOW + 1), Status::Seen);
-        assert_eq!(inb.status(7, 10_000 - WINDOW), Status::TooOld);
+        // Below the window, the newest seen ids are still known, as far as the id budget
+        // (1000 here) goes: a late retransmission is answered, not refused.
+        assert_eq!(inb.status(7, 10_000 - WINDOW), Status::Seen);
+        assert_eq!(inb.status(7, 10_000 - WINDOW - 999), Status::Seen);
+        assert_eq!(inb.status(7, 10_000 - WINDOW - 1000), Status::TooOld);
+        assert_eq!(inb.status(7, 1), Status::TooOld);
         assert_eq!(inb.status(7, 10_001), Status::New);
         // Out of order within the window: a gap stays New until it arrives.
         assert!(inb.accept(7, 10_005, MonoMillis(1), false, true, LIMITS));
         assert_eq!(inb.status(7, 10_003), Status::New);
         assert!(inb.accept(7, 10_003, MonoMillis(1), false, true, LIMITS));
         assert_eq!(inb.status(7, 10_003), Status::Seen);
-        assert_eq!(inb.len(), 1, "one session, constant memory");
+        assert_eq!(inb.len(), 1 + 1000, "one session and the id budget: bounded memory");
+        // Forgotten like random ids, two windows after they were last seen.
+        inb.prune(MonoMillis(1 + 60_001), 60_000);
+        assert_eq!(inb.len(), 0);
     }
 
     #[test]
@@ -281,7 +317,8 @@ mod tests {
         for id in 600..5000 {
             assert!(inb.accept(3, id, MonoMillis(1), false, false, LIMITS));
         }
-        assert_eq!(inb.len(), 1);
+        // The session, and the ids below the window within the budget.
+        assert!(inb.len() <= 1 + LIMITS.ids);
     }
 
     #[test]
