@@ -24,6 +24,8 @@ const REFUSAL_REPORT_MS: u64 = 10_000;
 pub(super) struct Driver {
     endpoint: Endpoint,
     socket: UdpSocket,
+    /// The bound address, read once at bind (a system call): `reachable` checks it per send.
+    local: std::net::SocketAddr,
     commands: mpsc::Receiver<Command>,
     messages: mpsc::Sender<Message>,
     /// Wakes `when_messages` callers after a hand-over to `recv`, and at the end.
@@ -64,6 +66,7 @@ impl Driver {
     pub(super) fn new(
         config: NodeConfig,
         socket: UdpSocket,
+        local: std::net::SocketAddr,
         commands: mpsc::Receiver<Command>,
         messages: mpsc::Sender<Message>,
         signal: Arc<MessageSignal>,
@@ -75,6 +78,7 @@ impl Driver {
         Driver {
             endpoint,
             socket,
+            local,
             commands,
             messages,
             signal,
@@ -186,7 +190,7 @@ impl Driver {
     /// address (nor an IPv6-only one an IPv4 address). Refused at once, so nothing is
     /// reported sent that never left, and nothing retransmits into nothing until its ttl.
     fn reachable(&self, to: std::net::SocketAddr) -> Result<(), Error> {
-        let local = self.socket.local_addr()?;
+        let local = self.local;
         if local.is_ipv4() && to.is_ipv6() {
             return Err(Error::Io(std::io::Error::new(
                 std::io::ErrorKind::Unsupported,

@@ -137,8 +137,15 @@ impl Node {
         let closed = Arc::new(tokio::sync::Notify::new());
         let signal = Arc::new(MessageSignal::default());
         let message_probe = message_tx.downgrade();
-        let driver =
-            driver::Driver::new(config, socket, command_rx, message_tx, signal.clone(), closed.clone());
+        let driver = driver::Driver::new(
+            config,
+            socket,
+            local_addr,
+            command_rx,
+            message_tx,
+            signal.clone(),
+            closed.clone(),
+        );
         let on_panic = signal.clone();
         let task = tokio::spawn(async move {
             // A panicking driver drops its commands and replies (they answer `Error::Closed`);
