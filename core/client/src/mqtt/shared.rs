@@ -57,22 +57,29 @@ impl HandedBytes {
     /// Whether `size` more bytes may be handed over now (always when none are out: a message
     /// larger than the budget still goes, alone).
     fn admits(&self, size: usize) -> bool {
-        let out = self.bytes.load(Ordering::Acquire);
-        let admits = out == 0 || out + size <= self.budget;
-        if !admits {
-            self.blocked.store(true, Ordering::Release);
+        let fits = |out: usize| out == 0 || out + size <= self.budget;
+        if fits(self.bytes.load(Ordering::SeqCst)) {
+            return true;
         }
-        admits
+        // Flag first, then look again: a take between the first look and the flag would not
+        // see the flag and not wake the driver, so it is caught here (SeqCst: the take's
+        // subtraction and flag swap, and this flag and second look, are seen in one order).
+        self.blocked.store(true, Ordering::SeqCst);
+        if fits(self.bytes.load(Ordering::SeqCst)) {
+            self.blocked.store(false, Ordering::SeqCst);
+            return true;
+        }
+        false
     }
 
     fn handed(&self, size: usize) {
-        self.bytes.fetch_add(size, Ordering::AcqRel);
+        self.bytes.fetch_add(size, Ordering::SeqCst);
     }
 
     /// The application took `size` bytes; true when delivery waits for that.
     pub(super) fn taken(&self, size: usize) -> bool {
-        self.bytes.fetch_sub(size, Ordering::AcqRel);
-        self.blocked.swap(false, Ordering::AcqRel)
+        self.bytes.fetch_sub(size, Ordering::SeqCst);
+        self.blocked.swap(false, Ordering::SeqCst)
     }
 }
 
