@@ -212,3 +212,22 @@ impl MessageSignal {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+/// The messages already waiting in `receiver`, up to `limit`, moved into `into` without
+/// waiting; none while another caller is receiving (it holds the lock). The `try_recv_many`
+/// of both drivers.
+pub(crate) fn take_waiting<M>(
+    receiver: &tokio::sync::Mutex<tokio::sync::mpsc::Receiver<M>>,
+    into: &mut Vec<M>,
+    limit: usize,
+) -> usize {
+    let Ok(mut messages) = receiver.try_lock() else { return 0 };
+    let before = into.len();
+    while into.len() - before < limit {
+        match messages.try_recv() {
+            Ok(m) => into.push(m),
+            Err(_) => break,
+        }
+    }
+    into.len() - before
+}

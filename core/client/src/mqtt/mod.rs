@@ -443,16 +443,10 @@ impl Client {
     /// The messages already waiting, up to `limit`, without waiting (none while another caller
     /// is receiving).
     pub fn try_recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
-        let Ok(mut messages) = self.messages.try_lock() else { return 0 };
         let before = into.len();
-        while into.len() - before < limit {
-            match messages.try_recv() {
-                Ok(m) => into.push(m),
-                Err(_) => break,
-            }
-        }
+        let n = crate::completion::take_waiting(&self.messages, into, limit);
         taken(&self.shared, &self.handed, into[before..].iter().map(Message::size).sum());
-        into.len() - before
+        n
     }
 
     /// Calls `ready` once, on the driver's or a caller's thread and outside the client's lock,

@@ -294,15 +294,7 @@ impl Node {
     /// The messages already waiting, up to `limit`, without waiting (none while another caller
     /// is receiving).
     pub fn try_recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
-        let Ok(mut messages) = self.messages.try_lock() else { return 0 };
-        let before = into.len();
-        while into.len() - before < limit {
-            match messages.try_recv() {
-                Ok(m) => into.push(m),
-                Err(_) => break,
-            }
-        }
-        into.len() - before
+        crate::completion::take_waiting(&self.messages, into, limit)
     }
 
     /// Calls `ready` once, on the driver's or a caller's thread, as soon as messages wait for
