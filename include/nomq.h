@@ -901,6 +901,12 @@ typedef struct nomq_endpoint_stats {
    was full.
    */
   uint64_t events_discarded;
+  /*
+   Answers not sent because the peer used up its answer budget: repeated PUBRELs and
+   SUBSCRIBEs with retained messages, past the per-peer rate (replies to recorded packets
+   replayed with a victim's source address stay small and rare).
+   */
+  uint64_t answers_limited;
 } nomq_endpoint_stats;
 
 /*

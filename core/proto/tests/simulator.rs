@@ -416,3 +416,99 @@ fn a_replayed_subscribe_does_not_send_retained_messages_again() {
         assert_eq!(to_victim, 0, "{version:?}: the replay was answered {to_victim} times");
     }
 }
+
+/// The datagrams `from` sent to `to` since index `since` of its log.
+fn sent_to(net: &Net, from: usize, to: std::net::SocketAddr, since: usize) -> Vec<Vec<u8>> {
+    net.nodes[from].sent[since..].iter().filter(|(_, t, _)| *t == to).map(|(_, _, b)| b.clone()).collect()
+}
+
+#[test]
+fn replayed_control_packets_get_no_answer_or_a_small_budgeted_one() {
+    for version in VERSIONS {
+        let mut net = Net::new(version, 2, Impairments::NONE, 16);
+        let ch = net.nodes[1].ep.channel("valve");
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        let opts = PublishOptions { qos: Qos::ExactlyOnce, ..Default::default() };
+        let now = net.mono(0);
+        net.nodes[0].ep.publish(now, addr(1), &ch, b"open", opts).unwrap();
+        // Lose everything once node 1 has answered with PUBREC: node 0's PUBREL goes nowhere,
+        // so its publish waits at the PUBCOMP stage.
+        net.run_until(START + 1_000, |n| !sent_to(n, 1, addr(0), 0).is_empty());
+        net.impair.loss = 1.0;
+        net.run_until(net.now + 5, |_| false);
+        let pubrec = sent_to(&net, 1, addr(0), 0)[0].clone();
+        let before = net.nodes[0].sent.len();
+        for _ in 0..20 {
+            net.inject(0, addr(1), &pubrec);
+        }
+        net.run_until(net.now, |_| false);
+        assert_eq!(net.nodes[0].sent.len(), before, "{version:?}: a repeated PUBREC was answered at once");
+        net.impair.loss = 0.0;
+        net.run_until(net.now + 60_000, |n| !outcomes(&n.nodes[0].events).is_empty());
+        assert_eq!(
+            outcomes(&net.nodes[0].events),
+            [PublishOutcome::Confirmed],
+            "{version:?}: the timer finished it"
+        );
+
+        // Everything node 0 sent (PUBLISH, PUBRELs) replayed to node 1 from a victim's address:
+        // the PUBLISH is a released duplicate (no answer), the PUBRELs draw on the victim's
+        // budget of repeated PUBCOMPs.
+        let victim = addr(9);
+        let recorded = sent_to(&net, 0, addr(1), 0);
+        let before = net.nodes[1].sent.len();
+        for _ in 0..50 {
+            for d in &recorded {
+                net.inject(1, victim, d);
+            }
+        }
+        net.run_until(net.now, |_| false);
+        let answers = sent_to(&net, 1, victim, before).len();
+        assert!(answers <= 32, "{version:?}: {answers} answers to replays sent to the victim");
+        assert!(net.nodes[1].ep.stats().answers_limited > 0, "{version:?}");
+        assert_eq!(messages(&net.nodes[1].events).len(), 1, "{version:?}: delivered once");
+
+        // A recorded HEARTBEAT replayed from the victim's address is not answered at all.
+        net.nodes[1].ep.heartbeat(addr(0)).unwrap();
+        net.run_until(net.now + 100, |_| false);
+        let heartbeat = sent_to(&net, 1, addr(0), 0).last().unwrap().clone();
+        let before = net.nodes[0].sent.len();
+        for _ in 0..20 {
+            net.inject(0, victim, &heartbeat);
+        }
+        net.run_until(net.now, |_| false);
+        assert_eq!(
+            sent_to(&net, 0, victim, before).len(),
+            0,
+            "{version:?}: a replayed heartbeat was answered"
+        );
+    }
+}
+
+#[test]
+fn retained_answers_are_rate_limited_per_peer() {
+    for version in VERSIONS {
+        let mut config = EndpointConfig::new(version);
+        config.max_transmits = 10_000;
+        let mut net = Net::with_config(config, 2, Impairments::NONE, 17);
+        let ch = net.nodes[0].ep.channel("door");
+        let now = net.mono(0);
+        let opts = PublishOptions { qos: Qos::AtMostOnce, retain: true, ..Default::default() };
+        net.nodes[0].ep.publish(now, addr(7), &ch, b"closed", opts).unwrap();
+        net.run_until(START + 1_000, |_| false);
+        net.nodes[1].ep.subscribe(&ch).unwrap();
+        // 100 genuine SUBSCRIBEs within a second: the first 32 are answered.
+        for _ in 0..100 {
+            net.nodes[1].ep.announce(addr(0), &ch, true, 0).unwrap();
+        }
+        net.run_until(net.now + 500, |_| false);
+        let got = messages(&net.nodes[1].events).len();
+        assert_eq!(got, 32, "{version:?}: {got} retained answers");
+        assert_eq!(net.nodes[0].ep.stats().answers_limited, 68, "{version:?}");
+        // The budget refills.
+        net.run_until(net.now + 1_000, |_| false);
+        net.nodes[1].ep.announce(addr(0), &ch, true, 0).unwrap();
+        net.run_until(net.now + 500, |_| false);
+        assert_eq!(messages(&net.nodes[1].events).len(), 33, "{version:?}");
+    }
+}

@@ -5,11 +5,29 @@ use core::net::SocketAddr;
 
 use crate::time::MonoMillis;
 
+/// Answers a peer may draw per [`BUDGET_PERIOD_MS`] beyond the one-for-one replies of new
+/// packets: PUBCOMPs repeated for PUBRELs of already-released messages (the first PUBCOMP was
+/// lost, v1 §22.5), and SUBSCRIBEs answered with retained messages. A genuine peer needs a few;
+/// a stream of recorded packets replayed with a victim's source address gets no more.
+pub(super) const ANSWER_BUDGET: u16 = 32;
+/// The budget's refill period.
+pub(super) const BUDGET_PERIOD_MS: u64 = 1_000;
+
+/// What a budgeted answer is for (each has its own budget).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Budget {
+    RepeatedPubComp,
+    Retained,
+}
+
 #[derive(Debug)]
 struct Peer {
     session_id: u32,
     last_heard: MonoMillis,
     last_answer: Option<MonoMillis>,
+    /// Answers drawn in the current period, per [`Budget`], and when that period began.
+    drawn: [u16; 2],
+    period_start: MonoMillis,
 }
 
 /// What hearing from a peer changed.
@@ -41,7 +59,10 @@ impl Peers {
                 evicted = Some(oldest);
             }
         }
-        self.map.insert(addr, Peer { session_id, last_heard: now, last_answer: None });
+        self.map.insert(
+            addr,
+            Peer { session_id, last_heard: now, last_answer: None, drawn: [0; 2], period_start: now },
+        );
         Heard { alive: true, evicted }
     }
 
@@ -55,6 +76,24 @@ impl Peers {
             return false;
         }
         p.last_answer = Some(now);
+        true
+    }
+
+    /// True (and counted) when `addr` has budget left for one more answer of `kind` this
+    /// period (see [`ANSWER_BUDGET`]).
+    pub(super) fn may_draw(&mut self, addr: SocketAddr, now: MonoMillis, kind: Budget) -> bool {
+        let Some(p) = self.map.get_mut(&addr) else {
+            return false;
+        };
+        if now.saturating_since(p.period_start) >= BUDGET_PERIOD_MS {
+            p.period_start = now;
+            p.drawn = [0; 2];
+        }
+        let drawn = &mut p.drawn[kind as usize];
+        if *drawn >= ANSWER_BUDGET {
+            return false;
+        }
+        *drawn += 1;
         true
     }
 

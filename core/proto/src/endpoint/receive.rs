@@ -6,6 +6,7 @@ use core::net::SocketAddr;
 use super::event::{Event, Message, PublishOutcome};
 use super::inbound::{Limits, Status};
 use super::outbound::Stage;
+use super::peers::Budget;
 use super::transmit::Outgoing;
 use super::{Endpoint, canonical};
 use crate::error::{Error, FrameError};
@@ -159,8 +160,13 @@ impl Endpoint {
                 p.retries = 0;
                 p.next_retry = first_retry;
             }
-            // Our PUBLISH was retransmitted and answered again: repeat the PUBREL.
-            Stage::Comp if p.accepts_from(from) => {}
+            // A second PUBREC (our PUBLISH was retransmitted and answered again, or a replay):
+            // the PUBREL's own retransmission timer answers it, so a replayed PUBREC makes
+            // nothing leave at once.
+            Stage::Comp if p.accepts_from(from) => {
+                self.stats.duplicates += 1;
+                return;
+            }
             _ => {
                 self.stats.unmatched_replies += 1;
                 return;
@@ -172,9 +178,25 @@ impl Endpoint {
     }
 
     fn on_pubrel(&mut self, now: MonoMillis, from: SocketAddr, h: &Header) {
+        // Only a PUBREL for a QoS 2 message this node received is answered: an id it never saw
+        // (a forgery cannot exist without the keys, but a replay of a PUBREL meant for another
+        // node can) gets nothing.
+        if self.inbound.status(h.session_id, h.packet_id) != Status::Seen {
+            self.stats.unmatched_replies += 1;
+            return;
+        }
         self.inbound.touch(h.session_id, h.packet_id, now);
-        self.inbound.release(h.session_id, h.packet_id);
-        // Always answered, duplicates included: the PUBCOMP may have been lost (v1 §22.5).
+        if self.inbound.awaiting_release(h.session_id, h.packet_id) {
+            self.inbound.release(h.session_id, h.packet_id);
+        } else {
+            // Released before: the PUBCOMP may have been lost (v1 §22.5), so it is repeated,
+            // within the peer's answer budget (a replayed PUBREL is indistinguishable).
+            self.stats.duplicates += 1;
+            if !self.peers.may_draw(from, now, Budget::RepeatedPubComp) {
+                self.stats.answers_limited += 1;
+                return;
+            }
+        }
         self.reply(from, PacketType::PubComp, h);
     }
 
@@ -197,30 +219,51 @@ impl Endpoint {
         // A replayed SUBSCRIBE (the same packet, from any source address) is not answered
         // again: retained messages would otherwise go, over and over, wherever an attacker
         // who recorded one points its source address.
-        if self.inbound.status(h.session_id, h.packet_id) != Status::New {
-            self.stats.duplicates += 1;
+        if !self.first_sighting(now, h) {
             return;
         }
-        let limits = Limits { sessions: self.config.max_sessions, ids: self.config.max_inbound };
-        let sequential = self.config.version == Version::V2;
-        if !self.inbound.accept(h.session_id, h.packet_id, now, false, sequential, limits) {
-            self.stats.refused_full += 1;
+        let retained = self.retained.messages(&h.channel, now);
+        if retained.is_empty() {
             return;
         }
-        for msg in self.retained.messages(&h.channel, now) {
+        if !self.peers.may_draw(from, now, Budget::Retained) {
+            self.stats.answers_limited += 1;
+            return;
+        }
+        for msg in retained {
             let packet_id = self.new_packet_id();
             self.queue_reply(Outgoing::Publish { to: from, packet_id, msg, done: None });
         }
     }
 
     fn on_heartbeat(&mut self, now: MonoMillis, from: SocketAddr, h: &Header) {
-        // A v2 answer is never answered; otherwise at most once per interval per peer, so two
-        // nodes cannot ping-pong (v1 §22.4).
+        // A replayed heartbeat is not answered; a v2 answer is never answered; otherwise at
+        // most once per interval per peer, so two nodes cannot ping-pong (v1 §22.4).
+        if !self.first_sighting(now, h) {
+            return;
+        }
         let is_answer = self.config.version == Version::V2 && h.flags.is_answer();
         if !is_answer && self.peers.may_answer(from, now, self.config.heartbeat_interval_ms) {
             self.stats.heartbeats_answered += 1;
             self.queue_reply(Outgoing::Heartbeat { to: from, answer: true });
         }
+    }
+
+    /// Records the packet id of a request that is not a PUBLISH (SUBSCRIBE, HEARTBEAT: each
+    /// carries a fresh id of its sender's counter) in the duplicate cache; false for a replay,
+    /// or when the cache is full (then it is refused unanswered, like a PUBLISH).
+    fn first_sighting(&mut self, now: MonoMillis, h: &Header) -> bool {
+        if self.inbound.status(h.session_id, h.packet_id) != Status::New {
+            self.stats.duplicates += 1;
+            return false;
+        }
+        let limits = Limits { sessions: self.config.max_sessions, ids: self.config.max_inbound };
+        let sequential = self.config.version == Version::V2;
+        if !self.inbound.accept(h.session_id, h.packet_id, now, false, sequential, limits) {
+            self.stats.refused_full += 1;
+            return false;
+        }
+        true
     }
 
     fn reply(&mut self, to: SocketAddr, kind: PacketType, answered: &Header) {

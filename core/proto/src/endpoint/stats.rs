@@ -43,12 +43,16 @@ pub struct Stats {
     /// Informational events (peer liveness, evictions) not queued because the event queue
     /// was full.
     pub events_discarded: u64,
+    /// Answers not sent because the peer used up its answer budget: repeated PUBRELs and
+    /// SUBSCRIBEs with retained messages, past the per-peer rate (replies to recorded packets
+    /// replayed with a victim's source address stay small and rare).
+    pub answers_limited: u64,
 }
 
 impl Stats {
     /// Every counter with its name, in declaration order: bindings list them from here (the
     /// Python stats dict), so none is forgotten.
-    pub fn fields(&self) -> [(&'static str, u64); 19] {
+    pub fn fields(&self) -> [(&'static str, u64); 20] {
         [
             ("datagrams_in", self.datagrams_in),
             ("datagrams_out", self.datagrams_out),
@@ -69,6 +73,7 @@ impl Stats {
             ("unmatched_replies", self.unmatched_replies),
             ("heartbeats_answered", self.heartbeats_answered),
             ("events_discarded", self.events_discarded),
+            ("answers_limited", self.answers_limited),
         ]
     }
 }
