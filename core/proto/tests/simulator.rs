@@ -512,3 +512,29 @@ fn retained_answers_are_rate_limited_per_peer() {
         assert_eq!(messages(&net.nodes[1].events).len(), 33, "{version:?}");
     }
 }
+
+#[test]
+fn qos2_stays_exactly_once_across_a_partition_longer_than_the_replay_window() {
+    for version in VERSIONS {
+        for qos in [Qos::AtLeastOnce, Qos::ExactlyOnce] {
+            let mut net = Net::new(version, 2, Impairments::NONE, 18);
+            let ch = net.nodes[1].ep.channel("valve");
+            net.nodes[1].ep.subscribe(&ch).unwrap();
+            let now = net.mono(0);
+            let opts = PublishOptions { qos, ..Default::default() };
+            net.nodes[0].ep.publish(now, addr(1), &ch, b"open", opts).unwrap();
+            // The PUBLISH arrives; its answer, and everything for the next 5 minutes, is lost.
+            net.run_until(START + 1_000, |n| !n.nodes[1].sent.is_empty());
+            net.impair.loss = 1.0;
+            net.run_until(net.now + 300_000, |_| false);
+            net.impair.loss = 0.0;
+            net.run_until(net.now + 60_000, |n| !outcomes(&n.nodes[0].events).is_empty());
+            assert_eq!(
+                messages(&net.nodes[1].events).len(),
+                1,
+                "{version:?} {qos:?}: delivered again after the partition"
+            );
+            assert_eq!(outcomes(&net.nodes[0].events), [PublishOutcome::Confirmed], "{version:?} {qos:?}");
+        }
+    }
+}

@@ -16,7 +16,13 @@
 //!   it is a genuine late retransmission) gives up at the message's ttl and reports it
 //!   unconfirmed, so nothing is lost silently.
 //! * **Random ids** (reference v1 nodes, at reference rates): each id is remembered until two
-//!   windows after it was last seen, when any copy is refused as stale anyway. A session whose
+//!   windows after it was last seen, when a recorded copy is refused as stale anyway.
+//!
+//! A *retransmission* is sealed again with a fresh timestamp, so the time window alone does not
+//! make it stale: its sender retries until the message's ttl. A session that sent QoS 1 or 2
+//! is therefore remembered until the longest ttl it used has passed since it was last seen
+//! (and at least two windows): after a partition longer than the window, a retransmission is
+//! still recognised, answered and not delivered again. A session whose
 //!   ids turn out sequential ([`SEQUENTIAL_AFTER`] in a row) moves to the bitmap.
 
 use alloc::collections::BTreeMap;
@@ -108,6 +114,9 @@ fn bit(id: u32) -> u64 {
 #[derive(Debug, Default)]
 struct Session {
     last_seen: MonoMillis,
+    /// How long after `last_seen` the session and its ids are kept: the longest retransmission
+    /// horizon (ttl) its packets announced; the prune horizon when longer.
+    keep_ms: u64,
     sequential: Option<Sequential>,
     /// Random-id mode: id → last seen.
     ids: BTreeMap<u32, MonoMillis>,
@@ -122,8 +131,8 @@ pub(super) struct Inbound {
     /// Ids remembered in random-id mode, across sessions (bounded by `max_inbound`).
     random_ids: usize,
     /// QoS 2 messages delivered and answered with PUBREC, awaiting PUBREL: (session, id) → last
-    /// seen.
-    awaiting_release: BTreeMap<(u32, u32), MonoMillis>,
+    /// seen, and how long to keep it after (the message's ttl).
+    awaiting_release: BTreeMap<(u32, u32), (MonoMillis, u64)>,
 }
 
 /// Bounds of the cache.
@@ -154,18 +163,22 @@ impl Inbound {
                 *t = now;
             }
         }
-        if let Some(t) = self.awaiting_release.get_mut(&(session_id, packet_id)) {
+        if let Some((t, _)) = self.awaiting_release.get_mut(&(session_id, packet_id)) {
             *t = now;
         }
     }
 
     /// Records a new id; false (and nothing recorded) when a bound forbids it, in which case
-    /// the packet must be refused unanswered.
+    /// the packet must be refused unanswered. `keep_ms`: how long its sender may retransmit it
+    /// (the ttl of a QoS 1/2 PUBLISH, 0 otherwise); the session is kept at least that long
+    /// after it was last seen.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn accept(
         &mut self,
         session_id: u32,
         packet_id: u32,
         now: MonoMillis,
+        keep_ms: u64,
         qos2: bool,
         sequential: bool,
         limits: Limits,
@@ -209,8 +222,9 @@ impl Inbound {
             }
         }
         s.last_seen = now;
+        s.keep_ms = s.keep_ms.max(keep_ms);
         if qos2 {
-            self.awaiting_release.insert((session_id, packet_id), now);
+            self.awaiting_release.insert((session_id, packet_id), (now, keep_ms));
         }
         true
     }
@@ -225,11 +239,13 @@ impl Inbound {
         self.awaiting_release.remove(&(session_id, packet_id));
     }
 
-    /// Forgets what was not seen for `horizon_ms`.
+    /// Forgets what was not seen for `horizon_ms`, or for its session's retransmission horizon
+    /// when longer.
     pub(super) fn prune(&mut self, now: MonoMillis, horizon_ms: u64) {
-        let fresh = |t: &MonoMillis| now.saturating_since(*t) <= horizon_ms;
         let random_ids = &mut self.random_ids;
         self.sessions.retain(|_, s| {
+            let keep = horizon_ms.max(s.keep_ms);
+            let fresh = |t: &MonoMillis| now.saturating_since(*t) <= keep;
             let before = s.ids.len();
             s.ids.retain(|_, t| fresh(t));
             *random_ids -= before - s.ids.len();
@@ -245,7 +261,7 @@ impl Inbound {
                 false
             }
         });
-        self.awaiting_release.retain(|_, t| fresh(t));
+        self.awaiting_release.retain(|_, (t, keep)| now.saturating_since(*t) <= horizon_ms.max(*keep));
     }
 
     /// Entries held: sessions, random-mode ids and QoS 2 states.
@@ -265,7 +281,7 @@ mod tests {
         let mut inb = Inbound::default();
         for id in 1..=10_000u32 {
             assert_eq!(inb.status(7, id), Status::New);
-            assert!(inb.accept(7, id, MonoMillis(1), false, true, LIMITS));
+            assert!(inb.accept(7, id, MonoMillis(1), 0, false, true, LIMITS));
         }
         assert_eq!(inb.status(7, 10_000), Status::Seen);
         assert_eq!(inb.status(7, 10_000 - WINDOW + 1), Status::Seen);
@@ -277,9 +293,9 @@ mod tests {
         assert_eq!(inb.status(7, 1), Status::TooOld);
         assert_eq!(inb.status(7, 10_001), Status::New);
         // Out of order within the window: a gap stays New until it arrives.
-        assert!(inb.accept(7, 10_005, MonoMillis(1), false, true, LIMITS));
+        assert!(inb.accept(7, 10_005, MonoMillis(1), 0, false, true, LIMITS));
         assert_eq!(inb.status(7, 10_003), Status::New);
-        assert!(inb.accept(7, 10_003, MonoMillis(1), false, true, LIMITS));
+        assert!(inb.accept(7, 10_003, MonoMillis(1), 0, false, true, LIMITS));
         assert_eq!(inb.status(7, 10_003), Status::Seen);
         assert_eq!(inb.len(), 1 + 1000, "one session and the id budget: bounded memory");
         // Forgotten like random ids, two windows after they were last seen.
@@ -295,12 +311,15 @@ mod tests {
         for _ in 0..1000 {
             x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             ids.push(x);
-            assert!(inb.accept(9, x, MonoMillis(5), false, false, LIMITS));
+            assert!(inb.accept(9, x, MonoMillis(5), 0, false, false, LIMITS));
         }
         assert!(ids.iter().all(|id| inb.status(9, *id) == Status::Seen));
-        assert!(!inb.accept(9, 42, MonoMillis(5), false, false, LIMITS), "full: refused, nothing forgotten");
+        assert!(
+            !inb.accept(9, 42, MonoMillis(5), 0, false, false, LIMITS),
+            "full: refused, nothing forgotten"
+        );
         // A new session refused for lack of room leaves nothing behind, whatever the clock reads.
-        assert!(!inb.accept(10, 42, MonoMillis(0), false, false, LIMITS));
+        assert!(!inb.accept(10, 42, MonoMillis(0), 0, false, false, LIMITS));
         assert_eq!(inb.sessions.len(), 1);
         inb.prune(MonoMillis(5 + 60_001), 60_000);
         assert_eq!(inb.len(), 0);
@@ -310,12 +329,12 @@ mod tests {
     fn a_counting_v1_sender_moves_to_the_bitmap() {
         let mut inb = Inbound::default();
         for id in 500..(500 + u32::from(SEQUENTIAL_AFTER)) {
-            assert!(inb.accept(3, id, MonoMillis(1), false, false, LIMITS));
+            assert!(inb.accept(3, id, MonoMillis(1), 0, false, false, LIMITS));
         }
         assert_eq!(inb.random_ids, 0, "ids moved into the bitmap");
         assert_eq!(inb.status(3, 500), Status::Seen);
         for id in 600..5000 {
-            assert!(inb.accept(3, id, MonoMillis(1), false, false, LIMITS));
+            assert!(inb.accept(3, id, MonoMillis(1), 0, false, false, LIMITS));
         }
         // The session, and the ids below the window within the budget.
         assert!(inb.len() <= 1 + LIMITS.ids);
@@ -324,14 +343,14 @@ mod tests {
     #[test]
     fn qos2_state_until_release_and_session_bound() {
         let mut inb = Inbound::default();
-        assert!(inb.accept(1, 5, MonoMillis(1), true, true, LIMITS));
+        assert!(inb.accept(1, 5, MonoMillis(1), 0, true, true, LIMITS));
         assert!(inb.awaiting_release(1, 5));
         inb.release(1, 5);
         assert!(!inb.awaiting_release(1, 5));
         assert_eq!(inb.status(1, 5), Status::Seen);
         for s in 2..=8 {
-            assert!(inb.accept(s, 1, MonoMillis(1), false, true, LIMITS));
+            assert!(inb.accept(s, 1, MonoMillis(1), 0, false, true, LIMITS));
         }
-        assert!(!inb.accept(99, 1, MonoMillis(1), false, true, LIMITS), "session table full");
+        assert!(!inb.accept(99, 1, MonoMillis(1), 0, false, true, LIMITS), "session table full");
     }
 }

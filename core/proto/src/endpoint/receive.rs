@@ -105,11 +105,14 @@ impl Endpoint {
         }
         let limits = Limits { sessions: self.config.max_sessions, ids: self.config.max_inbound };
         let sequential = self.config.version == Version::V2;
+        // Its sender retransmits a QoS 1/2 PUBLISH, freshly sealed, until its ttl.
+        let keep_ms = if qos == Qos::AtMostOnce { 0 } else { u64::from(h.ttl) * 1000 };
         if self.events.len() >= self.config.max_events
             || !self.inbound.accept(
                 h.session_id,
                 h.packet_id,
                 now,
+                keep_ms,
                 qos == Qos::ExactlyOnce,
                 sequential,
                 limits,
@@ -259,7 +262,7 @@ impl Endpoint {
         }
         let limits = Limits { sessions: self.config.max_sessions, ids: self.config.max_inbound };
         let sequential = self.config.version == Version::V2;
-        if !self.inbound.accept(h.session_id, h.packet_id, now, false, sequential, limits) {
+        if !self.inbound.accept(h.session_id, h.packet_id, now, 0, false, sequential, limits) {
             self.stats.refused_full += 1;
             return false;
         }
