@@ -538,3 +538,34 @@ fn qos2_stays_exactly_once_across_a_partition_longer_than_the_replay_window() {
         }
     }
 }
+
+#[test]
+fn an_application_that_never_reads_its_events_is_stopped_not_buffered() {
+    use nomq_proto::error::{Error, ResourceError, Table};
+    for version in VERSIONS {
+        let mut config = EndpointConfig::new(version);
+        config.max_events = 16;
+        let mut net = Net::with_config(config, 2, Impairments::NONE, 19);
+        let ch = net.nodes[0].ep.channel("x");
+        let mut buf = vec![0u8; 70_000];
+        let mut refused = None;
+        for i in 0..100 {
+            let now = net.now_of(0);
+            let opts = PublishOptions { qos: Qos::AtMostOnce, ..Default::default() };
+            match net.nodes[0].ep.publish(now.mono, addr(1), &ch, b"m", opts) {
+                Ok(_) => while net.nodes[0].ep.poll_transmit(now.unix, &mut buf).unwrap().is_some() {},
+                Err(e) => {
+                    assert_eq!(e, Error::Resource(ResourceError::Full(Table::Events)), "{version:?}");
+                    refused = Some(i);
+                    break;
+                }
+            }
+        }
+        assert_eq!(refused, Some(16), "{version:?}: refused once 16 outcomes were unread");
+        assert_eq!(net.nodes[0].ep.usage().events, 16, "{version:?}");
+        // Reading one makes room for one.
+        assert!(net.nodes[0].ep.poll_event().is_some());
+        let now = net.now_of(0);
+        assert!(net.nodes[0].ep.publish(now.mono, addr(1), &ch, b"m", PublishOptions::default()).is_ok());
+    }
+}

@@ -46,7 +46,9 @@ pub struct EndpointConfig {
     /// Peers tracked for liveness and heartbeat rate limiting (least recently heard evicted).
     pub max_peers: usize,
     /// Undelivered events. When full, new PUBLISH packets are refused unanswered, so the
-    /// application's slowness turns into retransmissions, never into lost messages.
+    /// application's slowness turns into retransmissions, never into lost messages; and while
+    /// this many publish outcomes and peer events are unread, `publish` fails with
+    /// `Full(Events)`.
     pub max_events: usize,
     /// Queued outgoing datagrams; replies beyond it are dropped (the peer retransmits).
     pub max_transmits: usize,

@@ -168,6 +168,8 @@ pub struct Endpoint {
     /// Decryption buffer for `handle_datagram`, allocated once.
     scratch: Vec<u8>,
     stats: Stats,
+    /// `Event::Message`s in `events`.
+    queued_messages: usize,
     /// Refusals and transmit drops not yet reported by a `Dropped` event.
     unreported_refusals: u64,
     unreported_transmit_drops: u64,
@@ -202,6 +204,7 @@ impl Endpoint {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            queued_messages: 0,
             unreported_refusals: 0,
             unreported_transmit_drops: 0,
             unreported_peer_evictions: 0,
@@ -320,6 +323,11 @@ impl Endpoint {
         if self.transmits.len() >= self.config.max_transmits {
             return Err(ResourceError::Full(Table::Transmits).into());
         }
+        // Every publish ends in an event: an application that never reads them is stopped
+        // here, so the event queue stays bounded (messages are gated on receipt instead).
+        if self.events.len() - self.queued_messages >= self.config.max_events {
+            return Err(ResourceError::Full(Table::Events).into());
+        }
         let tracked = options.qos != Qos::AtMostOnce;
         if tracked && self.outbound.entries.len() >= self.config.max_pending {
             return Err(ResourceError::Full(Table::Pending).into());
@@ -372,7 +380,11 @@ impl Endpoint {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if matches!(event, Some(Event::Message(_))) {
+            self.queued_messages -= 1;
+        }
+        event
     }
 
     /// The next event that is not a [`Event::Message`], leaving messages queued in order: for

@@ -125,6 +125,7 @@ impl Endpoint {
             return;
         }
         self.stats.delivered += 1;
+        self.queued_messages += 1;
         self.events.push_back(Event::Message(Message {
             from,
             channel: channel.clone(),

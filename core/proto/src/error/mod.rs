@@ -104,6 +104,8 @@ pub enum Table {
     Outbox,
     /// Operations queued for a driver task (a binding's calls not yet taken by the driver).
     Commands,
+    /// Undelivered endpoint events other than messages (publish outcomes, peer events).
+    Events,
 }
 
 /// A resource limit was hit; nothing was written.
@@ -252,6 +254,9 @@ impl fmt::Display for ResourceError {
             }
             ResourceError::Full(Table::Commands) => {
                 f.write_str("too many operations waiting for the driver: await some first")
+            }
+            ResourceError::Full(Table::Events) => {
+                f.write_str("too many unread publish outcomes and peer events (max_events): poll_event first")
             }
         }
     }
