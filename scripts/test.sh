@@ -3,7 +3,9 @@
 # apt-get, Python packages in .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
 # Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
 # interop tests against the installed wheel and binary, the Python stub and types, the C header,
-# the C tests (ASan, valgrind, firmware profile, an ESP32-C3 cross build), and a bounded fuzz run. `.ci/run` calls
+# the C tests (ASan, valgrind, firmware profile, an ESP32-C3 cross build), and a bounded fuzz run (the
+# decoders, and two stateful targets: two NoMQ endpoints over a hostile network, an MQTT session
+# against a hostile broker). `.ci/run` calls
 # this script; the README names it.
 #
 #   NOMQ_FUZZ_SECONDS=30   seconds per fuzz target (0 skips fuzzing)
@@ -89,7 +91,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list 2>/dev/null | grep -q '^ni
     if ! cargo fuzz --version >/dev/null 2>&1; then
         cargo install cargo-fuzz --locked --quiet
     fi
-    for target in open roundtrip mqtt_decode; do
+    for target in open roundtrip mqtt_decode endpoint_exchange mqtt_session; do
         (cd core/proto/fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 2>&1 | tail -n 1)
     done
 else
