@@ -514,6 +514,11 @@ typedef struct nomq_endpoint_config {
    A peer not heard from for this long is reported lost (90 s).
    */
   uint64_t peer_timeout_ms;
+  /*
+   Payload bytes of undelivered messages (4 MiB); past it, new ones are refused unanswered
+   and their senders retransmit.
+   */
+  size_t max_event_bytes;
 } nomq_endpoint_config;
 
 /*

@@ -206,6 +206,9 @@ pub struct nomq_endpoint_config {
     pub heartbeat_interval_ms: u64,
     /// A peer not heard from for this long is reported lost (90 s).
     pub peer_timeout_ms: u64,
+    /// Payload bytes of undelivered messages (4 MiB); past it, new ones are refused unanswered
+    /// and their senders retransmit.
+    pub max_event_bytes: usize,
 }
 
 /// Fills `*config` with the defaults for `version` (1 or 2).
@@ -236,6 +239,7 @@ pub unsafe extern "C" fn nomq_endpoint_config_init(
             max_transmits: d.max_transmits,
             heartbeat_interval_ms: d.heartbeat_interval_ms,
             peer_timeout_ms: d.peer_timeout_ms,
+            max_event_bytes: d.max_event_bytes,
         };
         // SAFETY: per the contract above.
         unsafe { guard::write(config, c) }
@@ -300,6 +304,7 @@ pub unsafe extern "C" fn nomq_endpoint_new_with_config(
         e.max_retained_channels = c.max_retained_channels;
         e.max_peers = c.max_peers;
         e.max_events = c.max_events;
+        e.max_event_bytes = c.max_event_bytes;
         e.max_transmits = c.max_transmits;
         e.heartbeat_interval_ms = c.heartbeat_interval_ms;
         e.peer_timeout_ms = c.peer_timeout_ms;

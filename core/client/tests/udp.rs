@@ -173,6 +173,45 @@ async fn a_slow_reader_loses_nothing() {
     assert_eq!(s.delivered, 500);
 }
 
+#[tokio::test]
+async fn a_slow_reader_of_large_messages_is_bounded_in_bytes_and_loses_nothing() {
+    // Counts far above what is sent; bytes far below it: the byte bounds must do the work.
+    let mut slow = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
+    slow.message_buffer_bytes = 40_000;
+    slow.endpoint.max_event_bytes = 40_000;
+    let b = Node::bind(slow).await.unwrap();
+    b.subscribe("t").await.unwrap();
+    let mut fast = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
+    fast.endpoint.max_retry_ms = 400;
+    let a = std::sync::Arc::new(Node::bind(fast).await.unwrap());
+    let to = b.local_addr();
+    let publisher = tokio::spawn({
+        let a = a.clone();
+        async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..100u8 {
+                let a = a.clone();
+                tasks.spawn(async move { a.publish(to, "t", &[i; 10_000], opts(Qos::ExactlyOnce)).await });
+            }
+            tasks.join_all().await
+        }
+    });
+    // Nobody reads: at most 40 kB in the channel and 40 kB in the endpoint (one more message
+    // each, as a single message always fits an empty budget).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let s = b.stats().await.unwrap();
+    assert!(s.delivered <= 10, "{} messages taken in while nobody read", s.delivered);
+    assert!(s.refused_full > 0, "backpressure engaged: {s:?}");
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 100 {
+        let m = timeout(Duration::from_secs(20), b.recv()).await.expect("all messages arrive").unwrap();
+        assert_eq!(m.payload.len(), 10_000);
+        assert!(seen.insert(m.payload[0]), "delivered twice");
+    }
+    let results = publisher.await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "every publish confirmed");
+}
+
 type Outcomes = tokio::sync::mpsc::UnboundedSender<(&'static str, Result<PublishOutcome, Error>)>;
 
 /// A publish callback that reports its outcome under the name `what`.

@@ -45,8 +45,8 @@ fn a_retransmission_older_than_the_window_is_answered() {
         a.publish(MonoMillis(1), b_addr, &ch, &i.to_be_bytes(), qos0).unwrap();
         carry(&mut a, a_addr, Some(&mut b), 1);
         while b.poll_event().is_some() {}
+        while a.poll_event().is_some() {}
     }
-    while a.poll_event().is_some() {}
     // The retransmission of the first message.
     let t = a.poll_timeout().unwrap().0;
     a.handle_timeout(MonoMillis(t));

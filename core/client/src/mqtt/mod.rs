@@ -31,7 +31,8 @@ use std::time::Duration;
 use nomq_proto::error::{ResourceError, Table};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use shared::{Admission, Core, HandedBytes, Shared};
+use crate::budget::HandedBytes;
+use shared::{Admission, Core, Shared};
 
 use crate::Error;
 use crate::completion::Reply;

@@ -9,7 +9,6 @@
 //! over once it is released, so a completion callback may call into the client again.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::ack::{Ack, AckPacing};
 use super::link::{Link, Received};
 use super::{Authenticator, PublishReply};
+use crate::budget::HandedBytes;
 use crate::completion::{MessageWait, MessageWaiters, MessagesReady};
 use crate::{Error, Refused};
 use nomq_proto::error::{ResourceError, Table};
@@ -37,51 +37,6 @@ const READS_PER_WAKE: usize = 4;
 type RequestReply = oneshot::Sender<Result<Vec<ReasonCode>, Error>>;
 /// A subscription's own message stream, registered when its SUBACK arrives.
 type Stream = (String, mpsc::Sender<Message>);
-
-/// Bytes of messages handed to the application (the `recv` channel and subscription streams)
-/// and not taken yet: bounded by `ClientOptions::message_buffer_bytes` as the channels are by
-/// count, so a burst of large messages cannot fill memory.
-#[derive(Debug)]
-pub(super) struct HandedBytes {
-    bytes: AtomicUsize,
-    budget: usize,
-    /// Delivery stopped on the budget: the next take wakes the driver.
-    blocked: AtomicBool,
-}
-
-impl HandedBytes {
-    pub(super) fn new(budget: usize) -> Self {
-        HandedBytes { bytes: AtomicUsize::new(0), budget: budget.max(1), blocked: AtomicBool::new(false) }
-    }
-
-    /// Whether `size` more bytes may be handed over now (always when none are out: a message
-    /// larger than the budget still goes, alone).
-    fn admits(&self, size: usize) -> bool {
-        let fits = |out: usize| out == 0 || out + size <= self.budget;
-        if fits(self.bytes.load(Ordering::SeqCst)) {
-            return true;
-        }
-        // Flag first, then look again: a take between the first look and the flag would not
-        // see the flag and not wake the driver, so it is caught here (SeqCst: the take's
-        // subtraction and flag swap, and this flag and second look, are seen in one order).
-        self.blocked.store(true, Ordering::SeqCst);
-        if fits(self.bytes.load(Ordering::SeqCst)) {
-            self.blocked.store(false, Ordering::SeqCst);
-            return true;
-        }
-        false
-    }
-
-    fn handed(&self, size: usize) {
-        self.bytes.fetch_add(size, Ordering::SeqCst);
-    }
-
-    /// The application took `size` bytes; true when delivery waits for that.
-    pub(super) fn taken(&self, size: usize) -> bool {
-        self.bytes.fetch_sub(size, Ordering::SeqCst);
-        self.blocked.swap(false, Ordering::SeqCst)
-    }
-}
 
 pub(super) struct Shared {
     core: Mutex<Core>,

@@ -10,6 +10,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Notify, mpsc};
 
 use super::{Command, NodeConfig, PublishReply};
+use crate::budget::HandedBytes;
 use crate::completion::MessageSignal;
 use crate::{Error, OsRandom};
 use nomq_handle::ChannelCache;
@@ -27,9 +28,9 @@ pub(super) struct Driver {
     /// The bound address, read once at bind (a system call): `reachable` checks it per send.
     local: std::net::SocketAddr,
     commands: mpsc::Receiver<Command>,
-    messages: mpsc::Sender<Message>,
-    /// Wakes `when_messages` callers after a hand-over to `recv`, and at the end.
-    signal: Arc<MessageSignal>,
+    delivery: Delivery,
+    /// The last message offered to `recv` did not fit the byte budget.
+    budget_blocked: bool,
     closed: Arc<Notify>,
     /// Channel ids computed once per name, in a bounded table (least recently used out).
     channels: ChannelCache<Channel>,
@@ -40,6 +41,22 @@ pub(super) struct Driver {
     /// Refusal counters at the last report, and the report (total, when).
     refusals_reported: [u64; 4],
     last_refusal_report: (u64, MonoMillis),
+}
+
+/// Where received messages go: the `recv` channel, bounded by count (its capacity) and by bytes
+/// (the budget shared with the receive calls).
+pub(super) struct Delivery {
+    pub(super) messages: mpsc::Sender<Message>,
+    /// Wakes `when_messages` callers after a hand-over to `recv`, and at the end.
+    pub(super) signal: Arc<MessageSignal>,
+    pub(super) budget: Arc<HandedBytes>,
+    /// Notified by a receive call that freed a blocked budget.
+    pub(super) budget_freed: Arc<Notify>,
+}
+
+/// What a message holds of the byte budget.
+pub(super) fn size(m: &Message) -> usize {
+    m.payload.len() + m.channel.len()
 }
 
 /// The endpoint's two clocks: the wall clock for packet timestamps, and a monotonic one for its
@@ -68,8 +85,7 @@ impl Driver {
         socket: UdpSocket,
         local: std::net::SocketAddr,
         commands: mpsc::Receiver<Command>,
-        messages: mpsc::Sender<Message>,
-        signal: Arc<MessageSignal>,
+        delivery: Delivery,
         closed: Arc<Notify>,
     ) -> Self {
         let clock = Clock { start: Instant::now() };
@@ -80,8 +96,8 @@ impl Driver {
             socket,
             local,
             commands,
-            messages,
-            signal,
+            delivery,
+            budget_blocked: false,
             closed,
             channels: ChannelCache::default(),
             waiting: HashMap::new(),
@@ -99,14 +115,17 @@ impl Driver {
             let sleep = deadline.map(|d| Duration::from_millis(d.saturating_since(self.clock.mono())));
             // Messages wait in the endpoint while `recv` lags; its bounded queue then refuses
             // new ones and senders retransmit (backpressure, nothing lost).
-            let backlog = self.endpoint.usage().events > 0 && self.messages.capacity() == 0;
+            let backlog = self.endpoint.usage().events > 0;
+            let channel_full = backlog && self.delivery.messages.capacity() == 0;
+            let bytes_full = backlog && self.budget_blocked;
             let wake = tokio::select! {
                 biased;
                 _ = self.closed.notified() => Wake::Closed,
                 received = self.socket.recv_from(&mut self.recv_buf) => Wake::Datagram(received),
                 command = self.commands.recv() => Wake::Command(command),
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::MAX)), if sleep.is_some() => Wake::Timer,
-                _ = self.messages.reserve(), if backlog => Wake::Capacity,
+                _ = self.delivery.messages.reserve(), if channel_full => Wake::Capacity,
+                _ = self.delivery.budget_freed.notified(), if bytes_full => Wake::Capacity,
             };
             match wake {
                 Wake::Closed | Wake::Command(None) => break,
@@ -138,7 +157,7 @@ impl Driver {
         while let Ok(command) = self.commands.try_recv() {
             drop(command);
         }
-        self.signal.close();
+        self.delivery.signal.close();
     }
 
     /// Handles the datagrams already queued in the kernel without waiting.
@@ -267,10 +286,20 @@ impl Driver {
     /// publishers. Publish callbacks run here, on the driver task.
     fn dispatch_events(&mut self) {
         let mut delivered = false;
+        self.budget_blocked = false;
         loop {
-            // While `recv` is full, messages wait in the endpoint (backpressure) but
-            // completions behind them are still handed out.
-            let event = if self.messages.capacity() > 0 {
+            // While `recv` is full (by count or bytes), messages wait in the endpoint
+            // (backpressure) but completions behind them are still handed out.
+            let take_message = self.delivery.messages.capacity() > 0
+                && match self.endpoint.peek_event() {
+                    Some(Event::Message(m)) => {
+                        let fits = self.delivery.budget.admits(size(m));
+                        self.budget_blocked = !fits;
+                        fits
+                    }
+                    _ => true,
+                };
+            let event = if take_message {
                 self.endpoint.poll_event()
             } else {
                 self.endpoint.poll_event_except_messages()
@@ -278,8 +307,16 @@ impl Driver {
             let Some(event) = event else { break };
             match event {
                 Event::Message(m) => {
-                    // Capacity was checked; the only failure left is a closed receiver.
-                    delivered |= self.messages.try_send(m).is_ok();
+                    // Counted before the hand-over, so a receive taking it at once never
+                    // subtracts first. Capacity was checked; the only failure left is a closed
+                    // receiver.
+                    let n = size(&m);
+                    self.delivery.budget.handed(n);
+                    if self.delivery.messages.try_send(m).is_ok() {
+                        delivered = true;
+                    } else {
+                        self.delivery.budget.taken(n);
+                    }
                 }
                 Event::PublishDone { id, outcome } => {
                     if let Some(reply) = self.waiting.remove(&id) {
@@ -297,7 +334,7 @@ impl Driver {
             }
         }
         if delivered {
-            self.signal.delivered();
+            self.delivery.signal.delivered();
         }
     }
 }

@@ -26,6 +26,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::Error;
+use crate::budget::HandedBytes;
 use crate::completion::{MessageSignal, MessageWait, Reply};
 use nomq_proto::Keys;
 use nomq_proto::config::Config;
@@ -47,6 +48,11 @@ pub struct NodeConfig {
     /// Received messages buffered for `recv` before the node applies backpressure (it stops
     /// taking new messages, and senders retransmit).
     pub message_buffer: usize,
+    /// Bytes (payloads and channel names) of the messages buffered for `recv`, at most (16 MiB;
+    /// a single larger message still goes, alone). Past it, as past `message_buffer`, messages
+    /// wait in the endpoint (bounded by `EndpointConfig::max_events` and `max_event_bytes`),
+    /// and then senders retransmit.
+    pub message_buffer_bytes: usize,
     /// Let other sockets bind the same address and port (`SO_REUSEADDR`, as the reference
     /// does, v1 §18). Off by default: a second node on a port in use fails to bind instead
     /// of silently sharing it (the kernel would give each datagram to only one of them).
@@ -63,6 +69,7 @@ impl NodeConfig {
             endpoint: EndpointConfig::new(version),
             multicast: vec![],
             message_buffer: 1024,
+            message_buffer_bytes: 16 << 20,
             share_port: false,
         }
     }
@@ -121,6 +128,10 @@ pub struct Node {
     message_probe: mpsc::WeakSender<Message>,
     /// `when_messages` registrations, woken by the driver.
     signal: Arc<MessageSignal>,
+    /// Bytes handed to `recv` and not taken yet; a take that frees a blocked budget wakes the
+    /// driver through `budget_freed`.
+    budget: Arc<HandedBytes>,
+    budget_freed: Arc<tokio::sync::Notify>,
     local_addr: SocketAddr,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
     closed: Arc<tokio::sync::Notify>,
@@ -137,13 +148,19 @@ impl Node {
         let closed = Arc::new(tokio::sync::Notify::new());
         let signal = Arc::new(MessageSignal::default());
         let message_probe = message_tx.downgrade();
+        let budget = Arc::new(HandedBytes::new(config.message_buffer_bytes));
+        let budget_freed = Arc::new(tokio::sync::Notify::new());
         let driver = driver::Driver::new(
             config,
             socket,
             local_addr,
             command_rx,
-            message_tx,
-            signal.clone(),
+            driver::Delivery {
+                messages: message_tx,
+                signal: signal.clone(),
+                budget: budget.clone(),
+                budget_freed: budget_freed.clone(),
+            },
             closed.clone(),
         );
         let on_panic = signal.clone();
@@ -159,6 +176,8 @@ impl Node {
             messages: Mutex::new(messages),
             message_probe,
             signal,
+            budget,
+            budget_freed,
             local_addr,
             task: std::sync::Mutex::new(Some(task)),
             closed,
@@ -282,19 +301,34 @@ impl Node {
 
     /// The next message on a subscribed channel; `None` once the node is closed.
     pub async fn recv(&self) -> Option<Message> {
-        self.messages.lock().await.recv().await
+        let m = self.messages.lock().await.recv().await?;
+        self.taken(driver::size(&m));
+        Some(m)
     }
 
     /// Waits for at least one message, then moves up to `limit` into `into`; 0 once the node
     /// is closed. One wake-up for a burst of messages.
     pub async fn recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
-        self.messages.lock().await.recv_many(into, limit.max(1)).await
+        let before = into.len();
+        let n = self.messages.lock().await.recv_many(into, limit.max(1)).await;
+        self.taken(into[before..].iter().map(driver::size).sum());
+        n
     }
 
     /// The messages already waiting, up to `limit`, without waiting (none while another caller
     /// is receiving).
     pub fn try_recv_many(&self, into: &mut Vec<Message>, limit: usize) -> usize {
-        crate::completion::take_waiting(&self.messages, into, limit)
+        let before = into.len();
+        let n = crate::completion::take_waiting(&self.messages, into, limit);
+        self.taken(into[before..].iter().map(driver::size).sum());
+        n
+    }
+
+    /// The application took `size` bytes of messages: wake the driver if delivery waited.
+    fn taken(&self, size: usize) {
+        if size > 0 && self.budget.taken(size) {
+            self.budget_freed.notify_one();
+        }
     }
 
     /// Calls `ready` once, on the driver's or a caller's thread, as soon as messages wait for

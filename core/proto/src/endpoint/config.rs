@@ -50,6 +50,9 @@ pub struct EndpointConfig {
     /// this many publish outcomes and peer events are unread, `publish` fails with
     /// `Full(Events)`.
     pub max_events: usize,
+    /// Payload bytes of undelivered messages. Past it new PUBLISH packets are refused
+    /// unanswered, as past `max_events` (one message larger than it still goes, alone).
+    pub max_event_bytes: usize,
     /// Queued outgoing datagrams; replies beyond it are dropped (the peer retransmits).
     pub max_transmits: usize,
     /// A heartbeat from a peer is answered at most once per interval (v1 §22.4, v2 "Exchanges").
@@ -81,6 +84,7 @@ impl EndpointConfig {
             max_retained_channels: 64,
             max_peers: 1024,
             max_events: 4096,
+            max_event_bytes: 4 << 20,
             max_transmits: 4096,
             heartbeat_interval_ms: 30_000,
             peer_timeout_ms: 90_000,
@@ -126,6 +130,7 @@ impl EndpointConfig {
             ("max_retained_channels", self.max_retained_channels),
             ("max_peers", self.max_peers),
             ("max_events", self.max_events),
+            ("max_event_bytes", self.max_event_bytes),
             ("max_transmits", self.max_transmits),
         ];
         for (name, value) in bounds {

@@ -168,8 +168,9 @@ pub struct Endpoint {
     /// Decryption buffer for `handle_datagram`, allocated once.
     scratch: Vec<u8>,
     stats: Stats,
-    /// `Event::Message`s in `events`.
+    /// `Event::Message`s in `events`, and their payload bytes.
     queued_messages: usize,
+    queued_message_bytes: usize,
     /// Refusals and transmit drops not yet reported by a `Dropped` event.
     unreported_refusals: u64,
     unreported_transmit_drops: u64,
@@ -205,6 +206,7 @@ impl Endpoint {
             events: VecDeque::new(),
             stats: Stats::default(),
             queued_messages: 0,
+            queued_message_bytes: 0,
             unreported_refusals: 0,
             unreported_transmit_drops: 0,
             unreported_peer_evictions: 0,
@@ -381,10 +383,17 @@ impl Endpoint {
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
-        if matches!(event, Some(Event::Message(_))) {
+        if let Some(Event::Message(m)) = &event {
             self.queued_messages -= 1;
+            self.queued_message_bytes -= m.payload.len();
         }
         event
+    }
+
+    /// The next event, left queued: a caller with a byte budget of its own looks at a message's
+    /// size before taking it.
+    pub fn peek_event(&self) -> Option<&Event> {
+        self.events.front()
     }
 
     /// The next event that is not a [`Event::Message`], leaving messages queued in order: for

@@ -107,7 +107,10 @@ impl Endpoint {
         let sequential = self.config.version == Version::V2;
         // Its sender retransmits a QoS 1/2 PUBLISH, freshly sealed, until its ttl.
         let keep_ms = if qos == Qos::AtMostOnce { 0 } else { u64::from(h.ttl) * 1000 };
+        let over_bytes = self.queued_messages > 0
+            && self.queued_message_bytes + payload.len() > self.config.max_event_bytes;
         if self.events.len() >= self.config.max_events
+            || over_bytes
             || !self.inbound.accept(
                 h.session_id,
                 h.packet_id,
@@ -126,6 +129,7 @@ impl Endpoint {
         }
         self.stats.delivered += 1;
         self.queued_messages += 1;
+        self.queued_message_bytes += payload.len();
         self.events.push_back(Event::Message(Message {
             from,
             channel: channel.clone(),
