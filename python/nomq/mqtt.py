@@ -145,13 +145,15 @@ class ConnectOptions:
     max_outbox_messages: int = 10_000
     max_outbox_bytes: int = 16 << 20
     outbox_policy: str = "wait"
-    """When the outbox is full: "wait" (``publish`` waits, ``try_publish`` fails), "fail" (the
-    same), or "drop_oldest" (the oldest queued message fails with ``DroppedError``)."""
+    """When the outbox is full: "wait" (``publish`` waits in a line behind it, itself bounded
+    to 1024 messages and ``max_outbox_bytes``, past which it raises ``QueueFull``;
+    ``try_publish`` fails at once), "fail" (the same), or "drop_oldest" (the oldest queued
+    message fails with ``DroppedError``)."""
     message_buffer: int = 4096
+    """Received messages buffered; when full the client stops reading (TCP backpressure)."""
     message_buffer_bytes: int = 16 << 20
     """Bytes of received messages held for the application at most (a single larger message
     still goes); with ``message_buffer`` (the count) it bounds what a slow consumer holds."""
-    """Received messages buffered; when full the client stops reading (TCP backpressure)."""
     user_properties: Sequence[Tuple[str, str]] = ()
     auth: Optional[EnhancedAuth] = None
 
