@@ -129,8 +129,12 @@ class ConnectOptions:
     username: Optional[str] = None
     password: Optional[Union[bytes, str]] = None
     will: Optional[Will] = None
-    session_expiry: int = 0
-    """MQTT 5.0: seconds the server keeps the session after the connection ends."""
+    session_expiry: Optional[int] = None
+    """MQTT 5.0: seconds the server keeps the session after the connection ends. None: 300 for
+    5.0, so an automatic reconnect within five minutes resumes the session and a QoS 2 publish
+    caught by a connection loss completes exactly once (the trade-off: the server holds the
+    session, and queues messages for its subscriptions, that long after any disconnection).
+    0: the session ends with each connection. Must be 0 or None for 3.1.1."""
     tls: Optional[TLS] = None
     reconnect: Reconnect = field(default_factory=Reconnect)
     connect_timeout: float = 10.0

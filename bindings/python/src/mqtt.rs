@@ -29,7 +29,8 @@ pub(crate) struct Options {
     username: Option<String>,
     password: Option<Vec<u8>>,
     will: Option<Will>,
-    session_expiry: u32,
+    /// None: the version's default (300 s for 5.0, 0 for 3.1.1).
+    session_expiry: Option<u32>,
     tls: Option<Tls>,
     /// (enabled, initial delay s, maximum delay s, stable after s)
     reconnect: (bool, f64, f64, f64),
@@ -100,7 +101,9 @@ impl Options {
         s.keep_alive = self.keepalive;
         s.username = self.username;
         s.password = self.password;
-        s.session_expiry_interval = self.session_expiry;
+        if let Some(expiry) = self.session_expiry {
+            s.session_expiry_interval = expiry;
+        }
         s.max_inflight = self.max_inflight;
         s.max_outbox_messages = self.max_outbox_messages;
         s.max_outbox_bytes = self.max_outbox_bytes;

@@ -754,3 +754,33 @@ fn a_late_pingresp_does_not_end_the_connection_while_reading_is_paused() {
     s.handle_timeout(150_001);
     assert_eq!(events(&mut s), vec![Event::Disconnected(Disconnect::KeepAliveTimeout)]);
 }
+
+#[test]
+fn a_v5_session_outlives_a_lost_connection_by_default_so_qos2_stays_exactly_once() {
+    // Default 5.0 options ask the server to keep the session for the resume window, so the
+    // reconnect that follows a lost PUBREC resumes it: the PUBLISH goes again with DUP and its
+    // id, not as a new message.
+    let mut s = session(SessionConfig::new(V5, "resume"));
+    s.connect(0).unwrap();
+    let sent = written(&mut s, 0);
+    let Packet::Connect(c) = parse(&sent[0], V5) else { panic!("CONNECT expected") };
+    assert_eq!(c.properties.session_expiry_interval, Some(nomq_proto::mqtt::session::RESUME_WINDOW_S));
+    feed(&mut s, 1, connack(false, Properties::default()));
+    events(&mut s);
+    s.publish(2, msg("t", "once", Qos::ExactlyOnce)).unwrap();
+    let first = publish_ids(&written(&mut s, 2), V5);
+    s.connection_lost(3);
+    // Reconnect: Clean Start 0, and the server (which kept the session) says so.
+    let until = s.poll_timeout().unwrap();
+    s.handle_timeout(until);
+    assert_eq!(events(&mut s), vec![Event::Disconnected(Disconnect::TransportClosed), Event::OpenTransport]);
+    s.connect(until).unwrap();
+    let sent = written(&mut s, until);
+    let Packet::Connect(c) = parse(&sent[0], V5) else { panic!("CONNECT expected") };
+    assert!(!c.clean_start);
+    feed(&mut s, until + 1, connack(true, Properties::default()));
+    let again = publish_ids(&written(&mut s, until + 1), V5);
+    assert_eq!(again, vec![(first[0].0, true)], "the same id, with DUP");
+    // 3.1.1 has no session expiry.
+    assert_eq!(SessionConfig::new(V311, "x").session_expiry_interval, 0);
+}

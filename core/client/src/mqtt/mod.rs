@@ -162,7 +162,12 @@ impl ClientOptions {
     /// The same options with another protocol version.
     #[must_use]
     pub fn version(mut self, version: ProtocolVersion) -> Self {
-        self.session.version = version;
+        // The session expiry follows the version while it is the default.
+        let s = &mut self.session;
+        if s.session_expiry_interval == SessionConfig::default_session_expiry(s.version) {
+            s.session_expiry_interval = SessionConfig::default_session_expiry(version);
+        }
+        s.version = version;
         self
     }
 }

@@ -150,9 +150,8 @@ pub struct SessionConfig {
     /// Start a new session (true) or resume the stored one (false), on the first connection.
     /// Once a connection is accepted, reconnects resume the session (Clean Start 0) so that
     /// QoS 1/2 exchanges in flight carry over without duplicates (§4.4). The server keeps a
-    /// 5.0 session only for `session_expiry_interval` (0: none, so exactly-once across a lost
-    /// connection needs a non-zero interval); a 3.1.1 server keeps it from the first resumed
-    /// connection on, for a non-empty client id.
+    /// 5.0 session only for `session_expiry_interval` (see there); a 3.1.1 server keeps it
+    /// from the first resumed connection on, for a non-empty client id.
     pub clean_start: bool,
     /// Keep alive in seconds (0 disables it).
     pub keep_alive: u16,
@@ -170,7 +169,14 @@ pub struct SessionConfig {
     /// Last will.
     pub will: Option<LastWill>,
     /// MQTT 5.0: seconds the server keeps the session after the connection closes
-    /// (0: ends with the connection; u32::MAX: never expires).
+    /// (0: ends with the connection; u32::MAX: never expires). The 5.0 default,
+    /// [`RESUME_WINDOW_S`] (300 s), lets an automatic reconnect within five minutes resume the
+    /// session, so a QoS 2 message whose PUBREC was lost completes once instead of being sent
+    /// again as new (§4.3.3, §3.1.2.11.2). The trade-off: after the connection ends (lost, or
+    /// by `disconnect`) the server holds the session, and queues QoS 1/2 messages for its
+    /// subscriptions, for that long.
+    /// 0 restores "the session ends with the connection": a QoS 2 publish caught by a loss
+    /// after PUBREC then ends as `SessionLost`. Must be 0 for 3.1.1.
     pub session_expiry_interval: u32,
     /// MQTT 5.0: QoS 1/2 messages we accept unacknowledged at once (Receive Maximum).
     pub receive_maximum: u16,
@@ -211,7 +217,20 @@ pub struct SessionConfig {
     pub authentication_data: Option<Vec<u8>>,
 }
 
+/// The MQTT 5.0 default of [`SessionConfig::session_expiry_interval`], in seconds: how long an
+/// automatic reconnect may take and still resume the session.
+pub const RESUME_WINDOW_S: u32 = 300;
+
 impl SessionConfig {
+    /// The default `session_expiry_interval` of `version`: [`RESUME_WINDOW_S`] for 5.0, 0 for
+    /// 3.1.1 (which has no such interval).
+    pub fn default_session_expiry(version: ProtocolVersion) -> u32 {
+        match version {
+            ProtocolVersion::V5 => RESUME_WINDOW_S,
+            ProtocolVersion::V311 => 0,
+        }
+    }
+
     /// Defaults: clean start, keep alive 60 s, connect deadline 10 s, reconnect per
     /// [`ReconnectPolicy::default`], outbox of 10,000 messages or 16 MiB.
     pub fn new(version: ProtocolVersion, client_id: impl Into<String>) -> Self {
@@ -226,7 +245,7 @@ impl SessionConfig {
             username: None,
             password: None,
             will: None,
-            session_expiry_interval: 0,
+            session_expiry_interval: Self::default_session_expiry(version),
             receive_maximum: 65_535,
             // Large enough for any sensor or command traffic, small enough that a broker or a
             // publisher cannot make one packet cost much memory; raise it for bulk payloads.

@@ -57,7 +57,9 @@ mod receive;
 mod send;
 mod timers;
 
-pub use config::{LastWill, Message, MessageProperties, OutboxPolicy, ReconnectPolicy, SessionConfig};
+pub use config::{
+    LastWill, Message, MessageProperties, OutboxPolicy, RESUME_WINDOW_S, ReconnectPolicy, SessionConfig,
+};
 pub use event::{Disconnect, Event, PublishId, PublishOutcome, RequestId};
 pub use metrics::Metrics;
 
