@@ -268,3 +268,25 @@ def test_publishes_fired_without_waiting_are_bounded():
         srv.close()
 
     run(main())
+
+
+@pytest.mark.parametrize("expiry", [None, 0])
+def test_a_v5_session_outlives_the_connection_by_default(broker, expiry):
+    # Default (None): the server keeps the session for five minutes, so messages published
+    # while the client is away wait for it; 0 ends the session with the connection.
+    async def main():
+        cid = f"py-expiry-{expiry}-{os.getpid()}"
+        topic = f"py/{os.getpid()}/expiry/{expiry}"
+        extra = {} if expiry is None else {"session_expiry": expiry}
+        async with Client(url(broker), client_id=cid, version=5, **extra) as c:
+            await c.subscribe(topic, 1)
+        async with Client(url(broker), client_id=f"{cid}-pub", version=5) as p:
+            await p.publish(topic, b"while away", qos=1)
+        async with Client(url(broker), client_id=cid, version=5, clean_start=False, **extra) as c:
+            m = await c.recv(timeout=2)
+            if expiry is None:
+                assert m is not None and m.payload == b"while away"
+            else:
+                assert m is None
+
+    run(main())

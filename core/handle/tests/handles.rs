@@ -79,3 +79,53 @@ fn an_endpoint_message_too_large_for_the_buffer_stays_queued() {
     };
     assert_eq!((done.publish_id, done.outcome), (id.0, EndpointOutcome::Sent));
 }
+
+/// The promised event buffer, `max_packet_size` plus the longest topic, holds a message whose
+/// topic came from an alias (so the packet carried only the payload), while `max_packet_size`
+/// alone does not.
+#[test]
+fn the_promised_event_buffer_holds_an_aliased_message_of_the_largest_packet() {
+    use nomq_proto::mqtt::codec::{ConnAck, Properties, Publish};
+    use nomq_proto::mqtt::{Packet, ReasonCode};
+    const MAX: u32 = 4096;
+    let mut config = SessionConfig::new(ProtocolVersion::V5, "h");
+    config.maximum_packet_size = MAX;
+    config.topic_alias_maximum = 1;
+    let mut h = SessionHandle::new(config, Box::new(SeededRandom::new(1))).unwrap();
+    let feed = |h: &mut SessionHandle, p: Packet<'_>| {
+        let mut b = vec![0u8; p.encoded_len(ProtocolVersion::V5)];
+        p.encode(ProtocolVersion::V5, &mut b).unwrap();
+        h.session_mut().handle_bytes(2, &b);
+    };
+    let mut buf = vec![0u8; MAX as usize + 65_535];
+    h.session_mut().start(0);
+    h.session_mut().connect(0).unwrap();
+    let ok =
+        ConnAck { session_present: false, reason: ReasonCode::SUCCESS, properties: Properties::default() };
+    feed(&mut h, Packet::ConnAck(ok));
+    while h.poll_event(&mut buf).unwrap().is_some() {}
+    // The alias is defined with a short message on a long topic, then used by one as large as a
+    // packet may be, whose topic is left out.
+    let topic = "t".repeat(3000);
+    let with_alias = |payload: &'static [u8], topic: &'static str| Publish {
+        dup: false,
+        qos: Qos::AtMostOnce,
+        retain: false,
+        topic,
+        packet_id: None,
+        payload,
+        properties: Properties { topic_alias: Some(1), ..Properties::default() },
+    };
+    let topic: &'static str = Box::leak(topic.into_boxed_str());
+    feed(&mut h, Packet::Publish(with_alias(b"first", topic)));
+    assert!(h.poll_event(&mut buf).unwrap().is_some());
+    let overhead = Packet::Publish(with_alias(b"", "")).encoded_len(ProtocolVersion::V5);
+    let payload: &'static [u8] = Box::leak(vec![7u8; MAX as usize - overhead - 2].into_boxed_slice());
+    let largest = Packet::Publish(with_alias(payload, ""));
+    assert!(largest.encoded_len(ProtocolVersion::V5) <= MAX as usize);
+    feed(&mut h, largest);
+    let mut packet_sized = vec![0u8; MAX as usize];
+    assert!(h.poll_event(&mut packet_sized).is_err(), "max_packet_size alone is not enough");
+    let m = h.poll_event(&mut buf).unwrap().unwrap();
+    assert_eq!((m.kind, m.topic.len(), m.payload.len()), (MqttEventKind::Message, 3000, payload.len()));
+}

@@ -542,6 +542,17 @@ fn refusals_and_hostile_servers_end_cleanly() {
     assert!(
         matches!(parse(&written(&mut s, 2)[0], V5), Packet::Disconnect(d) if d.reason == ReasonCode::PACKET_TOO_LARGE)
     );
+    // The default maximum is 1 MiB: a packet announcing 1 MiB + 1 byte is refused as soon as
+    // its length is read, before anything is buffered.
+    let mut s = connected(V5, Properties::default());
+    assert_eq!(s.config().maximum_packet_size, 1 << 20);
+    s.handle_bytes(2, &[0x30, 0xfc, 0xff, 0x3f]); // 4 header bytes + 1,048,572: exactly 1 MiB
+    assert_eq!(s.state(), State::Connected, "a packet of exactly 1 MiB is allowed");
+    let mut s = connected(V5, Properties::default());
+    s.handle_bytes(2, &[0x30, 0xfd, 0xff, 0x3f]); // one byte more
+    assert!(
+        matches!(parse(&written(&mut s, 2)[0], V5), Packet::Disconnect(d) if d.reason == ReasonCode::PACKET_TOO_LARGE)
+    );
     // A server DISCONNECT.
     let mut s = connected(V5, Properties::default());
     feed(
