@@ -10,7 +10,7 @@ import time
 import pytest
 
 import nomq_v1_reference as v1
-from conftest import read_reference_config
+from reference_config import read_reference_config
 
 CHANNEL = "sensors/temp"
 
