@@ -9,7 +9,7 @@ this module only. Errors are the binding's too: ``ProtocolError`` for malformed 
 from __future__ import annotations
 
 import struct
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 from nomq.errors import InvalidArgument, ProtocolError
 
@@ -24,6 +24,8 @@ MAX_REMAINING = 268_435_455
 """The largest remaining length a four-byte Variable Byte Integer holds (§2.2.3)."""
 
 _PID = struct.Struct("!H")
+_valid_topics: Dict[bytes, bool] = {}
+"""Topic names already checked: applications publish to few topics, many times."""
 
 
 class Packet:
@@ -62,9 +64,14 @@ def _checked_text(value: bytes, what: str) -> str:
 
 def topic_name(topic: bytes) -> bytes:
     """``topic`` when it can be published to: UTF-8, no NUL, no wildcard (§4.7)."""
+    if topic in _valid_topics:
+        return topic
     text = _checked_text(topic, "topic")
     if "+" in text or "#" in text:
         raise InvalidArgument("a topic name has no wildcards")
+    if len(_valid_topics) >= 1024:
+        _valid_topics.clear()
+    _valid_topics[topic] = True
     return topic
 
 
@@ -113,12 +120,17 @@ def connect(client_id: bytes, clean: bool, keepalive: int, username: Optional[by
 def publish(topic: bytes, payload: bytes, qos: int, retain: bool, dup: bool, packet_id: Optional[int]) -> bytes:
     """PUBLISH; ``packet_id`` is required at QoS 1 and 2."""
     first = 0x30 | (0x08 if dup else 0) | qos << 1 | (0x01 if retain else 0)
-    head = _string(topic)
+    if len(topic) > 0xFFFF:
+        raise InvalidArgument("topic longer than 65535 bytes")
     if qos:
         if packet_id is None:
             raise InvalidArgument("QoS 1 and 2 need a packet id")
-        head += _PID.pack(packet_id)
-    return _packet(first, head + payload)
+        body = _PID.pack(len(topic)) + topic + _PID.pack(packet_id) + payload
+    else:
+        body = _PID.pack(len(topic)) + topic + payload
+    if len(body) < 0x80:  # the common small message: a one-byte remaining length
+        return bytes((first, len(body))) + body
+    return _packet(first, body)
 
 
 def ack(kind: int, packet_id: int) -> bytes:

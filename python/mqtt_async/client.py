@@ -383,7 +383,8 @@ class MQTTClient:
             except OSError as e:
                 await self._reconnect(proto, "pub", e)
         if qos == 0 or sync:
-            await self._finish(out)
+            if not out.done.done():
+                await self._finish(out)
             return
         while True:
             streaming = [o for o in self._outbox if not o.sync and o.msg.qos and not o.done.done()]
