@@ -4,14 +4,14 @@ This module is written in Python. It stands in for a Python binding of the Rust 
 (``nomq_proto::mqtt::codec``), which does not exist yet; its functions have that binding's
 planned names and signatures (docs/python.md, "mqtt_async"), so that swapping it in touches
 this module only. Errors are the binding's too: ``ProtocolError`` for malformed bytes,
-``InvalidArgument`` (a ``ValueError``) for what cannot be encoded.
+``InvalidArgument`` (a ``ValueError``; ``PayloadTooLarge`` for size) for what cannot be encoded.
 """
 from __future__ import annotations
 
 import struct
 from typing import Dict, Optional, Tuple, Union
 
-from nomq.errors import InvalidArgument, ProtocolError
+from nomq.errors import InvalidArgument, PayloadTooLarge, ProtocolError
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -90,7 +90,7 @@ def topic_filter(topic: bytes) -> bytes:
 def _packet(first: int, body: bytes) -> bytes:
     n = len(body)
     if n > MAX_REMAINING:
-        raise InvalidArgument("packet too large")
+        raise PayloadTooLarge("packet too large")
     length = bytearray()
     while n > 0x7F:
         length.append((n & 0x7F) | 0x80)
