@@ -1,15 +1,16 @@
-"""mqboard's mqtt_async hello world, unchanged except for the server (and `config[...]`, since
-`config` is a dict) and a stop after three messages so that it can run in a test."""
+"""mqboard's mqtt_async hello world, unchanged except for the server, the callback's fifth
+parameter (mqboard calls it with five, its hello world declares four) and a stop after three
+messages so that it can run in a test."""
 import asyncio
 import sys
 
 from mqtt_async import MQTTClient, config
 
 TOPIC = "test/mqtt_async"
-config["server"] = "127.0.0.1"
-config["port"] = int(sys.argv[1])
-config["ssid"] = "wifi-ssid"
-config["wifi_pw"] = "wifi-password"
+config.server = "127.0.0.1"
+config.port = int(sys.argv[1])
+config.ssid = "wifi-ssid"
+config.wifi_pw = "wifi-password"
 
 received = []
 
@@ -34,8 +35,8 @@ async def main(client):
     await client.disconnect()
 
 
-config["subs_cb"] = callback
-config["connect_coro"] = conn_callback
+config.subs_cb = callback
+config.connect_coro = conn_callback
 
 client = MQTTClient(config)
 loop = asyncio.new_event_loop()

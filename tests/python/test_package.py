@@ -20,7 +20,10 @@ def test_public_names_are_explicit_and_importable():
         assert hasattr(nomq, name), name
     import mqtt_async
 
-    assert set(mqtt_async.__all__) == {"MQTTClient", "MQTTMessage", "config", "set_last_will"}
+    assert set(mqtt_async.__all__) == {"MQTTClient", "MQTTMessage", "MQTTProto", "config", "set_last_will",
+                                       "CONN_CLOSED", "CONN_TIMEOUT", "PROTO_ERROR", "CONN_ERRS", "PING_PID"}
+    for name in mqtt_async.__all__:
+        assert hasattr(mqtt_async, name), name
     assert issubclass(nomq.NetworkError, OSError) and issubclass(nomq.InvalidArgument, ValueError)
 
 

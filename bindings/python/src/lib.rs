@@ -18,6 +18,7 @@ mod fork;
 mod framing;
 mod logging;
 mod mqtt;
+mod mqtt_codec;
 mod random;
 
 use pyo3::prelude::*;
@@ -37,6 +38,14 @@ fn _nomq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mqtt::NativeClient>()?;
     m.add_class::<mqtt::NativeSubscription>()?;
     m.add_class::<mqtt::MqttMessage>()?;
+    m.add_class::<mqtt_codec::MqttPacket>()?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_connect, m)?)?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_publish, m)?)?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_ack, m)?)?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_subscribe, m)?)?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_unsubscribe, m)?)?;
+    m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_check_topic, m)?)?;
     m.add_function(wrap_pyfunction!(logging::sync_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
     logging::install(m.py());

@@ -1,6 +1,6 @@
-//! `nomq._nomq.NativeClient`: the MQTT client for `nomq.mqtt.Client`, `nomq.sync` and the
-//! `mqtt_async` compatibility module. Publishes resolve their asyncio future straight from the
-//! driver task through the loop's completer: no task and no GIL per publish.
+//! `nomq._nomq.NativeClient`: the MQTT client for `nomq.mqtt.Client` and `nomq.sync`. Publishes
+//! resolve their asyncio future straight from the driver task through the loop's completer: no
+//! task and no GIL per publish.
 
 use std::sync::Arc;
 

@@ -1,0 +1,244 @@
+//! The MQTT 3.1.1 codec for `mqtt_async.MQTTProto`: the packets a client writes, encoded by
+//! `nomq_proto::mqtt::codec`, and the packets a server sends, decoded by it. `MQTTProto` keeps
+//! upstream's socket handling in Python; the packet work is done here.
+
+use pyo3::buffer::PyBuffer;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors;
+use nomq::Qos;
+use nomq_proto::mqtt::codec::{Ack, Connect, Properties, Publish, Subscribe, SubscriptionOptions, Unsubscribe, Will};
+use nomq_proto::mqtt::topic::{validate_topic_filter, validate_topic_name};
+use nomq_proto::mqtt::{MqttError, Packet, ProtocolVersion, decode};
+use nomq_proto::{Error as Proto, ErrorKind};
+
+const V: ProtocolVersion = ProtocolVersion::V311;
+/// The largest packet 3.1.1 frames: a four-byte remaining length (§2.2.3) and the header.
+const LARGEST_PACKET: u32 = 268_435_455 + 5;
+
+/// A packet from the server. `kind` is the MQTT packet type (2 CONNACK, 3 PUBLISH, 4..7
+/// PUBACK..PUBCOMP, 9 SUBACK, 11 UNSUBACK, 13 PINGRESP); `code` is CONNACK's return code, or
+/// SUBACK's first granted QoS (0x80: refused).
+#[pyclass(module = "nomq._nomq", frozen, get_all)]
+pub struct MqttPacket {
+    kind: u8,
+    dup: bool,
+    qos: u8,
+    retain: bool,
+    packet_id: Option<u16>,
+    topic: Py<PyBytes>,
+    payload: Py<PyBytes>,
+    code: u8,
+    session_present: bool,
+}
+
+impl MqttPacket {
+    fn new(py: Python<'_>, kind: u8) -> Self {
+        let empty = PyBytes::new(py, b"").unbind();
+        MqttPacket {
+            kind,
+            dup: false,
+            qos: 0,
+            retain: false,
+            packet_id: None,
+            topic: empty.clone_ref(py),
+            payload: empty,
+            code: 0,
+            session_present: false,
+        }
+    }
+}
+
+fn mqtt(py: Python<'_>, e: MqttError) -> PyErr {
+    errors::proto(py, Proto::Mqtt(e))
+}
+
+fn text<'a>(py: Python<'_>, bytes: &'a [u8], what: &str) -> PyResult<&'a str> {
+    core::str::from_utf8(bytes)
+        .map_err(|_| errors::raise(py, ErrorKind::InvalidArgument, format!("{what} is not UTF-8")))
+}
+
+fn qos(py: Python<'_>, q: u8) -> PyResult<Qos> {
+    crate::framing::qos(py, q)
+}
+
+/// `p` encoded into a new `bytes`.
+fn encoded(py: Python<'_>, p: &Packet<'_>) -> PyResult<Py<PyBytes>> {
+    let mut failed = None;
+    let out = PyBytes::new_with(py, p.encoded_len(V), |buf| {
+        failed = p.encode(V, buf).err();
+        Ok(())
+    })?;
+    match failed {
+        Some(e) => Err(mqtt(py, e)),
+        None => Ok(out.unbind()),
+    }
+}
+
+/// The packet at the start of `buf` (bytes, bytearray, memoryview) and its length, or None
+/// until it is complete. Only what a server sends a 3.1.1 client is accepted (`ProtocolError`
+/// otherwise). Topic and payload are copies: `buf` may change afterwards.
+#[pyfunction]
+#[pyo3(signature = (buf, max_packet_size = LARGEST_PACKET))]
+pub fn mqtt_decode(py: Python<'_>, buf: PyBuffer<u8>, max_packet_size: u32) -> PyResult<Option<(MqttPacket, usize)>> {
+    let Some(cells) = buf.as_slice(py) else {
+        return Err(errors::raise(py, ErrorKind::InvalidArgument, "a contiguous byte buffer is needed"));
+    };
+    // Copy out only a complete packet: the remaining length (§2.2.3) says where it ends.
+    let (mut length, mut at) = (0usize, 1usize);
+    let end = loop {
+        let Some(byte) = cells.get(at).map(|c| c.get()) else { return Ok(None) };
+        length |= usize::from(byte & 0x7f) << (7 * (at - 1));
+        at += 1;
+        if byte & 0x80 == 0 {
+            break at + length;
+        }
+        if at > 4 {
+            break at; // five length bytes: the codec names the error
+        }
+    };
+    if cells.len() < end {
+        return Ok(None);
+    }
+    let bytes: Vec<u8> = cells[..end].iter().map(|c| c.get()).collect();
+    let Some((packet, used)) = decode(&bytes, V, max_packet_size).map_err(|e| mqtt(py, e))? else {
+        return Ok(None);
+    };
+    let mut out = MqttPacket::new(py, 0);
+    match packet {
+        Packet::Publish(p) => {
+            out.kind = 3;
+            out.dup = p.dup;
+            out.qos = p.qos as u8;
+            out.retain = p.retain;
+            out.packet_id = p.packet_id;
+            out.topic = PyBytes::new(py, p.topic.as_bytes()).unbind();
+            out.payload = PyBytes::new(py, p.payload).unbind();
+        }
+        Packet::ConnAck(c) => {
+            out.kind = 2;
+            out.code = c.reason.0;
+            out.session_present = c.session_present;
+        }
+        Packet::PubAck(a) => (out.kind, out.packet_id) = (4, Some(a.packet_id)),
+        Packet::PubRec(a) => (out.kind, out.packet_id) = (5, Some(a.packet_id)),
+        Packet::PubRel(a) => (out.kind, out.packet_id) = (6, Some(a.packet_id)),
+        Packet::PubComp(a) => (out.kind, out.packet_id) = (7, Some(a.packet_id)),
+        Packet::SubAck(s) => {
+            out.kind = 9;
+            out.packet_id = Some(s.packet_id);
+            out.code = s.reasons.first().map_or(0x80, |r| r.0);
+        }
+        Packet::UnsubAck(s) => (out.kind, out.packet_id) = (11, Some(s.packet_id)),
+        Packet::PingResp => out.kind = 13,
+        _ => return Err(mqtt(py, MqttError::Protocol("a packet only a client sends came from the server"))),
+    }
+    Ok(Some((out, used)))
+}
+
+/// CONNECT (protocol level 4). `will` is (topic, message, qos, retain).
+#[pyfunction]
+#[pyo3(signature = (client_id, clean, keepalive, username, password, will))]
+pub fn mqtt_connect(
+    py: Python<'_>,
+    client_id: &[u8],
+    clean: bool,
+    keepalive: u16,
+    username: Option<&[u8]>,
+    password: Option<&[u8]>,
+    will: Option<(Vec<u8>, Vec<u8>, u8, bool)>,
+) -> PyResult<Py<PyBytes>> {
+    let will = match &will {
+        Some((topic, message, q, retain)) => Some(Will {
+            topic: text(py, topic, "will topic")?,
+            payload: message,
+            qos: qos(py, *q)?,
+            retain: *retain,
+            properties: Properties::default(),
+        }),
+        None => None,
+    };
+    if let Some(w) = &will {
+        validate_topic_name(w.topic).map_err(|e| mqtt(py, e))?;
+    }
+    let connect = Connect {
+        protocol: V,
+        clean_start: clean,
+        keep_alive: keepalive,
+        client_id: text(py, client_id, "client id")?,
+        will,
+        username: username.map(|u| text(py, u, "user name")).transpose()?,
+        password,
+        properties: Properties::default(),
+    };
+    encoded(py, &Packet::Connect(Box::new(connect)))
+}
+
+/// PUBLISH; `packet_id` is required at QoS 1 and 2. The topic is checked by `mqtt_check_topic`.
+#[pyfunction]
+pub fn mqtt_publish(
+    py: Python<'_>,
+    topic: &[u8],
+    payload: &[u8],
+    qos: u8,
+    retain: bool,
+    dup: bool,
+    packet_id: Option<u16>,
+) -> PyResult<Py<PyBytes>> {
+    let publish = Publish {
+        dup,
+        qos: self::qos(py, qos)?,
+        retain,
+        topic: text(py, topic, "topic")?,
+        packet_id,
+        payload,
+        properties: Properties::default(),
+    };
+    encoded(py, &Packet::Publish(publish))
+}
+
+/// PUBACK, PUBREC, PUBREL or PUBCOMP (`kind` 4 to 7).
+#[pyfunction]
+pub fn mqtt_ack(py: Python<'_>, kind: u8, packet_id: u16) -> PyResult<Py<PyBytes>> {
+    let a = Ack::new(packet_id);
+    let packet = match kind {
+        4 => Packet::PubAck(a),
+        5 => Packet::PubRec(a),
+        6 => Packet::PubRel(a),
+        7 => Packet::PubComp(a),
+        _ => return Err(errors::raise(py, ErrorKind::InvalidArgument, format!("no acknowledgement of type {kind}"))),
+    };
+    encoded(py, &packet)
+}
+
+/// SUBSCRIBE to one filter.
+#[pyfunction]
+pub fn mqtt_subscribe(py: Python<'_>, packet_id: u16, topic: &[u8], qos: u8) -> PyResult<Py<PyBytes>> {
+    let filter = text(py, topic, "topic filter")?;
+    validate_topic_filter(filter).map_err(|e| mqtt(py, e))?;
+    let subscribe = Subscribe {
+        packet_id,
+        filters: vec![(filter, SubscriptionOptions::qos(self::qos(py, qos)?))],
+        properties: Properties::default(),
+    };
+    encoded(py, &Packet::Subscribe(subscribe))
+}
+
+/// UNSUBSCRIBE from one filter.
+#[pyfunction]
+pub fn mqtt_unsubscribe(py: Python<'_>, packet_id: u16, topic: &[u8]) -> PyResult<Py<PyBytes>> {
+    let filter = text(py, topic, "topic filter")?;
+    validate_topic_filter(filter).map_err(|e| mqtt(py, e))?;
+    let unsubscribe = Unsubscribe { packet_id, filters: vec![filter], properties: Properties::default() };
+    encoded(py, &Packet::Unsubscribe(unsubscribe))
+}
+
+/// Checks a topic name (`filter` false: no wildcards) or filter (§4.7); `InvalidArgument` when
+/// it breaks the rules.
+#[pyfunction]
+pub fn mqtt_check_topic(py: Python<'_>, topic: &[u8], filter: bool) -> PyResult<()> {
+    let t = text(py, topic, "topic")?;
+    let checked = if filter { validate_topic_filter(t) } else { validate_topic_name(t) };
+    checked.map_err(|e| mqtt(py, e))
+}
