@@ -84,7 +84,7 @@ fi
 
 step "Python typing: the hand-written stub against the built module (stubtest), mypy --strict"
 "$PY" -m mypy.stubtest nomq._nomq --allowlist tests/python/stubtest-allowlist.txt
-"$PY" -m mypy --strict python/nomq python/mqtt_async
+"$PY" -m mypy --strict python/nomq python/mqtt_async python/NoMQ.py
 
 if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     step "fuzz: ${FUZZ_SECONDS}s per target (nightly found)"

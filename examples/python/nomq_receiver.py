@@ -1,12 +1,14 @@
-"""A NoMQ receiver written exactly in the reference implementation's style (nomq.NoMQ): the
-documented `listener = await nomq.listen(); while True: listener.mssg()` loop."""
+"""A NoMQ receiver in the reference implementation's style (nomq.NoMQ): the documented
+`listener = await nomq.listen(); while True: listener.mssg()` loop. Start it first, then
+nomq_sender.py from the same directory: both read nomq_config.json (`nomq keygen --out
+nomq_config.json` writes one)."""
 import asyncio
 
 from nomq import NoMQ
 
 
 async def main():
-    nomq = NoMQ(config_file="nomq_config.json", log_level="INFO", timeout=5)
+    nomq = NoMQ(config_file="nomq_config.json", log_level="WARNING", timeout=5)
     await nomq.subscribe("sensors/temp")
     listener = await nomq.listen()
     print("ready", flush=True)

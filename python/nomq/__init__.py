@@ -5,14 +5,15 @@
 - ``nomq.sync``: blocking facades for scripts;
 - ``nomq.Codec``, ``nomq.channel_id``, ``nomq.read_config``, ``nomq.write_config``: framing
   and the config file;
-- ``nomq.NoMQ``: the reference implementation's API, unchanged;
+- ``nomq.NoMQ``: the reference implementation's API, unchanged (also importable as
+  ``NoMQ.nomq.NoMQ``, the reference's own path, through the top-level module ``NoMQ``);
 - ``mqtt_async`` (a top-level module of the same wheel): mqboard's MQTT API.
 
 The compiled core is the private module ``nomq._nomq``. Logs go to the ``nomq`` logger.
 """
 from . import errors, mqtt, sync
 from ._nomq import Codec, Packet, __version__, channel_id
-from .compat import Listener, NoMQ, create_config
+from .compat import Listener, NoMQ, SimpleLogger, create_config
 from .config import read_config, write_config
 from .endpoint import Endpoint, EndpointMessage
 from .errors import (
@@ -67,6 +68,7 @@ __all__ = [
     "PublishRefused",
     "QueueFull",
     "RefusedError",
+    "SimpleLogger",
     "StaleError",
     "SubscribeRefused",
     "TLSError",

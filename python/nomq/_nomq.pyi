@@ -204,6 +204,9 @@ class NativeEndpoint:
     @property
     def local_addr(self) -> str:
         """The bound address, ``"ip:port"``."""
+    @property
+    def session_id(self) -> int:
+        """The node's current session id, as its packets carry it."""
     def subscribe(self, target: Target, channel: str, announce: Optional[str] = None, priority: int = 0) -> None:
         """Subscribes; with ``announce``, also sends SUBSCRIBE there."""
     def unsubscribe(self, target: Target, channel: str, announce: Optional[str] = None) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Dict, Iterable, Optional
 
 from . import _bridge, _nomq
 from ._util import Address, Payload, address, payload
-from .config import config_keys, read_config
+from .config import config_bind, config_keys, read_config
 
 __all__ = ["Endpoint", "EndpointMessage"]
 
@@ -64,11 +64,7 @@ class Endpoint:
         """An endpoint bound to the ``ip``/``port`` of a reference config file, with its keys."""
         settings = read_config(path)
         enc, trailer = config_keys(settings)
-        ip = settings.get("ip", "0.0.0.0")
-        if settings.get("use_ipv6") and ip == "0.0.0.0":
-            ip = "::"
-        return cls((ip, int(settings.get("port", 8888))), encryption_key=enc, trailer_key=trailer,
-                   version=version, **options)
+        return cls(config_bind(settings), encryption_key=enc, trailer_key=trailer, version=version, **options)
 
     async def __aenter__(self) -> "Endpoint":
         return self

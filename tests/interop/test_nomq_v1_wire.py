@@ -140,6 +140,44 @@ def test_keygen_writes_a_file_the_reference_format_reads(nomq_bin, tmp_path):
     assert len(bytes.fromhex(doc["encryption_key"])) == 32 and len(bytes.fromhex(doc["hmac_key"])) == 32
 
 
+@pytest.mark.parametrize("plain", [False, True])
+def test_python_reads_what_keygen_writes(nomq_bin, tmp_path, plain):
+    """Both forms `nomq keygen` writes (the reference's, and `--plain` JSON) configure Python's
+    nodes, which then talk to `nomq sub` holding the same file."""
+    import asyncio
+
+    import nomq
+
+    config = tmp_path / "nomq_config.json"
+    probe = udp_socket()
+    sub_port = probe.getsockname()[1]
+    probe.close()
+    subprocess.run([nomq_bin, "keygen", "--out", str(config), "--ip", "127.0.0.1", "--port", "0"]
+                   + (["--plain"] if plain else []), check=True, capture_output=True)
+    settings = nomq.read_config(config)
+    assert (settings["ip"], settings["port"]) == ("127.0.0.1", 0)
+    proc = subprocess.Popen([nomq_bin, "sub", "--bind", f"127.0.0.1:{sub_port}", "--channel", CHANNEL, "--config",
+                             str(config), "--count", "1", "--seconds", "20", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    async def main():
+        async with nomq.Endpoint.from_config(config) as ep:
+            assert ep.local_addr.startswith("127.0.0.1:")
+        node = nomq.NoMQ(str(config), "ERROR", 5)
+        deadline = time.monotonic() + 20
+        await node.publish(CHANNEL, "from python", qos=1, ip="127.0.0.1", port=sub_port)
+        while node.pending_messages and time.monotonic() < deadline:  # sub may still be starting
+            await asyncio.sleep(0.05)
+        node.close()
+
+    try:
+        asyncio.run(main())
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert [json.loads(line)["message"] for line in out.splitlines()] == ["from python"]
+
 def test_wrong_keys_are_refused_and_unconfirmed_publish_fails(nomq_bin, keys, tmp_path):
     enc, mac, config = keys
     sock = udp_socket()
