@@ -14,6 +14,8 @@ SUBACK, UNSUBACK, PINGRESP = 9, 11, 13
 
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
+MAX_REMAINING = 268_435_455
+"""The largest remaining length a four-byte Variable Byte Integer holds (§2.2.3)."""
 
 Packet = _nomq.MqttPacket
 decode = _nomq.mqtt_decode

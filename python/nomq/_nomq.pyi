@@ -25,6 +25,14 @@ __all__ = [
     "NativeClient",
     "NativeSubscription",
     "MqttMessage",
+    "MqttPacket",
+    "mqtt_decode",
+    "mqtt_connect",
+    "mqtt_publish",
+    "mqtt_ack",
+    "mqtt_subscribe",
+    "mqtt_unsubscribe",
+    "mqtt_check_topic",
     "sync_log_level",
     "error_kinds",
 ]
@@ -261,7 +269,7 @@ class MqttPacket:
     @property
     def session_present(self) -> bool: ...
 
-def mqtt_decode(buf: Union[bytes, bytearray, memoryview], max_packet_size: int = ...) -> Optional[Tuple[MqttPacket, int]]: ...
+def mqtt_decode(buf: Union[bytes, bytearray], max_packet_size: int = ...) -> Optional[Tuple[MqttPacket, int]]: ...
 def mqtt_connect(client_id: bytes, clean: bool, keepalive: int, username: Optional[bytes], password: Optional[bytes],
                  will: Optional[Tuple[bytes, bytes, int, bool]]) -> bytes: ...
 def mqtt_publish(topic: bytes, payload: bytes, qos: int, retain: bool, dup: bool, packet_id: Optional[int]) -> bytes: ...

@@ -136,6 +136,12 @@ impl NativeEndpoint {
         self.node.local_addr().to_string()
     }
 
+    /// The node's current session id, as its packets carry it.
+    #[getter]
+    fn session_id(&self) -> u32 {
+        self.node.session_id()
+    }
+
     /// Subscribes to `channel`; with `announce`, also sends SUBSCRIBE there (publishers reply
     /// with their retained messages).
     #[pyo3(signature = (target, channel, announce = None, priority = 0))]

@@ -2,16 +2,17 @@
 //! `nomq_proto::mqtt::codec`, and the packets a server sends, decoded by it. `MQTTProto` keeps
 //! upstream's socket handling in Python; the packet work is done here.
 
-use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyByteArray, PyBytes};
 
 use crate::errors;
 use nomq::Qos;
-use nomq_proto::mqtt::codec::{Ack, Connect, Properties, Publish, Subscribe, SubscriptionOptions, Unsubscribe, Will};
-use nomq_proto::mqtt::topic::{validate_topic_filter, validate_topic_name};
-use nomq_proto::mqtt::{MqttError, Packet, ProtocolVersion, decode};
-use nomq_proto::{Error as Proto, ErrorKind};
+use nomq::proto::mqtt::codec::{
+    Ack, Connect, Properties, Publish, Subscribe, SubscriptionOptions, Unsubscribe, Will,
+};
+use nomq::proto::mqtt::topic::{validate_topic_filter, validate_topic_name};
+use nomq::proto::mqtt::{MqttError, Packet, ProtocolVersion, decode};
+use nomq::proto::{Error as Proto, ErrorKind};
 
 const V: ProtocolVersion = ProtocolVersion::V311;
 /// The largest packet 3.1.1 frames: a four-byte remaining length (§2.2.3) and the header.
@@ -71,38 +72,37 @@ fn encoded(py: Python<'_>, p: &Packet<'_>) -> PyResult<Py<PyBytes>> {
         Ok(())
     })?;
     match failed {
+        // What cannot be encoded is the caller's argument, not the server's fault.
+        Some(e @ (MqttError::Protocol(_) | MqttError::Malformed(_) | MqttError::InvalidString)) => {
+            Err(errors::raise(py, ErrorKind::InvalidArgument, e.to_string()))
+        }
         Some(e) => Err(mqtt(py, e)),
         None => Ok(out.unbind()),
     }
 }
 
-/// The packet at the start of `buf` (bytes, bytearray, memoryview) and its length, or None
-/// until it is complete. Only what a server sends a 3.1.1 client is accepted (`ProtocolError`
+/// The packet at the start of `buf` (bytes or bytearray) and its length, or None until it is
+/// complete. Only what a server sends a 3.1.1 client is accepted (`ProtocolError`
 /// otherwise). Topic and payload are copies: `buf` may change afterwards.
 #[pyfunction]
 #[pyo3(signature = (buf, max_packet_size = LARGEST_PACKET))]
-pub fn mqtt_decode(py: Python<'_>, buf: PyBuffer<u8>, max_packet_size: u32) -> PyResult<Option<(MqttPacket, usize)>> {
-    let Some(cells) = buf.as_slice(py) else {
-        return Err(errors::raise(py, ErrorKind::InvalidArgument, "a contiguous byte buffer is needed"));
+pub fn mqtt_decode(
+    py: Python<'_>,
+    buf: &Bound<'_, PyAny>,
+    max_packet_size: u32,
+) -> PyResult<Option<(MqttPacket, usize)>> {
+    // The stable ABI has no buffer protocol: bytes are read in place, a bytearray (the usual
+    // read buffer, a few packets long) is copied.
+    let copied;
+    let bytes: &[u8] = if let Ok(b) = buf.cast::<PyBytes>() {
+        b.as_bytes()
+    } else if let Ok(b) = buf.cast::<PyByteArray>() {
+        copied = b.to_vec();
+        &copied
+    } else {
+        return Err(errors::raise(py, ErrorKind::InvalidArgument, "bytes or bytearray expected"));
     };
-    // Copy out only a complete packet: the remaining length (§2.2.3) says where it ends.
-    let (mut length, mut at) = (0usize, 1usize);
-    let end = loop {
-        let Some(byte) = cells.get(at).map(|c| c.get()) else { return Ok(None) };
-        length |= usize::from(byte & 0x7f) << (7 * (at - 1));
-        at += 1;
-        if byte & 0x80 == 0 {
-            break at + length;
-        }
-        if at > 4 {
-            break at; // five length bytes: the codec names the error
-        }
-    };
-    if cells.len() < end {
-        return Ok(None);
-    }
-    let bytes: Vec<u8> = cells[..end].iter().map(|c| c.get()).collect();
-    let Some((packet, used)) = decode(&bytes, V, max_packet_size).map_err(|e| mqtt(py, e))? else {
+    let Some((packet, used)) = decode(bytes, V, max_packet_size).map_err(|e| mqtt(py, e))? else {
         return Ok(None);
     };
     let mut out = MqttPacket::new(py, 0);
@@ -186,9 +186,12 @@ pub fn mqtt_publish(
     dup: bool,
     packet_id: Option<u16>,
 ) -> PyResult<Py<PyBytes>> {
+    let qos = self::qos(py, qos)?;
+    // A QoS 0 PUBLISH has no packet id: one given with it is left out (§3.3.2.2).
+    let packet_id = if qos == Qos::AtMostOnce { None } else { packet_id };
     let publish = Publish {
-        dup,
-        qos: self::qos(py, qos)?,
+        dup: dup && qos != Qos::AtMostOnce,
+        qos,
         retain,
         topic: text(py, topic, "topic")?,
         packet_id,
@@ -207,7 +210,13 @@ pub fn mqtt_ack(py: Python<'_>, kind: u8, packet_id: u16) -> PyResult<Py<PyBytes
         5 => Packet::PubRec(a),
         6 => Packet::PubRel(a),
         7 => Packet::PubComp(a),
-        _ => return Err(errors::raise(py, ErrorKind::InvalidArgument, format!("no acknowledgement of type {kind}"))),
+        _ => {
+            return Err(errors::raise(
+                py,
+                ErrorKind::InvalidArgument,
+                format!("no acknowledgement of type {kind}"),
+            ));
+        }
     };
     encoded(py, &packet)
 }

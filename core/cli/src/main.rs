@@ -59,8 +59,9 @@ enum Command {
     },
     /// Receive messages of one channel, one line each.
     Sub {
-        #[arg(long, default_value = "0.0.0.0:8888")]
-        bind: String,
+        /// Local address (default: the config file's ip and port, else 0.0.0.0:8888).
+        #[arg(long)]
+        bind: Option<String>,
         #[arg(long)]
         channel: String,
         /// Exit after this many messages (status 1 if fewer arrived before --seconds).
@@ -166,10 +167,11 @@ fn main() -> ExitCode {
             keygen::run(out.as_deref(), plain, &ip, port).map(|()| true)
         }
         Command::Sub { bind, channel, count, seconds, announce, common } => (|| {
+            let config = common::load_config(common.config.as_deref())?;
             let args = pubsub::SubArgs {
-                bind: common::parse_addr(&bind)?,
+                bind: common::sub_bind(bind.as_deref(), config.as_ref())?,
                 channel,
-                keys: common::load_keys(common.config.as_deref())?,
+                keys: config.map_or_else(common::demo_keys, |c| c.keys),
                 v2: common.v2,
                 count,
                 seconds,

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, mpsc};
@@ -52,6 +53,9 @@ pub(super) struct Delivery {
     pub(super) budget: Arc<HandedBytes>,
     /// Notified by a receive call that freed a blocked budget.
     pub(super) budget_freed: Arc<Notify>,
+    /// The endpoint's session id, published for `Node::session_id` (it changes when the packet
+    /// ids wrap around).
+    pub(super) session_id: Arc<AtomicU32>,
 }
 
 /// What a message holds of the byte budget.
@@ -91,6 +95,7 @@ impl Driver {
         let clock = Clock { start: Instant::now() };
         let endpoint = Endpoint::new(config.endpoint, &config.keys, Box::new(OsRandom), clock.mono());
         let send_buf = vec![0u8; endpoint.max_datagram_len()];
+        delivery.session_id.store(endpoint.session_id(), Ordering::Relaxed);
         Driver {
             endpoint,
             socket,
@@ -111,6 +116,7 @@ impl Driver {
 
     pub(super) async fn run(mut self) {
         loop {
+            self.delivery.session_id.store(self.endpoint.session_id(), Ordering::Relaxed);
             let deadline = self.endpoint.poll_timeout();
             let sleep = deadline.map(|d| Duration::from_millis(d.saturating_since(self.clock.mono())));
             // Messages wait in the endpoint while `recv` lags; its bounded queue then refuses

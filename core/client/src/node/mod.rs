@@ -132,6 +132,7 @@ pub struct Node {
     /// driver through `budget_freed`.
     budget: Arc<HandedBytes>,
     budget_freed: Arc<tokio::sync::Notify>,
+    session_id: Arc<std::sync::atomic::AtomicU32>,
     local_addr: SocketAddr,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
     closed: Arc<tokio::sync::Notify>,
@@ -150,6 +151,7 @@ impl Node {
         let message_probe = message_tx.downgrade();
         let budget = Arc::new(HandedBytes::new(config.message_buffer_bytes));
         let budget_freed = Arc::new(tokio::sync::Notify::new());
+        let session_id = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let driver = driver::Driver::new(
             config,
             socket,
@@ -160,6 +162,7 @@ impl Node {
                 signal: signal.clone(),
                 budget: budget.clone(),
                 budget_freed: budget_freed.clone(),
+                session_id: session_id.clone(),
             },
             closed.clone(),
         );
@@ -178,6 +181,7 @@ impl Node {
             signal,
             budget,
             budget_freed,
+            session_id,
             local_addr,
             task: std::sync::Mutex::new(Some(task)),
             closed,
@@ -187,6 +191,11 @@ impl Node {
     /// The bound address (with the port the OS chose, when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The session id the node's packets carry (a new one after its packet ids wrap around).
+    pub fn session_id(&self) -> u32 {
+        self.session_id.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Starts delivering messages of `channel` to [`Node::recv`].
