@@ -7,6 +7,11 @@ Every publish joins one queue, the outbox, when it is called, and leaves it once
 or acknowledged (QoS 1 PUBACK, QoS 2 PUBCOMP). A new connection first writes, in call order,
 everything in the outbox that it has not carried, and only then takes new publishes: publishes
 leave in call order whatever their QoS and ``sync``, across reconnects too.
+
+The outbox is bounded without a limit of its own: an entry stays only while its ``publish``
+call has not returned (its caller waits, holding the message anyway) or, for ``sync=False``,
+while it is one of at most ``async_window`` unacknowledged ones. It holds no more messages than
+the application has publishes in progress plus ``async_window``.
 """
 from __future__ import annotations
 
