@@ -1,0 +1,69 @@
+// Shared declarations of the `_nomq` MicroPython module: the glue between MicroPython objects
+// and nomq's C API (include/nomq.h). The same sources build as a user C module
+// (micropython.mk, micropython.cmake) and, with MICROPY_ENABLE_DYNRUNTIME, as a native .mpy.
+#ifndef NOMQ_MP_H
+#define NOMQ_MP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "py/obj.h"
+#include "py/runtime.h"
+
+#include "nomq.h"
+
+// Largest datagram sealed or opened: a UDP datagram's payload over IPv4.
+#define NOMQ_MP_MAX_DATAGRAM 65507u
+
+// The module's types and exception classes. A user C module defines them as constants; a
+// native .mpy (MICROPY_ENABLE_DYNRUNTIME) fills them in when it is imported, as its data
+// cannot hold the runtime's addresses before then. Use NOMQ_MP_TYPE(Codec) for either.
+#if MICROPY_ENABLE_DYNRUNTIME
+#define NOMQ_MP_DECLARE_TYPE(name) extern mp_obj_full_type_t nomq_mp_type_##name
+#define NOMQ_MP_TYPE(name) ((const mp_obj_type_t *)&nomq_mp_type_##name)
+#else
+#define NOMQ_MP_DECLARE_TYPE(name) extern const mp_obj_type_t nomq_mp_type_##name
+#define NOMQ_MP_TYPE(name) (&nomq_mp_type_##name)
+#endif
+NOMQ_MP_DECLARE_TYPE(NomqError);            // base of every nomq error
+NOMQ_MP_DECLARE_TYPE(FrameError);           // a datagram is malformed or of another version
+NOMQ_MP_DECLARE_TYPE(AuthenticationError);  // wrong keys, tampering or corruption
+NOMQ_MP_DECLARE_TYPE(StaleError);           // timestamp outside the acceptance window
+NOMQ_MP_DECLARE_TYPE(ConfigError);          // a config file or key is invalid
+NOMQ_MP_DECLARE_TYPE(Codec);
+NOMQ_MP_DECLARE_TYPE(Packet);
+
+// Raises the exception for a failed nomq call: `what` names the operation.
+MP_NORETURN void nomq_mp_raise_result(nomq_result result, const char *what);
+// Raises `type(message)` where the message is `name` followed by `text` (both static).
+MP_NORETURN void nomq_mp_raise_arg(const mp_obj_type_t *type, const char *name, const char *text);
+// Raises ValueError("`name` must be `size` bytes, got `got`").
+MP_NORETURN void nomq_mp_raise_size(const char *name, size_t size, size_t got);
+// Raises ValueError("`name` must be within 0..`max`").
+MP_NORETURN void nomq_mp_raise_range(const char *name, uint64_t max);
+
+// Arguments (nomq_mp_args.c). Each raises TypeError for a wrong type and ValueError for a
+// value out of range, naming the argument.
+uint64_t nomq_mp_uint(mp_obj_t value, uint64_t max, const char *name);
+mp_obj_t nomq_mp_new_uint(uint64_t value);
+// Bytes-like (bytes, bytearray, memoryview), not str.
+void nomq_mp_bytes(mp_obj_t value, mp_buffer_info_t *info, const char *name);
+// Exactly `size` bytes, copied to `out`.
+void nomq_mp_fixed_bytes(mp_obj_t value, uint8_t *out, size_t size, const char *name);
+// A str's UTF-8 bytes.
+const char *nomq_mp_text(mp_obj_t value, size_t *len, const char *name);
+// str (its UTF-8) or bytes-like.
+const uint8_t *nomq_mp_text_or_bytes(mp_obj_t value, size_t *len, const char *name);
+// Unix time in milliseconds from the port's wall clock.
+uint64_t nomq_mp_wall_clock_ms(void);
+// `len` random bytes from `urandom` (a callable like os.urandom).
+void nomq_mp_random(mp_obj_t urandom, uint8_t *out, size_t len);
+// os.urandom, imported when first needed.
+mp_obj_t nomq_mp_os_urandom(void);
+
+// Module functions (nomq_mp_codec.c).
+// The v1 channel id of `name` (keyless: a SHA-256 prefix), as 16 bytes.
+mp_obj_t nomq_mp_v1_channel_id(mp_obj_t name);
+
+#endif
