@@ -1,7 +1,8 @@
 // The `_nomq` MicroPython module: NoMQ framing over nomq's C API (include/nomq.h, linked from
-// libnomq.a built with the firmware profile). This file is the module table of the user C
-// module build; nomq_mp_codec.c has the Codec, nomq_mp_packet.c the Packet it opens,
-// nomq_mp_errors.c the exceptions and nomq_mp_args.c the argument conversions.
+// libnomq.a built with the firmware profile). This file is the module's table: constant for a
+// user C module, filled in by mpy_init for a native .mpy. nomq_mp_codec.c has the Codec,
+// nomq_mp_packet.c the Packet it opens, nomq_mp_errors.c the exceptions and nomq_mp_args.c
+// the argument conversions.
 #include <string.h>
 
 #include "nomq_mp.h"
@@ -16,7 +17,31 @@ static mp_obj_t nomq_mp_version(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(nomq_mp_version_obj, nomq_mp_version);
 
-#if !MICROPY_ENABLE_DYNRUNTIME
+#if MICROPY_ENABLE_DYNRUNTIME
+// The entry point of the native module, run on import: fills in the types, then stores the
+// module's names in its globals.
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+    nomq_mp_errors_init_types();
+    nomq_mp_packet_init_type();
+    nomq_mp_codec_init_type();
+    mp_store_global(MP_QSTR_Codec, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(Codec)));
+    mp_store_global(MP_QSTR_Packet, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(Packet)));
+    mp_store_global(MP_QSTR_channel_id, MP_OBJ_FROM_PTR(&nomq_mp_channel_id_obj));
+    mp_store_global(MP_QSTR_version, MP_OBJ_FROM_PTR(&nomq_mp_version_obj));
+    mp_store_global(MP_QSTR_NomqError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(NomqError)));
+    mp_store_global(MP_QSTR_FrameError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(FrameError)));
+    mp_store_global(MP_QSTR_AuthenticationError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(AuthenticationError)));
+    mp_store_global(MP_QSTR_StaleError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(StaleError)));
+    mp_store_global(MP_QSTR_ConfigError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(ConfigError)));
+    const qstr kinds[] = {MP_QSTR_PUBLISH, MP_QSTR_SUBSCRIBE, MP_QSTR_ACK, MP_QSTR_UNSUBSCRIBE, MP_QSTR_HEARTBEAT,
+                          MP_QSTR_PUBREC, MP_QSTR_PUBREL, MP_QSTR_PUBCOMP};
+    for (size_t i = 0; i < MP_ARRAY_SIZE(kinds); i++) {
+        mp_store_global(kinds[i], MP_OBJ_NEW_SMALL_INT(i + 1));
+    }
+    MP_DYNRUNTIME_INIT_EXIT
+}
+#else
 static const mp_rom_map_elem_t nomq_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__nomq) },
     { MP_ROM_QSTR(MP_QSTR_Codec), MP_ROM_PTR(&nomq_mp_type_Codec) },

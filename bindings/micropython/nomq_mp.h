@@ -34,6 +34,27 @@ NOMQ_MP_DECLARE_TYPE(ConfigError);          // a config file or key is invalid
 NOMQ_MP_DECLARE_TYPE(Codec);
 NOMQ_MP_DECLARE_TYPE(Packet);
 
+// Argument tables name their keywords with qstrs. A native module's qstrs are only known once
+// it is loaded (they are read from its qstr table), so there the tables are built on the
+// stack at each call instead of being constant data.
+#if MICROPY_ENABLE_DYNRUNTIME
+#define NOMQ_MP_ARG_TABLE const mp_arg_t
+#else
+#define NOMQ_MP_ARG_TABLE static const mp_arg_t
+#endif
+
+// Native memory. In a native module nomq's malloc is the GC heap (natmod/natmod_libc.c), and
+// the GC only keeps a block alive through a pointer to its start, which nomq need not keep
+// (an over-aligned block is returned past its start). So each block is linked into the list
+// of the object it belongs to: call NOMQ_MP_ALLOCATE_INTO(&obj->blocks) before a nomq call
+// that may allocate. A user C module uses the C library's malloc and needs none of this.
+#if MICROPY_ENABLE_DYNRUNTIME
+extern void **nomq_mp_alloc_list;
+#define NOMQ_MP_ALLOCATE_INTO(list) (nomq_mp_alloc_list = (list))
+#else
+#define NOMQ_MP_ALLOCATE_INTO(list) ((void)(list))
+#endif
+
 // Raises the exception for a failed nomq call: `what` names the operation.
 MP_NORETURN void nomq_mp_raise_result(nomq_result result, const char *what);
 // Raises `type(message)` where the message is `name` followed by `text` (both static).
@@ -61,6 +82,15 @@ uint64_t nomq_mp_wall_clock_ms(void);
 void nomq_mp_random(mp_obj_t urandom, uint8_t *out, size_t len);
 // os.urandom, imported when first needed.
 mp_obj_t nomq_mp_os_urandom(void);
+
+#if MICROPY_ENABLE_DYNRUNTIME
+// A native module's types and tables, filled in by mpy_init (natmod/natmod_init.c).
+void nomq_mp_errors_init_types(void);
+void nomq_mp_codec_init_type(void);
+void nomq_mp_packet_init_type(void);
+// A fixed, ordered dict over `table` (`n` entries with qstr keys), in static storage.
+void nomq_mp_init_fixed_dict(mp_obj_dict_t *dict, mp_map_elem_t *table, size_t n);
+#endif
 
 // Module functions (nomq_mp_codec.c).
 // The v1 channel id of `name` (keyless: a SHA-256 prefix), as 16 bytes.

@@ -23,6 +23,7 @@ typedef struct {
     mp_obj_base_t base;
     nomq_codec *codec;  // NULL once closed
     mp_obj_t urandom;   // callable(n) -> n random bytes; MP_OBJ_NULL until first needed
+    void *blocks;       // native module: nomq's heap blocks for this codec (NOMQ_MP_ALLOCATE_INTO)
     uint8_t version;
 } codec_obj_t;
 
@@ -30,6 +31,7 @@ static nomq_codec *live(codec_obj_t *self) {
     if (self->codec == NULL) {
         nomq_mp_raise_result(NOMQ_RESULT_CLOSED, "Codec");
     }
+    NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     return self->codec;
 }
 
@@ -46,7 +48,7 @@ static uint64_t time_arg(mp_obj_t value, const char *name) {
 
 static mp_obj_t codec_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     enum { ARG_encryption_key, ARG_trailer_key, ARG_version, ARG_urandom };
-    static const mp_arg_t allowed[] = {
+    NOMQ_MP_ARG_TABLE allowed[] = {
         { MP_QSTR_encryption_key, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_trailer_key, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_version, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(1)} },
@@ -60,9 +62,11 @@ static mp_obj_t codec_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     nomq_mp_fixed_bytes(a[ARG_trailer_key].u_obj, trailer, sizeof trailer, "trailer_key");
     uint8_t version = (uint8_t)nomq_mp_uint(a[ARG_version].u_obj, 255, "version");
     mp_obj_t urandom = a[ARG_urandom].u_obj;
+    #if !MICROPY_ENABLE_DYNRUNTIME  // a native module cannot ask; a bad one fails when called
     if (urandom != mp_const_none && !mp_obj_is_callable(urandom)) {
         nomq_mp_raise_arg(&mp_type_TypeError, "urandom", " must be callable, like os.urandom");
     }
+    #endif
 
     #if MICROPY_ENABLE_DYNRUNTIME
     codec_obj_t *self = mp_obj_malloc(codec_obj_t, type);
@@ -71,7 +75,9 @@ static mp_obj_t codec_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     #endif
     self->codec = NULL;
     self->urandom = urandom == mp_const_none ? MP_OBJ_NULL : urandom;
+    self->blocks = NULL;
     self->version = version;
+    NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     nomq_result r = nomq_codec_new(version, enc, trailer, &self->codec);
     // The keys are in nomq's copy now (zeroized when freed); wipe ours.
     memset(enc, 0, sizeof enc);
@@ -84,6 +90,7 @@ static mp_obj_t codec_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 
 static mp_obj_t codec_close(mp_obj_t self_in) {
     codec_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     nomq_codec_free(self->codec);  // NULL (already closed) is fine
     self->codec = NULL;
     return mp_const_none;
@@ -133,7 +140,7 @@ static mp_obj_t sealed(codec_obj_t *self, const nomq_header *h, const uint8_t *b
 static mp_obj_t codec_seal(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_kind, ARG_channel_id, ARG_body, ARG_flags, ARG_packet_id, ARG_session_id, ARG_ttl,
            ARG_timestamp_ms, ARG_iv };
-    static const mp_arg_t allowed[] = {
+    NOMQ_MP_ARG_TABLE allowed[] = {
         { MP_QSTR_kind, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_channel_id, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_body, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -174,7 +181,7 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(codec_seal_obj, 1, codec_seal);
 static mp_obj_t codec_seal_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_channel, ARG_message, ARG_qos, ARG_retain, ARG_priority, ARG_ttl, ARG_packet_id,
            ARG_session_id, ARG_timestamp_ms, ARG_iv, ARG_nonce };
-    static const mp_arg_t allowed[] = {
+    NOMQ_MP_ARG_TABLE allowed[] = {
         { MP_QSTR_channel, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_message, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_qos, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(1)} },
@@ -235,7 +242,7 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(codec_seal_publish_obj, 3, codec_seal_publish)
 
 static mp_obj_t codec_open(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_datagram, ARG_now_ms };
-    static const mp_arg_t allowed[] = {
+    NOMQ_MP_ARG_TABLE allowed[] = {
         { MP_QSTR_datagram, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_now_ms, MP_ARG_OBJ, {.u_obj = mp_const_none} },
     };
@@ -276,17 +283,41 @@ static void codec_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     dest[1] = MP_OBJ_SENTINEL;
 }
 
+#if MICROPY_ENABLE_DYNRUNTIME
+// A native module builds its tables when it is imported (nomq_mp_codec_init_type).
+mp_obj_full_type_t nomq_mp_type_Codec;
+static mp_map_elem_t codec_locals_table[5];
+static mp_obj_dict_t codec_locals;
+
+void nomq_mp_codec_init_type(void) {
+    const qstr names[] = {MP_QSTR_channel_id, MP_QSTR_seal, MP_QSTR_seal_publish, MP_QSTR_open, MP_QSTR_close};
+    static const void *const methods[] = {
+        &codec_channel_id_obj, &codec_seal_obj, &codec_seal_publish_obj, &codec_open_obj, &codec_close_obj,
+    };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(methods); i++) {
+        codec_locals_table[i].key = MP_OBJ_NEW_QSTR(names[i]);
+        codec_locals_table[i].value = MP_OBJ_FROM_PTR(methods[i]);
+    }
+    nomq_mp_init_fixed_dict(&codec_locals, codec_locals_table, MP_ARRAY_SIZE(codec_locals_table));
+    nomq_mp_type_Codec.base.type = &mp_type_type;
+    nomq_mp_type_Codec.flags = MP_TYPE_FLAG_NONE;
+    nomq_mp_type_Codec.name = MP_QSTR_Codec;
+    MP_OBJ_TYPE_SET_SLOT(&nomq_mp_type_Codec, make_new, codec_make_new, 0);
+    MP_OBJ_TYPE_SET_SLOT(&nomq_mp_type_Codec, attr, codec_attr, 1);
+    MP_OBJ_TYPE_SET_SLOT(&nomq_mp_type_Codec, locals_dict, &codec_locals, 2);
+}
+#else
 static const mp_rom_map_elem_t codec_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_channel_id), MP_ROM_PTR(&codec_channel_id_obj) },
     { MP_ROM_QSTR(MP_QSTR_seal), MP_ROM_PTR(&codec_seal_obj) },
     { MP_ROM_QSTR(MP_QSTR_seal_publish), MP_ROM_PTR(&codec_seal_publish_obj) },
     { MP_ROM_QSTR(MP_QSTR_open), MP_ROM_PTR(&codec_open_obj) },
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&codec_close_obj) },
+    // Frees the native codec when the object is collected (a native module has no finalisers).
     { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&codec_close_obj) },
 };
 static MP_DEFINE_CONST_DICT(codec_locals, codec_locals_table);
 
-#if !MICROPY_ENABLE_DYNRUNTIME
 MP_DEFINE_CONST_OBJ_TYPE(nomq_mp_type_Codec, MP_QSTR_Codec, MP_TYPE_FLAG_NONE,
     make_new, codec_make_new,
     attr, codec_attr,
@@ -299,6 +330,8 @@ mp_obj_t nomq_mp_v1_channel_id(mp_obj_t name_in) {
     const char *name = nomq_mp_text(name_in, &len, "name");
     static const uint8_t zero[32] = {0};
     nomq_codec *codec = NULL;
+    void *blocks = NULL;  // on the stack, scanned by the GC while the codec lives
+    NOMQ_MP_ALLOCATE_INTO(&blocks);
     nomq_result r = nomq_codec_new(1, zero, zero, &codec);
     uint8_t id[16];
     if (r == NOMQ_RESULT_OK) {

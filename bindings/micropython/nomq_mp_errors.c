@@ -9,7 +9,21 @@
 
 #include "nomq_mp.h"
 
-#if !MICROPY_ENABLE_DYNRUNTIME
+#if MICROPY_ENABLE_DYNRUNTIME
+mp_obj_full_type_t nomq_mp_type_NomqError;
+mp_obj_full_type_t nomq_mp_type_FrameError;
+mp_obj_full_type_t nomq_mp_type_AuthenticationError;
+mp_obj_full_type_t nomq_mp_type_StaleError;
+mp_obj_full_type_t nomq_mp_type_ConfigError;
+
+void nomq_mp_errors_init_types(void) {
+    mp_obj_exception_init(&nomq_mp_type_NomqError, MP_QSTR_NomqError, &mp_type_Exception);
+    mp_obj_exception_init(&nomq_mp_type_FrameError, MP_QSTR_FrameError, NOMQ_MP_TYPE(NomqError));
+    mp_obj_exception_init(&nomq_mp_type_AuthenticationError, MP_QSTR_AuthenticationError, NOMQ_MP_TYPE(FrameError));
+    mp_obj_exception_init(&nomq_mp_type_StaleError, MP_QSTR_StaleError, NOMQ_MP_TYPE(FrameError));
+    mp_obj_exception_init(&nomq_mp_type_ConfigError, MP_QSTR_ConfigError, NOMQ_MP_TYPE(NomqError));
+}
+#else
 #include "py/objexcept.h"
 
 #define DEFINE_ERROR(name, base) \

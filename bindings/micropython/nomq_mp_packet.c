@@ -20,30 +20,40 @@ static void packet_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     }
     nomq_mp_packet_t *self = MP_OBJ_TO_PTR(self_in);
     const nomq_header *h = &self->header;
-    switch (attr) {
-        case MP_QSTR_kind: dest[0] = MP_OBJ_NEW_SMALL_INT(h->kind); break;
-        case MP_QSTR_flags: dest[0] = MP_OBJ_NEW_SMALL_INT(h->flags); break;
-        case MP_QSTR_qos: dest[0] = qos_of(h->flags); break;
-        case MP_QSTR_retain: dest[0] = mp_obj_new_bool(h->flags & 4); break;
-        case MP_QSTR_priority: dest[0] = MP_OBJ_NEW_SMALL_INT(h->flags >> 4); break;
-        case MP_QSTR_packet_id: dest[0] = nomq_mp_new_uint(h->packet_id); break;
-        case MP_QSTR_session_id: dest[0] = nomq_mp_new_uint(h->session_id); break;
-        case MP_QSTR_ttl: dest[0] = MP_OBJ_NEW_SMALL_INT(h->ttl); break;
-        case MP_QSTR_timestamp_ms: dest[0] = nomq_mp_new_uint(h->timestamp_ms); break;
-        case MP_QSTR_channel_id: dest[0] = mp_obj_new_bytes(h->channel_id, sizeof h->channel_id); break;
-        case MP_QSTR_iv: dest[0] = mp_obj_new_bytes(h->iv, sizeof h->iv); break;
-        case MP_QSTR_payload: dest[0] = self->payload; break;
-        case MP_QSTR_text:
-            // v1 PUBLISH messages are UTF-8 text (nomq checked it); other payloads are bytes.
-            if (self->is_text) {
-                size_t len;
-                const char *data = mp_obj_str_get_data(self->payload, &len);
-                dest[0] = mp_obj_new_str(data, len);
-            } else {
-                dest[0] = mp_const_none;
-            }
-            break;
-        default: break;
+    // An if-chain, not a switch: a native module's qstrs are not compile-time constants.
+    if (attr == MP_QSTR_kind) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(h->kind);
+    } else if (attr == MP_QSTR_flags) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(h->flags);
+    } else if (attr == MP_QSTR_qos) {
+        dest[0] = qos_of(h->flags);
+    } else if (attr == MP_QSTR_retain) {
+        dest[0] = mp_obj_new_bool(h->flags & 4);
+    } else if (attr == MP_QSTR_priority) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(h->flags >> 4);
+    } else if (attr == MP_QSTR_packet_id) {
+        dest[0] = nomq_mp_new_uint(h->packet_id);
+    } else if (attr == MP_QSTR_session_id) {
+        dest[0] = nomq_mp_new_uint(h->session_id);
+    } else if (attr == MP_QSTR_ttl) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(h->ttl);
+    } else if (attr == MP_QSTR_timestamp_ms) {
+        dest[0] = nomq_mp_new_uint(h->timestamp_ms);
+    } else if (attr == MP_QSTR_channel_id) {
+        dest[0] = mp_obj_new_bytes(h->channel_id, sizeof h->channel_id);
+    } else if (attr == MP_QSTR_iv) {
+        dest[0] = mp_obj_new_bytes(h->iv, sizeof h->iv);
+    } else if (attr == MP_QSTR_payload) {
+        dest[0] = self->payload;
+    } else if (attr == MP_QSTR_text) {
+        // v1 PUBLISH messages are UTF-8 text (nomq checked it); other payloads are bytes.
+        if (self->is_text) {
+            size_t len;
+            const char *data = mp_obj_str_get_data(self->payload, &len);
+            dest[0] = mp_obj_new_str(data, len);
+        } else {
+            dest[0] = mp_const_none;
+        }
     }
 }
 
