@@ -10,6 +10,9 @@
 
 #include "py/obj.h"
 #include "py/runtime.h"
+#if MICROPY_ENABLE_DYNRUNTIME
+#include "py/dynruntime.h"  // the runtime through mp_fun_table (a native .mpy)
+#endif
 
 #include "nomq.h"
 

@@ -62,11 +62,15 @@ static mp_obj_t codec_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     nomq_mp_fixed_bytes(a[ARG_trailer_key].u_obj, trailer, sizeof trailer, "trailer_key");
     uint8_t version = (uint8_t)nomq_mp_uint(a[ARG_version].u_obj, 255, "version");
     mp_obj_t urandom = a[ARG_urandom].u_obj;
-    #if !MICROPY_ENABLE_DYNRUNTIME  // a native module cannot ask; a bad one fails when called
-    if (urandom != mp_const_none && !mp_obj_is_callable(urandom)) {
+    #if MICROPY_ENABLE_DYNRUNTIME
+    // mp_obj_is_callable is not in mp_fun_table: a type that cannot be called has no call slot.
+    bool callable = MP_OBJ_TYPE_HAS_SLOT(mp_obj_get_type(urandom), call);
+    #else
+    bool callable = mp_obj_is_callable(urandom);
+    #endif
+    if (urandom != mp_const_none && !callable) {
         nomq_mp_raise_arg(&mp_type_TypeError, "urandom", " must be callable, like os.urandom");
     }
-    #endif
 
     #if MICROPY_ENABLE_DYNRUNTIME
     codec_obj_t *self = mp_obj_malloc(codec_obj_t, type);

@@ -78,6 +78,7 @@ def negative(version, keys, vectors):
     print("v%d: %d negative vectors refused, each with its reason's class" % (version, len(vectors)))
 
 
+print("_nomq from", getattr(_nomq, "__file__", "the interpreter (built in)"), "nomq", _nomq.version())
 check(len(V1_POSITIVE) == 20 and len(V1_NEGATIVE) == 12, "all v1 vectors loaded")
 check(len(V2_POSITIVE) >= 18 and len(V2_NEGATIVE) >= 15, "all v2 vectors loaded")
 positive(1, V1_KEYS, V1_POSITIVE)
