@@ -49,8 +49,9 @@ NOMQ_MP_DECLARE_TYPE(Packet);
 // Native memory. In a native module nomq's malloc is the GC heap (natmod/natmod_libc.c), and
 // the GC only keeps a block alive through a pointer to its start, which nomq need not keep
 // (an over-aligned block is returned past its start). So each block is linked into the list
-// of the object it belongs to: call NOMQ_MP_ALLOCATE_INTO(&obj->blocks) before a nomq call
-// that may allocate. A user C module uses the C library's malloc and needs none of this.
+// of the object it belongs to: call NOMQ_MP_ALLOCATE_INTO(&obj->blocks) right before every
+// nomq call on that object, with no Python code in between (it could make other nomq calls).
+// A user C module uses the C library's malloc and needs none of this.
 #if MICROPY_ENABLE_DYNRUNTIME
 extern void **nomq_mp_alloc_list;
 #define NOMQ_MP_ALLOCATE_INTO(list) (nomq_mp_alloc_list = (list))

@@ -129,6 +129,8 @@ static mp_obj_t sealed(codec_obj_t *self, const nomq_header *h, const uint8_t *b
     }
     uint8_t *out = m_malloc(len);
     size_t n = 0;
+    // Arguments may have run Python code (urandom) since live(): claim the allocations again.
+    NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     nomq_result r = publish
         ? nomq_codec_seal_publish(self->codec, h, nonce, body, body_len, out, len, &n)
         : nomq_codec_seal(self->codec, h, body_len ? body : NULL, body_len, out, len, &n);
@@ -265,6 +267,7 @@ static mp_obj_t codec_open(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     uint8_t *plain = m_malloc(datagram.len + 1);
     nomq_header h;
     size_t offset = 0, len = 0;
+    NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     nomq_result r = nomq_codec_open(codec, datagram.buf, datagram.len, now, &h, plain, datagram.len + 1,
         &offset, &len);
     if (r != NOMQ_RESULT_OK) {

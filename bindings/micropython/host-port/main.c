@@ -130,10 +130,3 @@ void MP_NORETURN __fatal_error(const char *msg) {
     fprintf(stderr, "FATAL: %s\n", msg);
     exit(1);
 }
-
-#ifndef NDEBUG
-void MP_WEAK __assert_func(const char *file, int line, const char *func, const char *expr) {
-    fprintf(stderr, "Assertion '%s' failed, at file %s:%d\n", expr, file, line);
-    __fatal_error("assertion failed");
-}
-#endif
