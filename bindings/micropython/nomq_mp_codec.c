@@ -83,9 +83,14 @@ static mp_obj_t codec_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
     self->version = version;
     NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     nomq_result r = nomq_codec_new(version, enc, trailer, &self->codec);
-    // The keys are in nomq's copy now (zeroized when freed); wipe ours.
-    memset(enc, 0, sizeof enc);
-    memset(trailer, 0, sizeof trailer);
+    // The keys are in nomq's copy now (zeroized when freed); wipe ours, through volatile
+    // stores the compiler cannot drop as dead.
+    for (volatile uint8_t *p = enc; p < enc + sizeof enc; p++) {
+        *p = 0;
+    }
+    for (volatile uint8_t *p = trailer; p < trailer + sizeof trailer; p++) {
+        *p = 0;
+    }
     if (r != NOMQ_RESULT_OK) {
         nomq_mp_raise_result(r, "Codec");
     }
