@@ -3,7 +3,8 @@
 # apt-get, Python packages in .venv, cargo-fuzz when a nightly toolchain is present), then checks formatting, lints, the
 # Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
 # interop tests against the installed wheel and binary, the Python stub and types, the C header,
-# the C tests (ASan, valgrind, firmware profile, an ESP32-C3 cross build), and a bounded fuzz run (the
+# the C tests (ASan, valgrind, firmware profile, an ESP32-C3 cross build), the MicroPython module (a host
+# interpreter and a native .mpy on PyPI's MicroPython), and a bounded fuzz run (the
 # decoders, and two stateful targets: two NoMQ endpoints over a hostile network, an MQTT session
 # against a hostile broker). `.ci/run` calls
 # this script; the README names it.
@@ -69,6 +70,9 @@ scripts/gen-header.sh --check
 
 step "C: tests/c and examples (ESP-IDF example on Linux) with gcc, under ASan and valgrind; firmware profile"
 tests/c/run.sh
+
+step "MicroPython: _nomq in a host interpreter (plain, valgrind) and as an x64 native .mpy"
+scripts/test-micropython.sh
 
 step "C: firmware build for ESP32-C3 (riscv32imc-unknown-none-elf, no_std, opt-level z)"
 if rustup target list --installed 2>/dev/null | grep -q riscv32imc-unknown-none-elf ||
