@@ -166,6 +166,18 @@ def test_a_nomq_subscriber_that_stops_reading_holds_bounded_memory_and_loses_not
     asyncio.run(main())
 
 
+async def receive_numbered(client: Client, count: int) -> dict[bytes, int]:
+    """Receives until `count` distinct messages (known by their 6-digit number) arrived,
+    counting copies; fails when one does not come within 30 s."""
+    seen: dict[bytes, int] = {}
+    while len(seen) < count:
+        m = await client.recv(timeout=30)
+        assert m is not None, f"only {len(seen)} of {count} arrived"
+        key = bytes(m.payload[:6])
+        seen[key] = seen.get(key, 0) + 1
+    return seen
+
+
 @pytest.fixture()
 def unlimited_broker() -> Iterator[Mosquitto]:
     """mosquitto keeping every QoS 1/2 message for a slow subscriber (no queue limit): the
@@ -197,12 +209,7 @@ def test_an_mqtt_subscriber_that_stops_reading_holds_bounded_memory_and_loses_no
                 await asyncio.gather(*(one(i) for i in range(count)))
                 await asyncio.sleep(1)
                 stalled = rss.peak - rss.start
-                seen: dict[bytes, int] = {}
-                while len(seen) < count:
-                    m = await slow.recv(timeout=30)
-                    assert m is not None, f"only {len(seen)} of {count} arrived"
-                    key = bytes(m.payload[:6])
-                    seen[key] = seen.get(key, 0) + 1
+                seen = await receive_numbered(slow, count)
             print(f"MQTT reader stopped: RSS +{stalled:.1f} MiB for {count * size / 1e6:.0f} MB published")
             assert stalled < GROWTH_BOUND_MIB, f"RSS grew {stalled:.1f} MiB while nobody read"
             assert len(seen) == count
@@ -244,12 +251,7 @@ def test_a_broker_that_stops_reading_bounds_the_outbox_and_loses_nothing() -> No
                 os.kill(pid, signal.SIGCONT)
             assert metrics["queued_messages"] <= 100 and metrics["queued_bytes"] <= 1 << 20, metrics
             await asyncio.wait_for(publishing, 120)
-            seen: dict[bytes, int] = {}
-            while len(seen) < count:
-                m = await sub.recv(timeout=30)
-                assert m is not None, f"only {len(seen)} of {count} arrived"
-                key = bytes(m.payload[:6])
-                seen[key] = seen.get(key, 0) + 1
+            seen = await receive_numbered(sub, count)
             assert set(seen.values()) == {1}, "a QoS 2 message was delivered twice"
             print(f"broker stopped: RSS +{stalled:.1f} MiB, outbox {metrics['queued_messages']} messages")
             assert stalled < GROWTH_BOUND_MIB, f"RSS grew {stalled:.1f} MiB while the broker was stopped"
