@@ -33,6 +33,7 @@ __all__ = [
     "mqtt_subscribe",
     "mqtt_unsubscribe",
     "mqtt_check_topic",
+    "_panic_in_task",
     "sync_log_level",
     "error_kinds",
 ]
@@ -353,6 +354,9 @@ class NativeSubscription:
     def recv_many(self, target: Target, limit: int, timeout: Optional[float] = None) -> Any:
         """Up to ``limit`` messages (``List[MqttMessage]``); empty once the client is closed,
         None after ``timeout``. With a future: an ``AbortOnCancel`` or None."""
+
+def _panic_in_task(target: Target) -> None:
+    """Self-test of the panic path: the future ends with a NomqError of kind Panic."""
 
 def error_kinds() -> List[Tuple[int, str, str, str]]:
     """The core's error-kind table: ``(code, kind, class name in nomq.errors, text)`` per kind."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import nomq
+import pytest
 
 
 def test_version_matches_the_workspace():
@@ -151,3 +152,21 @@ print(os.waitstatus_to_exitcode(status), "same" if child == mine else "different
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0", "different"], out.stdout + out.stderr
+
+
+def test_a_panic_in_spawned_work_fails_its_future_instead_of_hanging():
+    # The runtime's tasks catch their panics: the awaiting coroutine gets a NomqError of kind
+    # Panic, and the module keeps working.
+    import asyncio
+
+    from nomq import _bridge, _nomq
+    from nomq.errors import NomqError
+
+    async def main():
+        with pytest.raises(NomqError, match="panic") as caught:
+            await asyncio.wait_for(_bridge.call(_nomq._panic_in_task), 10)
+        panic = next(code for code, kind, _, _ in _nomq.error_kinds() if kind == "Panic")
+        assert caught.value.code == panic
+        assert _nomq.channel_id("still works")
+
+    asyncio.run(main())

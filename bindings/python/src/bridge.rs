@@ -557,3 +557,22 @@ pub fn none<T>(py: Python<'_>, _: T) -> PyResult<Py<PyAny>> {
 pub fn value<T: for<'py> IntoPyObject<'py>>(py: Python<'_>, v: T) -> PyResult<Py<PyAny>> {
     v.into_py_any(py)
 }
+
+/// Self-test of the panic path: spawned work that panics, as `run` gives it to the runtime. Its
+/// future must end with an exception of kind Panic, never hang; `tests/python` awaits it (a
+/// panic cannot be provoked through the public API, which has no known one).
+#[pyfunction]
+pub fn _panic_in_task(py: Python<'_>, target: Target) -> PyResult<Py<PyAny>> {
+    run(
+        py,
+        target,
+        async {
+            tokio::task::yield_now().await;
+            if std::hint::black_box(true) {
+                panic!("deliberate panic (nomq._nomq._panic_in_task self-test)");
+            }
+            Ok(())
+        },
+        |py, ()| Ok(py.None()),
+    )
+}

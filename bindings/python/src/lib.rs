@@ -48,6 +48,7 @@ fn _nomq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mqtt_codec::mqtt_check_topic, m)?)?;
     m.add_function(wrap_pyfunction!(logging::sync_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(bridge::_panic_in_task, m)?)?;
     logging::install(m.py());
     fork::install();
     Ok(())
