@@ -192,3 +192,27 @@ def test_a_port_in_use_is_an_error_unless_shared():
     b = Blocking(a.local_addr, encryption_key=bytes(32), trailer_key=bytes(32), share_port=True)
     a.close()
     b.close()
+
+
+def test_refused_datagrams_are_logged_with_their_reason_at_most_every_ten_seconds(caplog):
+    # Datagrams under other keys look like silence unless the receiver says why it refuses
+    # them; a flood of them must not become a flood of log records.
+    import logging
+
+    async def main():
+        wrong = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[1], trailer_key=KEYS[0])
+        b = nomq.Endpoint("127.0.0.1:0", encryption_key=KEYS[0], trailer_key=KEYS[1])
+        async with wrong, b:
+            await b.subscribe("c")
+            for i in range(300):
+                await wrong.publish(b.local_addr, "c", f"m{i}", qos=0)
+            deadline = time.monotonic() + 5
+            while (await b.stats())["rejected_auth"] < 300 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            assert (await b.stats())["rejected_auth"] == 300
+
+    with caplog.at_level(logging.WARNING, logger="nomq"):
+        asyncio.run(main())
+    refused = [r for r in caplog.records if "refused" in r.getMessage() and "failed authentication" in r.getMessage()]
+    assert len(refused) == 1, [r.getMessage() for r in refused]
