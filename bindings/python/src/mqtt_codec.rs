@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 
 use crate::errors;
+use crate::framing::qos;
 use nomq::Qos;
 use nomq::proto::mqtt::codec::{
     Ack, Connect, Properties, Publish, Subscribe, SubscriptionOptions, Unsubscribe, Will,
@@ -58,10 +59,6 @@ fn mqtt(py: Python<'_>, e: MqttError) -> PyErr {
 fn text<'a>(py: Python<'_>, bytes: &'a [u8], what: &str) -> PyResult<&'a str> {
     core::str::from_utf8(bytes)
         .map_err(|_| errors::raise(py, ErrorKind::InvalidArgument, format!("{what} is not UTF-8")))
-}
-
-fn qos(py: Python<'_>, q: u8) -> PyResult<Qos> {
-    crate::framing::qos(py, q)
 }
 
 /// `p` encoded into a new `bytes`.

@@ -130,18 +130,27 @@ async fn multicast_on_loopback() {
     assert_eq!(m.payload, b"to the group");
 }
 
+/// A v2 reader subscribed to "t" with its buffers shrunk by `shrink`, and a sender that
+/// retransmits quickly (every 400 ms at most), so backpressure shows within a test's time.
+async fn slow_reader_and_sender(shrink: impl FnOnce(&mut NodeConfig)) -> (Node, std::sync::Arc<Node>) {
+    let mut slow = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
+    shrink(&mut slow);
+    let reader = Node::bind(slow).await.unwrap();
+    reader.subscribe("t").await.unwrap();
+    let mut fast = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
+    fast.endpoint.max_retry_ms = 400;
+    (reader, std::sync::Arc::new(Node::bind(fast).await.unwrap()))
+}
+
 #[tokio::test]
 async fn a_slow_reader_loses_nothing() {
     // Tiny buffers: the reader pauses, the receiving endpoint's queue fills, new messages are
     // refused unanswered, and the sender's retransmissions deliver them once it reads again.
-    let mut slow = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
-    slow.message_buffer = 8;
-    slow.endpoint.max_events = 16;
-    let b = Node::bind(slow).await.unwrap();
-    b.subscribe("t").await.unwrap();
-    let mut fast = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
-    fast.endpoint.max_retry_ms = 400;
-    let a = std::sync::Arc::new(Node::bind(fast).await.unwrap());
+    let (b, a) = slow_reader_and_sender(|slow| {
+        slow.message_buffer = 8;
+        slow.endpoint.max_events = 16;
+    })
+    .await;
     let to = b.local_addr();
     let publisher = tokio::spawn({
         let a = a.clone();
@@ -176,14 +185,11 @@ async fn a_slow_reader_loses_nothing() {
 #[tokio::test]
 async fn a_slow_reader_of_large_messages_is_bounded_in_bytes_and_loses_nothing() {
     // Counts far above what is sent; bytes far below it: the byte bounds must do the work.
-    let mut slow = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
-    slow.message_buffer_bytes = 40_000;
-    slow.endpoint.max_event_bytes = 40_000;
-    let b = Node::bind(slow).await.unwrap();
-    b.subscribe("t").await.unwrap();
-    let mut fast = NodeConfig::new("127.0.0.1:0".parse().unwrap(), keys(), Version::V2);
-    fast.endpoint.max_retry_ms = 400;
-    let a = std::sync::Arc::new(Node::bind(fast).await.unwrap());
+    let (b, a) = slow_reader_and_sender(|slow| {
+        slow.message_buffer_bytes = 40_000;
+        slow.endpoint.max_event_bytes = 40_000;
+    })
+    .await;
     let to = b.local_addr();
     let publisher = tokio::spawn({
         let a = a.clone();

@@ -256,10 +256,7 @@ impl Node {
         options: PublishOptions,
         done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
     ) -> Option<impl Future<Output = ()> + Send + 'static> {
-        let reply = Reply::callback(done);
-        let command =
-            Command::Publish { to, channel: channel.into(), payload: payload.to_vec(), options, reply };
-        match self.commands.try_send(command) {
+        match self.commands.try_send(publish_command(to, channel, payload, options, done)) {
             Ok(()) => None,
             // Dropping the command answers its reply with `Error::Closed` (see `Reply`).
             Err(TrySendError::Closed(command)) => {
@@ -289,10 +286,7 @@ impl Node {
         options: PublishOptions,
         done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
     ) {
-        let reply = Reply::callback(done);
-        let command =
-            Command::Publish { to, channel: channel.into(), payload: payload.to_vec(), options, reply };
-        match self.commands.try_send(command) {
+        match self.commands.try_send(publish_command(to, channel, payload, options, done)) {
             Ok(()) => {}
             // Dropping the command answers its reply with `Error::Closed` (see `Reply`).
             Err(TrySendError::Closed(command)) => drop(command),
@@ -371,6 +365,23 @@ impl Node {
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
         crate::handle::ask(&self.commands, make).await
+    }
+}
+
+/// The driver's command for a publish whose outcome goes to `done`.
+fn publish_command(
+    to: SocketAddr,
+    channel: &str,
+    payload: &[u8],
+    options: PublishOptions,
+    done: impl FnOnce(Result<PublishOutcome, Error>) + Send + 'static,
+) -> Command {
+    Command::Publish {
+        to,
+        channel: channel.into(),
+        payload: payload.to_vec(),
+        options,
+        reply: Reply::callback(done),
     }
 }
 

@@ -91,11 +91,7 @@ impl World {
     }
 
     fn publish(&mut self, from: usize, op: u8) {
-        let qos = match op % 3 {
-            0 => Qos::AtMostOnce,
-            1 => Qos::AtLeastOnce,
-            _ => Qos::ExactlyOnce,
-        };
+        let qos = Qos::from_u8(op % 3).expect("0, 1 and 2 are QoS levels");
         self.counter += 1;
         let payload = format!("m{}", self.counter).into_bytes();
         let to = self.nodes[1 - from].addr;

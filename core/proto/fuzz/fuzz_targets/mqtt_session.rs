@@ -226,11 +226,7 @@ impl Harness {
     }
 
     fn broker_publish(&mut self, arg: u8) {
-        let qos = match arg % 3 {
-            0 => Qos::AtMostOnce,
-            1 => Qos::AtLeastOnce,
-            _ => Qos::ExactlyOnce,
-        };
+        let qos = Qos::from_u8(arg % 3).expect("0, 1 and 2 are QoS levels");
         // A retransmission of an unreleased QoS 2 message, or a new message.
         if arg & 0x80 != 0 && !self.unreleased.is_empty() {
             let (&id, payload) = self.unreleased.iter().nth(usize::from(arg >> 2) % self.unreleased.len()).unwrap();
@@ -295,11 +291,7 @@ impl Harness {
     }
 
     fn client_publish(&mut self, arg: u8) {
-        let qos = match arg % 3 {
-            0 => Qos::AtMostOnce,
-            1 => Qos::AtLeastOnce,
-            _ => Qos::ExactlyOnce,
-        };
+        let qos = Qos::from_u8(arg % 3).expect("0, 1 and 2 are QoS levels");
         self.counter += 1;
         let mut payload = format!("c{}", self.counter).into_bytes();
         payload.resize(payload.len() + usize::from(arg >> 2) * 4, b'.');
