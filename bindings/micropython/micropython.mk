@@ -13,7 +13,10 @@ SRC_USERMOD_C += $(NOMQ_MP_DIR)/modnomq.c \
 	$(NOMQ_MP_DIR)/nomq_mp_codec.c \
 	$(NOMQ_MP_DIR)/nomq_mp_packet.c \
 	$(NOMQ_MP_DIR)/nomq_mp_errors.c \
-	$(NOMQ_MP_DIR)/nomq_mp_args.c
+	$(NOMQ_MP_DIR)/nomq_mp_args.c \
+	$(NOMQ_MP_DIR)/nomq_mp_net.c \
+	$(NOMQ_MP_DIR)/nomq_mp_endpoint.c \
+	$(NOMQ_MP_DIR)/nomq_mp_mqtt.c
 
 CFLAGS_USERMOD += -I$(NOMQ_MP_DIR) -I$(NOMQ_REPO)/include
 LIBS_USERMOD += $(NOMQ_LIB)

@@ -36,6 +36,8 @@ NOMQ_MP_DECLARE_TYPE(StaleError);           // timestamp outside the acceptance 
 NOMQ_MP_DECLARE_TYPE(ConfigError);          // a config file or key is invalid
 NOMQ_MP_DECLARE_TYPE(Codec);
 NOMQ_MP_DECLARE_TYPE(Packet);
+NOMQ_MP_DECLARE_TYPE(Endpoint);
+NOMQ_MP_DECLARE_TYPE(MqttSession);
 
 // Argument tables name their keywords with qstrs. A native module's qstrs are only known once
 // it is loaded (they are read from its qstr table), so there the tables are built on the
@@ -92,9 +94,45 @@ mp_obj_t nomq_mp_os_urandom(void);
 void nomq_mp_errors_init_types(void);
 void nomq_mp_codec_init_type(void);
 void nomq_mp_packet_init_type(void);
+void nomq_mp_endpoint_init_type(void);
+void nomq_mp_mqtt_init_type(void);
 // A fixed, ordered dict over `table` (`n` entries with qstr keys), in static storage.
 void nomq_mp_init_fixed_dict(mp_obj_dict_t *dict, mp_map_elem_t *table, size_t n);
 #endif
+
+// Random bytes for nomq's callbacks (nomq_random_fn), drawn from `urandom` (a callable like
+// os.urandom) through a small pool. nomq calls back in the middle of a call; the pool is
+// refilled there by a protected call into the VM, so an exception from `urandom` never unwinds
+// through nomq's frames: it is kept in `error` and raised by nomq_mp_random_check once the nomq
+// call has returned (whatever that call produced with the missing bytes is discarded).
+typedef struct {
+    mp_obj_t urandom;
+    mp_obj_t error;     // MP_OBJ_NULL, or the exception urandom raised during a nomq call
+    uint8_t used;       // bytes of `pool` already handed out
+    uint8_t pool[64];
+} nomq_mp_random_t;
+// `urandom` None means os.urandom. Raises TypeError when it is not callable.
+void nomq_mp_random_init(nomq_mp_random_t *r, mp_obj_t urandom);
+// The nomq_random_fn; `ctx` is a nomq_mp_random_t.
+void nomq_mp_random_fill(void *ctx, uint8_t *out, size_t len);
+// Raises the exception urandom raised during the last nomq call, if any.
+void nomq_mp_random_check(nomq_mp_random_t *r);
+
+// The monotonic clock in milliseconds, as 64 bits that do not wrap: the port's ticks_ms
+// (which wraps) extended on every read. nomq's timers run on it.
+uint64_t nomq_mp_monotonic_ms(void);
+// A time argument: None means the given clock's now.
+uint64_t nomq_mp_time_arg(mp_obj_t value, bool wall_clock, const char *name);
+
+// Addresses (nomq_mp_net.c): `(ip, port)` with an IPv4 or IPv6 text address, or a sockaddr
+// as the unix port's sockets give it (bytes: sockaddr_in or sockaddr_in6). Host names are
+// resolved by the caller (socket.getaddrinfo).
+void nomq_mp_addr_from_obj(mp_obj_t value, nomq_addr *out, const char *name);
+// `(ip, port)`: dotted IPv4, or IPv6 as eight hex groups.
+mp_obj_t nomq_mp_addr_to_obj(const nomq_addr *addr);
+
+// An event's data: a stack buffer when it fits, a heap buffer of the reported size otherwise.
+#define NOMQ_MP_EVENT_STACK 512
 
 // Module functions (nomq_mp_codec.c).
 // The v1 channel id of `name` (keyless: a SHA-256 prefix), as 16 bytes.
