@@ -15,6 +15,7 @@ target_sources(usermod_nomq INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/nomq_mp_errors.c
     ${CMAKE_CURRENT_LIST_DIR}/nomq_mp_args.c
     ${CMAKE_CURRENT_LIST_DIR}/nomq_mp_net.c
+    ${CMAKE_CURRENT_LIST_DIR}/nomq_mp_config.c
     ${CMAKE_CURRENT_LIST_DIR}/nomq_mp_endpoint.c
     ${CMAKE_CURRENT_LIST_DIR}/nomq_mp_mqtt.c
 )

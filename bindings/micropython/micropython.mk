@@ -15,6 +15,7 @@ SRC_USERMOD_C += $(NOMQ_MP_DIR)/modnomq.c \
 	$(NOMQ_MP_DIR)/nomq_mp_errors.c \
 	$(NOMQ_MP_DIR)/nomq_mp_args.c \
 	$(NOMQ_MP_DIR)/nomq_mp_net.c \
+	$(NOMQ_MP_DIR)/nomq_mp_config.c \
 	$(NOMQ_MP_DIR)/nomq_mp_endpoint.c \
 	$(NOMQ_MP_DIR)/nomq_mp_mqtt.c
 

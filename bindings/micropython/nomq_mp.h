@@ -16,6 +16,18 @@
 
 #include "nomq.h"
 
+// The module's parts beyond the framing codec, each 1 unless the build sets it to 0 (natmod
+// feature sets, to keep a native module small: the linker drops the nomq code no part uses).
+#ifndef NOMQ_MP_CONFIG
+#define NOMQ_MP_CONFIG 1    // read_config, write_config
+#endif
+#ifndef NOMQ_MP_ENDPOINT
+#define NOMQ_MP_ENDPOINT 1  // Endpoint
+#endif
+#ifndef NOMQ_MP_MQTT
+#define NOMQ_MP_MQTT 1      // MqttSession
+#endif
+
 // Largest datagram sealed or opened: a UDP datagram's payload over IPv4.
 #define NOMQ_MP_MAX_DATAGRAM 65507u
 
@@ -133,6 +145,10 @@ mp_obj_t nomq_mp_addr_to_obj(const nomq_addr *addr);
 
 // An event's data: a stack buffer when it fits, a heap buffer of the reported size otherwise.
 #define NOMQ_MP_EVENT_STACK 512
+
+// Module functions (nomq_mp_config.c): the reference's config file text.
+mp_obj_t nomq_mp_read_config(mp_obj_t text);
+mp_obj_t nomq_mp_write_config(size_t n_args, const mp_obj_t *pos, mp_map_t *kw);
 
 // Module functions (nomq_mp_codec.c).
 // The v1 channel id of `name` (keyless: a SHA-256 prefix), as 16 bytes.

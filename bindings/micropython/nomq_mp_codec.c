@@ -350,6 +350,7 @@ mp_obj_t nomq_mp_v1_channel_id(mp_obj_t name_in) {
         r = nomq_codec_channel_id(codec, name, len, id);
         nomq_codec_free(codec);
     }
+    NOMQ_MP_ALLOCATE_INTO(NULL);  // `blocks` goes out of scope
     if (r != NOMQ_RESULT_OK) {
         nomq_mp_raise_result(r, "channel_id");
     }

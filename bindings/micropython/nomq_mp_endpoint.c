@@ -31,6 +31,8 @@
 
 #include "nomq_mp.h"
 
+#if NOMQ_MP_ENDPOINT
+
 typedef struct {
     mp_obj_base_t base;
     nomq_endpoint *endpoint;  // NULL once closed
@@ -387,3 +389,5 @@ MP_DEFINE_CONST_OBJ_TYPE(nomq_mp_type_Endpoint, MP_QSTR_Endpoint, MP_TYPE_FLAG_N
     make_new, endpoint_make_new,
     locals_dict, &endpoint_locals);
 #endif
+
+#endif  // NOMQ_MP_ENDPOINT

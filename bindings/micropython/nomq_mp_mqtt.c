@@ -38,6 +38,8 @@
 
 #include "nomq_mp.h"
 
+#if NOMQ_MP_MQTT
+
 typedef struct {
     mp_obj_base_t base;
     nomq_mqtt_session *session;  // NULL once closed
@@ -411,3 +413,5 @@ MP_DEFINE_CONST_OBJ_TYPE(nomq_mp_type_MqttSession, MP_QSTR_MqttSession, MP_TYPE_
     make_new, session_make_new,
     locals_dict, &session_locals);
 #endif
+
+#endif  // NOMQ_MP_MQTT
