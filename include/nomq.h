@@ -467,7 +467,8 @@ typedef struct nomq_endpoint_config {
    */
   uint64_t max_retry_ms;
   /*
-   Largest payload `publish` accepts (v1 1919 bytes of text, v2 65402 bytes).
+   Largest payload `publish` accepts and received messages may carry (v1 1919 bytes of
+   text, v2 65402 bytes); it sizes the receive buffer, so firmware keeps it small.
    */
   size_t max_payload;
   /*

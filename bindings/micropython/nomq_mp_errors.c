@@ -77,6 +77,8 @@ static const mp_obj_type_t *class_of(nomq_result result) {
         case NOMQ_RESULT_PAYLOAD_TOO_LARGE:
         case NOMQ_RESULT_NOT_TEXT:
         case NOMQ_RESULT_INVALID_URL:
+        case NOMQ_RESULT_MQTT_INVALID_TOPIC:     // the caller's topic or filter
+        case NOMQ_RESULT_MQTT_PACKET_TOO_LARGE:  // the caller's message, over the server's limit
             return &mp_type_ValueError;
         case NOMQ_RESULT_MALFORMED:
         case NOMQ_RESULT_UNSUPPORTED_VERSION:

@@ -182,7 +182,8 @@ pub struct nomq_endpoint_config {
     pub initial_retry_ms: u64,
     /// Retransmission backoff cap, below `window_ms` (8 s).
     pub max_retry_ms: u64,
-    /// Largest payload `publish` accepts (v1 1919 bytes of text, v2 65402 bytes).
+    /// Largest payload `publish` accepts and received messages may carry (v1 1919 bytes of
+    /// text, v2 65402 bytes); it sizes the receive buffer, so firmware keeps it small.
     pub max_payload: usize,
     /// QoS 1/2 publishes awaiting confirmation (1024).
     pub max_pending: usize,

@@ -24,7 +24,9 @@ pub struct EndpointConfig {
     /// Cap of the exponential backoff. Kept below the window so a receiver still remembers the
     /// packet id of a retransmission (duplicate suppression).
     pub max_retry_ms: u64,
-    /// Largest payload accepted by `publish` (v1: bytes of UTF-8 text).
+    /// Largest payload accepted by `publish` (v1: bytes of UTF-8 text), and by the receive
+    /// path, whose buffer it sizes: a datagram too large to carry such a payload is refused
+    /// (`rejected_malformed`). Firmware keeps it small; the host default is the version's limit.
     pub max_payload: usize,
     /// QoS 1/2 publishes awaiting confirmation; `publish` fails beyond it.
     pub max_pending: usize,

@@ -190,8 +190,12 @@ impl Endpoint {
             .with_options(OpenOptions { window_ms: config.window_ms, strict_iv: false });
         let session_id = random.next_u32();
         let next_packet_id = first_packet_id(config.version, random.as_mut());
+        // Received plaintexts are opened here: as large as the largest datagram this node
+        // would send itself (`max_payload`), so a firmware configuration with small messages
+        // does not carry a 64 KiB buffer. A larger datagram is refused (rejected_malformed).
+        let scratch = vec![0u8; codec.sealed_len(PacketType::Publish, max_body_len(&config))];
         Endpoint {
-            scratch: vec![0u8; u16::MAX as usize + 1],
+            scratch,
             codec,
             random,
             session_id,
@@ -406,10 +410,7 @@ impl Endpoint {
 
     /// Largest plaintext body: the configured payload limit, plus the v1 inner header.
     fn max_body_len(&self) -> usize {
-        match self.config.version {
-            Version::V1 => self.config.max_payload + crate::frame::V1_INNER_HEADER_LEN + 4,
-            Version::V2 => self.config.max_payload,
-        }
+        max_body_len(&self.config)
     }
 
     /// A packet id for a new exchange: a per-session counter, in both versions. v2 requires it
@@ -470,6 +471,14 @@ impl fmt::Debug for Endpoint {
             .field("pending", &self.outbound.entries.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
+    }
+}
+
+/// The largest PUBLISH plaintext under `config`: v1 adds the inner header to the text (§10).
+fn max_body_len(config: &EndpointConfig) -> usize {
+    match config.version {
+        Version::V1 => config.max_payload + crate::frame::V1_INNER_HEADER_LEN + 4,
+        Version::V2 => config.max_payload,
     }
 }
 
