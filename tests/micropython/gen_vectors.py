@@ -51,5 +51,10 @@ for name, rows in (("V1_POSITIVE", V1_POSITIVE), ("V1_NEGATIVE", V1_NEGATIVE), (
     out.append(f"{name} = [")
     out.extend(f"    {row!r}," for row in rows)
     out.append("]")
+c = v1["config_example"]
+CONFIG_EXAMPLE = {"file_text": c["file_text"], "iv": b(c["iv"]), "ip": c["input"]["ip"], "port": c["input"]["port"],
+                  "use_ipv6": c["input"]["use_ipv6"], "encryption_key": b(c["input"]["encryption_key"]),
+                  "hmac_key": b(c["input"]["hmac_key"])}
+out.append(f"CONFIG_EXAMPLE = {CONFIG_EXAMPLE!r}")
 target = pathlib.Path(sys.argv[1]) / "nomq_vectors.py"
 target.write_text("\n".join(out) + "\n")
