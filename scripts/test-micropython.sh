@@ -71,6 +71,7 @@ fi
 
 step "libnomq.a (firmware profile: no_std, malloc/free, panic = abort) and the nomq CLI"
 cargo build --locked -p nomq-ffi --no-default-features --profile firmware
+cargo build --locked -p nomq-ffi --no-default-features --profile firmware-speed
 cargo build --locked --release -p nomq-cli
 ls -l "$NOMQ_LIB" | awk '{print $5 " bytes: " $9}'
 
@@ -92,6 +93,12 @@ UNIX_MPY=$UNIX_VENV/bin/micropython
 make -C bindings/micropython/natmod MPY_DIR="$MPY_DIR" BUILD="$OUT/natmod" NOMQ_LIB="$NOMQ_LIB" \
     > "$OUT/natmod-build.log" 2>&1 || { tail -n 40 "$OUT/natmod-build.log"; exit 1; }
 echo "$OUT/natmod/_nomq.mpy: $(wc -c < "$OUT/natmod/_nomq.mpy") bytes"
+# The same module from libnomq.a optimised for speed (opt-level 3), for the benchmarks and the
+# vectors test below.
+make -C bindings/micropython/natmod MPY_DIR="$MPY_DIR" BUILD="$OUT/natmod-speed" \
+    NOMQ_LIB="$ROOT/target/firmware-speed/libnomq.a" > "$OUT/natmod-speed-build.log" 2>&1 \
+    || { tail -n 40 "$OUT/natmod-speed-build.log"; exit 1; }
+echo "$OUT/natmod-speed/_nomq.mpy: $(wc -c < "$OUT/natmod-speed/_nomq.mpy") bytes (opt-level 3)"
 
 step "native module size per feature set (x64; FEATURES of bindings/micropython/natmod/Makefile)"
 printf '%-24s %10s\n' "features" ".mpy bytes"
@@ -147,6 +154,7 @@ for script in tests/micropython/test_*.py; do
     run_test "$script" valgrind "$OUT" "${VALGRIND[@]}" "$INTERP"
     run_test "$script" natmod "$OUT/natmod:$OUT" "$UNIX_MPY"
 done
+run_test tests/micropython/test_vectors.py natmod-speed "$OUT/natmod-speed:$OUT" "$UNIX_MPY"
 
 step "network tests: native module in the unix interpreter, the Rust CLI over UDP, a real mosquitto"
 echo "(the host interpreter has no sockets or asyncio: these run on the native module only)"
@@ -157,7 +165,7 @@ MQTT_PORT=$(python3 tests/support/mosquitto.py start "$NET_TMP/mosquitto")
 trap 'python3 tests/support/mosquitto.py stop "$NET_TMP/mosquitto" >/dev/null 2>&1 || true' EXIT
 export MQTT_PORT MOSQUITTO_DIR=$NET_TMP/mosquitto NOMQ_CLI=$ROOT/target/release/nomq NOMQ_TMP=$NET_TMP
 export NOMQ_UPSTREAM_NOMQ=${NOMQ_UPSTREAM_NOMQ:-} NOMQ_UPSTREAM_MQBOARD=${NOMQ_UPSTREAM_MQBOARD:-}
-PACKAGE_PATH=$OUT/natmod:$ROOT/bindings/micropython/package:$ROOT/tests/micropython:$OUT
+PACKAGE_PATH=.frozen:$OUT/natmod:$ROOT/bindings/micropython/package:$ROOT/tests/micropython:$OUT
 for script in tests/micropython/net/test_*.py; do
     [ -e "$script" ] || continue
     run_test "$script" natmod "$PACKAGE_PATH" "$UNIX_MPY"

@@ -65,6 +65,7 @@ static MP_DEFINE_CONST_FUN_OBJ_0(nomq_mp_monotonic_ms_obj, nomq_mp_monotonic);
 // module's names in its globals.
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
+    nomq_mp_clock_init();
     nomq_mp_errors_init_types();
     nomq_mp_packet_init_type();
     nomq_mp_codec_init_type();

@@ -94,7 +94,7 @@ void nomq_mp_fixed_bytes(mp_obj_t value, uint8_t *out, size_t size, const char *
 const char *nomq_mp_text(mp_obj_t value, size_t *len, const char *name);
 // str (its UTF-8) or bytes-like.
 const uint8_t *nomq_mp_text_or_bytes(mp_obj_t value, size_t *len, const char *name);
-// Unix time in milliseconds from the port's wall clock.
+// Unix time in milliseconds from the port's wall clock (nomq_mp_net.c).
 uint64_t nomq_mp_wall_clock_ms(void);
 // `len` random bytes from `urandom` (a callable like os.urandom).
 void nomq_mp_random(mp_obj_t urandom, uint8_t *out, size_t len);
@@ -108,23 +108,31 @@ void nomq_mp_codec_init_type(void);
 void nomq_mp_packet_init_type(void);
 void nomq_mp_endpoint_init_type(void);
 void nomq_mp_mqtt_init_type(void);
+// Looks up the time module's clock functions once (nomq_mp_net.c).
+void nomq_mp_clock_init(void);
 // A fixed, ordered dict over `table` (`n` entries with qstr keys), in static storage.
 void nomq_mp_init_fixed_dict(mp_obj_dict_t *dict, mp_map_elem_t *table, size_t n);
 #endif
 
-// Random bytes for nomq's callbacks (nomq_random_fn), drawn from `urandom` (a callable like
-// os.urandom) through a small pool. nomq calls back in the middle of a call; the pool is
-// refilled there by a protected call into the VM, so an exception from `urandom` never unwinds
-// through nomq's frames: it is kept in `error` and raised by nomq_mp_random_check once the nomq
-// call has returned (whatever that call produced with the missing bytes is discarded).
+// Random bytes (IVs, ids, nonces, jitter), drawn from `urandom` (a callable like os.urandom)
+// in blocks of NOMQ_MP_RANDOM_POOL bytes: one call serves several packets (each call of
+// os.urandom is a system call on the unix port). Also the nomq_random_fn of endpoints and
+// sessions: nomq calls back in the middle of a call, where the pool is refilled by a protected
+// call into the VM, so an exception from `urandom` never unwinds through nomq's frames: it is
+// kept in `error` and raised by nomq_mp_random_check once the nomq call has returned (whatever
+// that call produced with the missing bytes is discarded). Bytes handed out are wiped from the
+// pool; the ones it still holds are not secret once used (IVs and ids travel in clear).
+#define NOMQ_MP_RANDOM_POOL 128
 typedef struct {
-    mp_obj_t urandom;
+    mp_obj_t urandom;   // MP_OBJ_NULL: os.urandom, looked up when first needed
     mp_obj_t error;     // MP_OBJ_NULL, or the exception urandom raised during a nomq call
     uint8_t used;       // bytes of `pool` already handed out
-    uint8_t pool[64];
+    uint8_t pool[NOMQ_MP_RANDOM_POOL];
 } nomq_mp_random_t;
 // `urandom` None means os.urandom. Raises TypeError when it is not callable.
 void nomq_mp_random_init(nomq_mp_random_t *r, mp_obj_t urandom);
+// `len` random bytes outside a nomq call: raises what urandom raised.
+void nomq_mp_random_bytes(nomq_mp_random_t *r, uint8_t *out, size_t len);
 // The nomq_random_fn; `ctx` is a nomq_mp_random_t.
 void nomq_mp_random_fill(void *ctx, uint8_t *out, size_t len);
 // Raises the exception urandom raised during the last nomq call, if any.
@@ -143,7 +151,10 @@ void nomq_mp_addr_from_obj(mp_obj_t value, nomq_addr *out, const char *name);
 // `(ip, port)`: dotted IPv4, or IPv6 as eight hex groups.
 mp_obj_t nomq_mp_addr_to_obj(const nomq_addr *addr);
 
-// An event's data: a stack buffer when it fits, a heap buffer of the reported size otherwise.
+// Temporary buffers live on the C stack up to these sizes, on the heap beyond: datagrams
+// (every v1 datagram fits) and event data. A heap block freed right after use moves the
+// collector's first-free mark back and slows every later allocation until the next collection.
+#define NOMQ_MP_STACK_BUFFER 1536
 #define NOMQ_MP_EVENT_STACK 512
 
 // Module functions (nomq_mp_config.c): the reference's config file text.

@@ -1,15 +1,11 @@
 // MicroPython values to C and back for the nomq calls: unsigned integers of up to 64 bits
 // (timestamps in milliseconds exceed a 32-bit port's machine word), bytes-like and text
-// arguments, the wall clock and random bytes. Only runtime calls that a native .mpy can also
+// arguments and random bytes. Only runtime calls that a native .mpy can also
 // make are used, so the same code serves both builds.
 #include <string.h>
 
 #include "nomq_mp.h"
 #include "py/smallint.h"
-
-#if !MICROPY_ENABLE_DYNRUNTIME
-#include "py/mphal.h"
-#endif
 
 static mp_obj_t small(mp_int_t v) {
     return MP_OBJ_NEW_SMALL_INT(v);
@@ -91,25 +87,6 @@ const uint8_t *nomq_mp_text_or_bytes(mp_obj_t value, size_t *len, const char *na
     nomq_mp_bytes(value, &info, name);
     *len = info.len;
     return info.buf;
-}
-
-// The Unix epoch is 1970-01-01; some ports count from 2000-01-01.
-#define SECONDS_1970_TO_2000 946684800ull
-
-uint64_t nomq_mp_wall_clock_ms(void) {
-    #if MICROPY_ENABLE_DYNRUNTIME
-    // A native module reaches the clock through the interpreter's time module; it is built
-    // for the unix port, whose epoch is 1970.
-    mp_obj_t time = mp_import_name(MP_QSTR_time, mp_const_none, small(0));
-    mp_obj_t ns = mp_call_function_n_kw(mp_load_attr(time, MP_QSTR_time_ns), 0, 0, NULL);
-    return nomq_mp_uint(ns, UINT64_MAX, "time.time_ns()") / 1000000u;
-    #else
-    uint64_t ms = mp_hal_time_ns() / 1000000u;
-    #if MICROPY_EPOCH_IS_2000
-    ms += SECONDS_1970_TO_2000 * 1000u;
-    #endif
-    return ms;
-    #endif
 }
 
 mp_obj_t nomq_mp_os_urandom(void) {

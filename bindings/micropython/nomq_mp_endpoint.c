@@ -117,6 +117,9 @@ static mp_obj_t endpoint_make_new(const mp_obj_type_t *type, size_t n_args, size
     self->endpoint = NULL;
     self->blocks = NULL;
     nomq_mp_random_init(&self->random, a[ARG_urandom].u_obj);
+    if (self->random.urandom == MP_OBJ_NULL) {
+        self->random.urandom = nomq_mp_os_urandom();  // nomq draws inside its calls: look it up now
+    }
     NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     r = nomq_endpoint_new_with_config(&config, enc, trailer, nomq_mp_random_fill, &self->random, now, &self->endpoint);
     for (volatile uint8_t *p = enc; p < enc + sizeof enc; p++) {
@@ -227,13 +230,11 @@ static mp_obj_t endpoint_handle_datagram(size_t n_args, const mp_obj_t *pos, mp_
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(endpoint_handle_datagram_obj, 3, endpoint_handle_datagram);
 
-// Most datagrams (v1 always) fit a stack buffer; a larger v2 one is sealed into a heap buffer.
-#define TRANSMIT_STACK 1536
 
 static mp_obj_t endpoint_poll_transmit(size_t n_args, const mp_obj_t *args) {
     endpoint_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     uint64_t unix_ms = nomq_mp_time_arg(n_args > 1 ? args[1] : mp_const_none, true, "unix_ms");
-    uint8_t stack[TRANSMIT_STACK];
+    uint8_t stack[NOMQ_MP_STACK_BUFFER];  // a larger v2 datagram: heap
     uint8_t *buf = stack;
     size_t cap = sizeof stack, len = 0;
     nomq_addr to;

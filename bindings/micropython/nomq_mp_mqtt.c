@@ -159,6 +159,9 @@ static mp_obj_t session_make_new(const mp_obj_type_t *type, size_t n_args, size_
     self->session = NULL;
     self->blocks = NULL;
     nomq_mp_random_init(&self->random, a[ARG_urandom].u_obj);
+    if (self->random.urandom == MP_OBJ_NULL) {
+        self->random.urandom = nomq_mp_os_urandom();  // nomq draws inside its calls: look it up now
+    }
     NOMQ_MP_ALLOCATE_INTO(&self->blocks);
     done(self, nomq_mqtt_session_new(&c, nomq_mp_random_fill, &self->random, &self->session), "MqttSession");
     return MP_OBJ_FROM_PTR(self);

@@ -6,10 +6,6 @@
 
 #include "nomq_mp.h"
 
-#if !MICROPY_ENABLE_DYNRUNTIME
-#include "py/mphal.h"
-#endif
-
 // ---- addresses ----------------------------------------------------------------------------
 
 // Linux's sockaddr layouts (the unix port hands them out as bytes): family in host order.
@@ -192,6 +188,33 @@ mp_obj_t nomq_mp_addr_to_obj(const nomq_addr *addr) {
 
 // ---- clocks -------------------------------------------------------------------------------
 
+#if MICROPY_ENABLE_DYNRUNTIME
+// A native module reads the clocks through the interpreter's time module. Importing it at
+// every reading would search the file system each time (`time` may be extended by a
+// time.py), so its functions are looked up once, on import of `_nomq`, kept here and kept
+// alive by the module's globals (a native module's static data is not a GC root).
+static mp_obj_t time_ns_fn, ticks_ms_fn;
+// ticks_ms() counts modulo a power of two, the port's ticks period: this is the period - 1.
+static mp_uint_t ticks_mask;
+
+void nomq_mp_clock_init(void) {
+    mp_obj_t time = mp_import_name(MP_QSTR_time, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    mp_obj_t fns[2] = {
+        time_ns_fn = mp_load_attr(time, MP_QSTR_time_ns),
+        ticks_ms_fn = mp_load_attr(time, MP_QSTR_ticks_ms),
+    };
+    mp_store_global(MP_QSTR__clock, mp_obj_new_tuple(2, fns));
+    // ticks_add(0, -1) wraps to the period - 1.
+    mp_obj_t args[2] = {MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_NEW_SMALL_INT(-1)};
+    ticks_mask = (mp_uint_t)mp_obj_get_int(mp_call_function_n_kw(mp_load_attr(time, MP_QSTR_ticks_add), 2, 0, args));
+}
+#else
+#include "py/mphal.h"
+
+// The Unix epoch is 1970-01-01; some ports count from 2000-01-01.
+#define SECONDS_1970_TO_2000 946684800ull
+#endif
+
 // The extended clock: the last raw reading and the milliseconds counted up to it. One clock
 // per interpreter; reads come from the VM's thread.
 static mp_uint_t last_ticks;
@@ -200,17 +223,15 @@ static bool clock_started;
 
 uint64_t nomq_mp_monotonic_ms(void) {
     #if MICROPY_ENABLE_DYNRUNTIME
-    // time.ticks_ms() wraps at a port-specific period; time.ticks_diff knows it.
-    mp_obj_t time = mp_import_name(MP_QSTR_time, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-    mp_obj_t now = mp_call_function_n_kw(mp_load_attr(time, MP_QSTR_ticks_ms), 0, 0, NULL);
+    // time.ticks_ms() wraps at the port's ticks period (ticks_mask + 1).
+    mp_uint_t now = (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(mp_call_function_n_kw(ticks_ms_fn, 0, 0, NULL));
     if (!clock_started) {
         clock_started = true;
-        last_ticks = (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(now);
+        last_ticks = now;
         elapsed_ms = 1;  // never 0: callers may use 0 as "before everything"
     }
-    mp_obj_t args[2] = {now, MP_OBJ_NEW_SMALL_INT((mp_int_t)last_ticks)};
-    mp_int_t delta = mp_obj_get_int(mp_call_function_n_kw(mp_load_attr(time, MP_QSTR_ticks_diff), 2, 0, args));
-    last_ticks = (mp_uint_t)MP_OBJ_SMALL_INT_VALUE(now);
+    mp_int_t delta = (mp_int_t)((now - last_ticks) & ticks_mask);
+    last_ticks = now;
     #else
     // mp_hal_ticks_ms wraps at the machine word: unsigned subtraction gives the step.
     mp_uint_t now = mp_hal_ticks_ms();
@@ -226,6 +247,33 @@ uint64_t nomq_mp_monotonic_ms(void) {
         elapsed_ms += (uint64_t)delta;
     }
     return elapsed_ms;
+}
+
+#if MICROPY_ENABLE_DYNRUNTIME
+// The wall clock as the monotonic clock plus an offset, taken again from time.time_ns() once a
+// second (so a step of the system clock shows within a second): time_ns() is a long int on
+// every port (a big-number object to allocate and convert), the ticks are small ints.
+#define WALL_RESYNC_MS 1000
+static uint64_t wall_offset_ms, wall_synced_at;
+#endif
+
+uint64_t nomq_mp_wall_clock_ms(void) {
+    #if MICROPY_ENABLE_DYNRUNTIME
+    uint64_t mono = nomq_mp_monotonic_ms();
+    if (wall_synced_at == 0 || mono - wall_synced_at >= WALL_RESYNC_MS) {
+        // Built for the unix port, whose epoch is 1970.
+        mp_obj_t ns = mp_call_function_n_kw(time_ns_fn, 0, 0, NULL);
+        wall_offset_ms = nomq_mp_uint(ns, UINT64_MAX, "time.time_ns()") / 1000000u - mono;
+        wall_synced_at = mono;
+    }
+    return mono + wall_offset_ms;
+    #else
+    uint64_t ms = mp_hal_time_ns() / 1000000u;
+    #if MICROPY_EPOCH_IS_2000
+    ms += SECONDS_1970_TO_2000 * 1000u;
+    #endif
+    return ms;
+    #endif
 }
 
 uint64_t nomq_mp_time_arg(mp_obj_t value, bool wall_clock, const char *name) {
@@ -263,12 +311,14 @@ void nomq_mp_random_init(nomq_mp_random_t *r, mp_obj_t urandom) {
     if (urandom != mp_const_none && !callable) {
         nomq_mp_raise_arg(&mp_type_TypeError, "urandom", " must be callable, like os.urandom");
     }
-    r->urandom = urandom == mp_const_none ? nomq_mp_os_urandom() : urandom;
+    r->urandom = urandom == mp_const_none ? MP_OBJ_NULL : urandom;
     r->error = MP_OBJ_NULL;
     r->used = sizeof r->pool;  // empty: filled when first drawn from
 }
 
 void nomq_mp_random_fill(void *ctx, uint8_t *out, size_t len) {
+    // `r->urandom` is set: nomq_mp_random_bytes and the constructors of the objects nomq calls
+    // back for look os.urandom up before any draw.
     nomq_mp_random_t *r = ctx;
     while (len > 0) {
         if (r->used == sizeof r->pool) {
@@ -307,6 +357,14 @@ void nomq_mp_random_fill(void *ctx, uint8_t *out, size_t len) {
     if (len > 0) {
         memset(out, 0, len);  // never used: nomq_mp_random_check raises before the result is
     }
+}
+
+void nomq_mp_random_bytes(nomq_mp_random_t *r, uint8_t *out, size_t len) {
+    if (r->urandom == MP_OBJ_NULL) {
+        r->urandom = nomq_mp_os_urandom();
+    }
+    nomq_mp_random_fill(r, out, len);
+    nomq_mp_random_check(r);
 }
 
 void nomq_mp_random_check(nomq_mp_random_t *r) {

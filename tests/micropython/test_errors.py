@@ -127,8 +127,11 @@ def fixed(n):
 
 
 c = _nomq.Codec(K1, K2, urandom=fixed)
-check(c.open(c.seal_publish("c", "x", timestamp_ms=NOW), now_ms=NOW).iv == bytes(16) and calls == [28],
-      "urandom source used once per seal_publish: %r" % calls)
+opened = [c.open(c.seal_publish("c", "x", timestamp_ms=NOW), now_ms=NOW) for _ in range(4)]
+# 28 bytes per seal_publish (IV, packet id, session id, nonce), drawn 128 at a time.
+check(all(p.iv == bytes(16) for p in opened) and calls == [128], "urandom drawn in blocks of 128: %r" % calls)
+c.seal_publish("c", "x", timestamp_ms=NOW)
+check(calls == [128, 128], "the next block when the pool runs out: %r" % calls)
 short = _nomq.Codec(K1, K2, urandom=lambda n: b"1")
 refused(ValueError, "urandom returning too few bytes", short.seal_publish, "c", "x")
 failing = _nomq.Codec(K1, K2, urandom=lambda n: 1 / 0)

@@ -1,5 +1,5 @@
 // What a native .mpy lacks and nomq or the glue needs: the C library functions libnomq.a calls
-// (malloc, free, realloc, mem*, strlen, abort) over the interpreter's mp_fun_table, and fixed
+// (malloc, calloc, free, realloc, mem*, strlen, abort) over the interpreter's mp_fun_table, and fixed
 // dicts in static storage. Built only with MICROPY_ENABLE_DYNRUNTIME.
 //
 // malloc draws from the GC heap. The GC keeps a block alive only through a pointer to its
@@ -50,6 +50,18 @@ void free(void *ptr) {
         b->next->pprev = b->pprev;
     }
     mp_fun_table.realloc_(b, 0, false);
+}
+
+// Zeroed allocations (Rust's alloc_zeroed at higher optimisation levels).
+void *calloc(size_t n, size_t size) {
+    if (size != 0 && n > SIZE_MAX / size) {
+        return NULL;
+    }
+    void *p = malloc(n * size);
+    if (p != NULL) {
+        mp_fun_table.memset_(p, 0, n * size);
+    }
+    return p;
 }
 
 void *realloc(void *ptr, size_t size) {
