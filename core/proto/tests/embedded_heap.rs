@@ -91,7 +91,7 @@ fn an_embedded_endpoint_stays_within_its_heap_budget() {
         PEAK.store(0, Ordering::Relaxed);
         let keys = Keys::new([0x11; 32], [0x22; 32]);
         let make = |seed| Endpoint::new(embedded(version), &keys, Box::new(SeededRandom::new(seed)), MonoMillis(1_000));
-        let mut nodes = vec![measured(|| make(1)), make(2), make(3)];
+        let mut nodes = [measured(|| make(1)), make(2), make(3)];
         let inbound = nodes[0].channel("in");
         let outbound = nodes[0].channel("out");
         measured(|| nodes[0].subscribe(&inbound).unwrap());
