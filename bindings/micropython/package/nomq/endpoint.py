@@ -375,6 +375,12 @@ class Endpoint:
             return addr
         to = self._resolved.get(addr)
         if to is None:
+            port = addr[1]
+            # getaddrinfo would take any port modulo 65536
+            if type(port) is not int:
+                raise TypeError("addr: the port must be an int")
+            if not 0 <= port <= 65535:
+                raise ValueError("addr: the port must be within 0..65535")
             info = _address_info(addr[0], addr[1], self._family)
             to = info if isinstance(info, tuple) else bytes(info)
             if len(self._resolved) >= _ADDR_CACHE:
