@@ -3,6 +3,7 @@ and 2 in v1 and v2; two nodes in one process (host names, async iteration, heart
 events, a slow reader holding its senders back without losing anything); expiry, close and the
 heap an endpoint takes; gc.collect() between the steps."""
 import gc
+import socket
 
 import asyncio
 import _nomq
@@ -172,6 +173,46 @@ async def slow_reader_loses_nothing():
     sender.close()
 
 
+async def ipv6():
+    """An IPv6 node, a dual-stack one ("::") and an IPv4 one, and the CLI over IPv6."""
+    probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        probe.bind(socket.getaddrinfo("::1", 0)[0][-1])
+    except OSError as e:
+        print("SKIPPED: IPv6 checks: ::1 cannot be bound here (%s)" % e)
+        return
+    finally:
+        probe.close()
+    v6 = Endpoint(net.KEY1, net.KEY2, bind=("::1", 0))
+    dual = Endpoint(net.KEY1, net.KEY2, bind=("::", 0))
+    v4 = Endpoint(net.KEY1, net.KEY2, bind=("127.0.0.1", 0))
+    for ep in (v6, dual, v4):
+        await ep.start()
+        ep.subscribe("c")
+    check(v6.local_addr.startswith("[::1]:"), "an IPv6 local_addr: " + v6.local_addr)
+    await v6.publish("c", "v6 to dual", ("::1", dual._port), qos=2)
+    m = await dual.recv(2000)
+    check(m is not None and m.text == "v6 to dual" and ":" in m.addr[0], "IPv6 -> dual stack: %r" % m)
+    await dual.publish("c", "dual to v6", m.addr, qos=1)
+    m = await v6.recv(2000)
+    check(m is not None and m.text == "dual to v6", "reply to an IPv6 sender")
+    await v4.publish("c", "v4 to dual", ("127.0.0.1", dual._port), qos=1)
+    m = await dual.recv(2000)
+    check(m is not None and m.addr[0] == "127.0.0.1", "an IPv4-mapped sender is reported as IPv4: %r" % m)
+    await dual.publish("c", "dual to v4", m.addr, qos=1)
+    await dual.publish("c", "dual to localhost", ("localhost", v4._port), qos=1)
+    got = await take(v4, 2)
+    check(got == [("dual to v4", 1), ("dual to localhost", 1)], "dual stack -> IPv4 (mapped): %r" % got)
+    pub = net.spawn(folder, "pub_v6", net.cli("pub", "--config", CONFIG, "--to", "[::1]:%d" % v6._port, "--channel",
+                                              "c", "--qos", 1, "--json", "CLI over IPv6"))
+    m = await v6.recv(5000)
+    check(m is not None and m.text == "CLI over IPv6", "CLI -> IPv6 node")
+    check(await net.wait_exit(pub, 10) == 0, "CLI over IPv6: confirmed")
+    for ep in (v6, dual, v4):
+        check(ep.stats()["send_errors"] == 0, "no send errors")
+        ep.close()
+
+
 async def close_and_heap():
     gc.collect()
     before = gc.mem_alloc()
@@ -209,6 +250,7 @@ async def main():
             await micropython_to_cli(version)
         await two_endpoints_in_one_process()
         await slow_reader_loses_nothing()
+        await ipv6()
         await close_and_heap()
     finally:
         net.stop_all()

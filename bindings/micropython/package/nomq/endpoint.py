@@ -369,9 +369,13 @@ class Endpoint:
     # ---- the I/O around the core --------------------------------------------------------
 
     def _peer(self, addr):
-        """The core's form of a destination. Host names are resolved once; sockaddrs (the unix
-        port's) and anything else go to the core as they are, which checks them."""
+        """The core's form of a destination. IP addresses, sockaddrs (the unix port's) and
+        anything else go to the core as they are, which checks them; host names are resolved
+        once (cached)."""
         if type(addr) is not tuple or len(addr) != 2 or not isinstance(addr[0], str):
+            return addr
+        host = addr[0]
+        if ":" in host or host.replace(".", "").isdigit():
             return addr
         to = self._resolved.get(addr)
         if to is None:
@@ -381,7 +385,8 @@ class Endpoint:
                 raise TypeError("addr: the port must be an int")
             if not 0 <= port <= 65535:
                 raise ValueError("addr: the port must be within 0..65535")
-            info = _address_info(addr[0], addr[1], self._family)
+            # An IPv6 socket also reaches IPv4 hosts (mapped when sent to)
+            info = _address_info(host, port, 0 if self._family == socket.AF_INET6 else socket.AF_INET)
             to = info if isinstance(info, tuple) else bytes(info)
             if len(self._resolved) >= _ADDR_CACHE:
                 self._resolved.clear()
@@ -389,7 +394,10 @@ class Endpoint:
         return to
 
     def _sockaddr(self, to):
-        """The socket's form of the core's `(ip, port)`."""
+        """The socket's form of the core's `(ip, port)`. The core reports IPv4-mapped senders
+        as IPv4; an IPv6 socket sends to them mapped again."""
+        if self._family == socket.AF_INET6 and ":" not in to[0]:
+            to = ("::ffff:" + to[0], to[1])
         if self._tuple_addrs:
             return to
         sockaddr = self._sockaddrs.get(to)
