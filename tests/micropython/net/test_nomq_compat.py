@@ -322,6 +322,9 @@ async def config_files():
     raises(ConfigError, "create_config with a short key", create_config,
            {"encryption_key": "11" * 31, "hmac_key": "22" * 32}, folder + "/bad.json")
     check(net.read(folder + "/bad.json") == "", "no file written")
+    e = raises(RuntimeError, "an address of no interface here", NoMQ, config("foreign.json", ip="203.0.113.7",
+                                                                               port=net.free_port()), "ERROR")
+    check(e is not None and "Socket bind failed" in str(e), "Socket bind failed: %s" % e)
 
     # plain JSON, and both forms written by the Rust CLI
     port = net.free_port()

@@ -198,6 +198,7 @@ class NoMQ:
     def _bind(self):
         ip = "::" if self.use_ipv6 and self.ip == "0.0.0.0" else self.ip
         port = self.port
+        endpoint = None
         try:
             endpoint = Endpoint(self.encryption_key, self.hmac_key, version=1, bind=(ip, port),
                                 max_subscriptions=self.MAX_CHANNELS, max_pending=self.MAX_PENDING_MESSAGES,
@@ -207,7 +208,6 @@ class NoMQ:
                 return endpoint
             except OSError as e:
                 if port == 0 or e.errno != errno.EADDRINUSE:
-                    endpoint.close()
                     raise
             # The reference shares the port (SO_REUSEADDR). On one host that splits unicast
             # datagrams between the two programs unpredictably, so a second node on the same
@@ -215,6 +215,8 @@ class NoMQ:
             # publishes go out and their confirmations come back.
             endpoint._open(0)
         except (OSError, NomqError, ValueError) as e:
+            if endpoint is not None:
+                endpoint.close()
             self.logger.error("Socket initialization failed: %s" % e)
             raise RuntimeError("Socket bind failed: %s" % e)
         self.logger.warning("%s:%d is in use by another program; this node is bound to %s (messages sent to port "
