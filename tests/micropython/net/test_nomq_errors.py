@@ -52,6 +52,14 @@ async def refused_datagrams():
     check(ep.recv_nowait() is None, "wrong keys: nothing delivered")
     await round_trip(peer, ep, "wrong keys")
 
+    # a message larger than max_payload (1024 by default) is refused: the CLI sends 1500 bytes
+    status = net.run(folder, "too_large", net.cli("pub", "--config", CONFIG, "--to", to, "--channel", "c", "--qos", 1,
+                                                  "--ttl", 1, "--json", "x" * 1500))
+    check(status == 1, "too large: the CLI's publish was never confirmed")
+    check(await net.until(lambda: ep.stats()["rejected_malformed"] >= 1, 2), "too large: counted as malformed")
+    check(ep.recv_nowait() is None, "too large: nothing delivered")
+    await round_trip(peer, ep, "too large a message")
+
     # the other version
     status = net.run(folder, "v2_to_v1", net.cli("pub", "--v2", "--config", CONFIG, "--to", to, "--channel", "c",
                                                  "--qos", 0, "--json", "v2 to a v1 node"))
@@ -68,7 +76,7 @@ async def refused_datagrams():
         raw.sendto(datagram, sockaddr)
     check(await net.until(lambda: ep.stats()["datagrams_in"] >= before + 4, 2), "garbage read")
     s = ep.stats()
-    check(s["rejected_malformed"] + s["rejected_version"] >= 4 and s["delivered"] == 1, "garbage counted: %r" % s)
+    check(s["rejected_malformed"] + s["rejected_version"] >= 6 and s["delivered"] == 2, "garbage counted: %r" % s)
     await round_trip(peer, ep, "garbage")
 
     # a replayed datagram: captured from the CLI, then sent twice
@@ -103,13 +111,18 @@ async def bad_arguments():
     to = ("127.0.0.1", b._port)
     gc.collect()
 
-    # oversize payloads: v1 carries 1919 bytes of text, v2 here 2048 (the embedded default)
-    raises(ValueError, "v1 payload of 1920 bytes", a.publish_nowait, "c", "x" * 1920, to)
-    raises(ValueError, "v2 payload of 2049 bytes", v2.publish_nowait, "c", b"x" * 2049, to)
-    big = Endpoint(net.KEY1, net.KEY2, version=2, bind=("127.0.0.1", 0), max_payload=60000)
-    check(big.stats()["published"] == 0, "v2 max_payload up to 65402 accepted")
+    # oversize payloads: 1024 bytes by default (the embedded profile); v1 carries 1919 bytes
+    # of text at most, v2 65402
+    raises(ValueError, "v1 payload of 1025 bytes", a.publish_nowait, "c", "x" * 1025, to)
+    raises(ValueError, "v2 payload of 1025 bytes", v2.publish_nowait, "c", b"x" * 1025, to)
+    big = Endpoint(net.KEY1, net.KEY2, version=2, bind=("127.0.0.1", 0), max_payload=65402)
+    await big.start()
+    big.publish_nowait("c", b"x" * 65402, ("127.0.0.1", net.free_port()), 0)
+    check(big.stats()["published"] == 1, "v2 max_payload up to 65402")
+    raises(ValueError, "v2 payload of 65403 bytes", big.publish_nowait, "c", b"x" * 65403, to, 0)
     big.close()
     raises(ValueError, "v1 max_payload over 1919", Endpoint, net.KEY1, net.KEY2, max_payload=1920)
+    raises(ValueError, "v2 max_payload over 65402", Endpoint, net.KEY1, net.KEY2, version=2, max_payload=65403)
     raises(ValueError, "a v1 payload that is not UTF-8", a.publish_nowait, "c", b"\xff\xfe", to)
     await round_trip(a, b, "oversize payloads")
 

@@ -16,7 +16,8 @@ the reference's, and it behaves as the CPython drop-in (python/nomq/compat.py; d
 lists where both differ from the reference). It speaks NoMQ v1, byte-compatible with the
 reference. A node runs on nomq.Endpoint with its embedded bounds, except that it subscribes to
 MAX_CHANNELS channels, keeps MAX_PENDING_MESSAGES publishes in flight and MAX_RETAINED_MESSAGES
-retained messages per channel, as the reference does.
+retained messages per channel, as the reference does, and takes messages of up to 1919 bytes
+(the most a reference node receives).
 
 Differences from the CPython drop-in, where MicroPython has less:
 
@@ -49,6 +50,8 @@ __all__ = ["NoMQ", "Listener", "SimpleLogger", "create_config"]
 
 _EXPIRED = _nomq.OUTCOME_EXPIRED
 _LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR"}
+# The most v1 carries: the text a reference node's 2048-byte receive buffer holds.
+_V1_MAX_PAYLOAD = 1919
 _device_key = None
 
 
@@ -202,7 +205,7 @@ class NoMQ:
         try:
             endpoint = Endpoint(self.encryption_key, self.hmac_key, version=1, bind=(ip, port),
                                 max_subscriptions=self.MAX_CHANNELS, max_pending=self.MAX_PENDING_MESSAGES,
-                                max_retained_per_channel=self.MAX_RETAINED_MESSAGES)
+                                max_retained_per_channel=self.MAX_RETAINED_MESSAGES, max_payload=_V1_MAX_PAYLOAD)
             try:
                 endpoint._open()
                 return endpoint

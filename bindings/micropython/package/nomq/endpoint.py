@@ -26,9 +26,14 @@ heartbeat_interval_ms, peer_timeout_ms) to the constructor to change it:
     max_transmits 64             queued outgoing datagrams
     max_event_bytes 32768        payload bytes of undelivered messages
     max_retained_channels 8      channels with retained messages
-    max_retained_per_channel 1   retained messages kept per channel
-    max_payload                  v1: 1919 (the most a reference node takes); v2: 2048
+    max_retained_per_channel 2   retained messages kept per channel
+    max_payload 1024             largest payload sent or received (it sizes the receive
+                                 buffers; a larger incoming one is refused as malformed)
     message_buffer 16            received messages taken from the core, not yet read
+
+These are the core's embedded profile (core/proto/tests/embedded_heap.rs holds such an endpoint
+to 16 KiB of heap under load). The versions carry up to 1919 bytes (v1, the most a reference
+node receives) and 65,402 (v2): raise max_payload to take larger messages.
 
 When the message buffer is full the endpoint leaves further events in the core, whose own bounds
 then refuse new messages unanswered (their senders retransmit): a slow reader slows its senders
@@ -74,10 +79,9 @@ DEFAULTS = {
     "max_transmits": 64,
     "max_event_bytes": 32 * 1024,
     "max_retained_channels": 8,
-    "max_retained_per_channel": 1,
+    "max_retained_per_channel": 2,
+    "max_payload": 1024,
 }
-# v2 carries up to 65,402 bytes, but each receive allocates a buffer of the largest datagram.
-_V2_MAX_PAYLOAD = 2048
 # Datagrams read per wake-up before the other tasks get a turn.
 _READ_BATCH = 8
 # Resolved addresses kept (host names and, on the unix port, sockaddrs); cleared when full.
@@ -123,8 +127,6 @@ class Endpoint:
     def __init__(self, encryption_key, hmac_key, *, version=1, bind=("0.0.0.0", 8888), message_buffer=16,
                  urandom=None, **bounds):
         options = dict(DEFAULTS)
-        if version == 2:
-            options["max_payload"] = _V2_MAX_PAYLOAD
         options.update(bounds)
         if message_buffer < 1:
             raise ValueError("message_buffer must be at least 1")
