@@ -12,6 +12,7 @@
    - the sender's QoS 2 broadcast reaches `nomq sub` on port 8888, which confirms it;
    - `nomq pub` delivers three JSON messages to the receiver on port 8888 at QoS 2, and the
      sender's broadcast reaches the receiver too.
+   Its tests/test.py runs too, and reports what it reports with the reference: 0 of 9.
    Without NOMQ_UPSTREAM_NOMQ this part prints SKIPPED and fails."""
 import json
 import os
@@ -170,6 +171,15 @@ def upstream():
           what + ": received " + receiver)
     check("Program terminated by user" in receiver and interrupted("b_receiver"), what + ": the receiver stopped")
     check("Error in main" not in receiver + sender, "no errors in the scripts")
+
+    # tests/test.py: each of its tests constructs NoMQ(ip=..., port=...) or
+    # NoMQ(encryption_key=...), which the reference's constructor does not take either: 0/9,
+    # the reference's own result, each a TypeError
+    env, args = net.micropython(checkout + "/tests/test.py", board=True)
+    status = net.run(d, "test_py", args, 60, env)
+    out = net.read(d + "/test_py.out")
+    check(status == 0 and "0/9 tests passed" in out and out.count("unexpected keyword argument") == 9,
+          "the reference's tests/test.py runs and fails as with the reference: %d %s" % (status, out[-300:]))
 
 
 async def main():
