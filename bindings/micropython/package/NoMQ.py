@@ -10,7 +10,6 @@ import sys
 
 import nomq.compat
 
-# `from nomq import compat` would reach the package's lazy __getattr__, which knows names only.
 nomq = sys.modules["nomq.compat"]
 
 # `import NoMQ.nomq` / `from NoMQ.nomq import ...` and `from NoMQ.logger import SimpleLogger`.

@@ -21,16 +21,20 @@ _LAZY = {
     "create_config": "compat",
     "Endpoint": "endpoint",
     "Message": "endpoint",
+    "ExpiredError": "endpoint",
+    "ClosedError": "endpoint",
     "MqttClient": "mqtt",
     "MqttMessage": "mqtt",
 }
+_SUBMODULES = ("compat", "endpoint", "mqtt")
 
 
 def __getattr__(name):
     sub = _LAZY.get(name)
-    if sub is None:
+    if sub is None and name not in _SUBMODULES:
         raise AttributeError(name)
-    module = __import__("nomq." + sub, None, None, (name,))
-    value = getattr(module, name)
+    # `from nomq import endpoint` asks for the submodule itself.
+    module = __import__("nomq." + (sub or name), None, None, ("_",))
+    value = module if sub is None else getattr(module, name)
     globals()[name] = value
     return value
