@@ -1186,6 +1186,19 @@ nomq_result nomq_endpoint_poll_event(struct nomq_endpoint *endpoint,
                                      size_t buf_cap);
 
 /*
+ As `nomq_endpoint_poll_event`, skipping MESSAGE events, which stay queued in order: for an
+ application whose own message buffer is full, so that PUBLISH_DONE and peer events do not
+ wait behind messages it cannot take yet.
+
+ # Safety
+ As `nomq_endpoint_poll_event`.
+ */
+nomq_result nomq_endpoint_poll_event_except_messages(struct nomq_endpoint *endpoint,
+                                                     struct nomq_endpoint_event *event,
+                                                     uint8_t *buf,
+                                                     size_t buf_cap);
+
+/*
  Copies the endpoint's counters (datagrams in and out, refusals by reason, duplicates,
  deliveries, retransmissions, confirmations, expiries...) to `*out`.
 

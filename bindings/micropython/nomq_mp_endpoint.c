@@ -12,7 +12,8 @@
 //   .poll_transmit(unix_ms=None)      -> (datagram, (ip, port)) or None
 //   .poll_timeout()                   -> monotonic ms when handle_timeout is due, or None
 //   .handle_timeout(now_ms=None)
-//   .poll_event()                     -> an event tuple (below) or None
+//   .poll_event(messages=True)        -> an event tuple (below) or None; messages False
+//                                        leaves messages queued and takes the next other event
 //   .stats()                          -> dict of counters
 //   .close()
 //
@@ -313,15 +314,19 @@ static mp_obj_t event_tuple(const nomq_endpoint_event *e) {
     return mp_obj_new_tuple(n, items);
 }
 
-static mp_obj_t endpoint_poll_event(mp_obj_t self_in) {
-    endpoint_obj_t *self = MP_OBJ_TO_PTR(self_in);
+// poll_event(messages=True): with messages False, messages stay queued and the next other
+// event comes (for a caller whose message buffer is full: outcomes do not wait behind them).
+static mp_obj_t endpoint_poll_event(size_t n_args, const mp_obj_t *args) {
+    endpoint_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    nomq_result (*poll)(nomq_endpoint *, nomq_endpoint_event *, uint8_t *, size_t) =
+        n_args > 1 && !mp_obj_is_true(args[1]) ? nomq_endpoint_poll_event_except_messages : nomq_endpoint_poll_event;
     uint8_t stack[NOMQ_MP_EVENT_STACK];
     nomq_endpoint_event e;
-    nomq_result r = nomq_endpoint_poll_event(live(self), &e, stack, sizeof stack);
+    nomq_result r = poll(live(self), &e, stack, sizeof stack);
     if (r == NOMQ_RESULT_BUFFER_TOO_SMALL) {
         size_t cap = e.channel_len + e.payload_len;
         uint8_t *buf = m_new(uint8_t, cap);
-        r = nomq_endpoint_poll_event(live(self), &e, buf, cap);
+        r = poll(live(self), &e, buf, cap);
         mp_obj_t event = r == NOMQ_RESULT_OK ? event_tuple(&e) : mp_const_none;
         m_free(buf);
         done(self, r, "poll_event");
@@ -330,7 +335,7 @@ static mp_obj_t endpoint_poll_event(mp_obj_t self_in) {
     done(self, r, "poll_event");
     return e.kind == NOMQ_ENDPOINT_EVENT_KIND_NONE ? mp_const_none : event_tuple(&e);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(endpoint_poll_event_obj, endpoint_poll_event);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(endpoint_poll_event_obj, 1, 2, endpoint_poll_event);
 
 static mp_obj_t endpoint_stats(mp_obj_t self_in) {
     endpoint_obj_t *self = MP_OBJ_TO_PTR(self_in);

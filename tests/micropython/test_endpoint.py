@@ -129,6 +129,26 @@ s = a.stats()
 check(s["rejected_malformed"] + s["rejected_version"] >= 1, "garbage counted: %r" % s)
 check(s["datagrams_in"] == 3, "every datagram fed is counted")
 
+# Outcomes past unread messages: poll_event(False) leaves messages queued, in order, and
+# takes the publish outcomes behind them.
+net = Net(1)
+net.a.subscribe("back")
+net.b.subscribe("c")
+ids = []
+for i in range(3):
+    net.b.publish(A, "back", "m%d" % i, qos=1, now_ms=net.now)
+    ids.append(net.a.publish(B, "c", "out", qos=1, now_ms=net.now))
+    net.carry()
+others = []
+while True:
+    e = net.a.poll_event(False)
+    if e is None:
+        break
+    others.append(e)
+check(all(e[0] != _nomq.EV_MESSAGE for e in others), "poll_event(False) gives no message")
+check([e[1] for e in others if e[0] == _nomq.EV_PUBLISH_DONE] == ids, "every outcome, in order: %r" % others)
+check([e[2] for e in events(net.a)] == [b"m0", b"m1", b"m2"], "the messages waited, in order")
+
 # Large messages: a v2 datagram bigger than the stack buffer and an event bigger than the
 # event buffer go through their heap paths intact.
 net = Net(2)

@@ -20,6 +20,7 @@ use core::ffi::{c_char, c_void};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use nomq_handle::EndpointHandle;
+use nomq_handle::endpoint::{EndpointSpilled, FlatEndpointEvent};
 pub use nomq_handle::endpoint::{
     EndpointEventKind as nomq_endpoint_event_kind, EndpointOutcome as nomq_publish_outcome,
 };
@@ -582,13 +583,45 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
     buf: *mut u8,
     buf_cap: usize,
 ) -> nomq_result {
+    // SAFETY: forwarded contract.
+    unsafe { poll_event_with(endpoint, event, buf, buf_cap, EndpointHandle::poll_event) }
+}
+
+/// As `nomq_endpoint_poll_event`, skipping MESSAGE events, which stay queued in order: for an
+/// application whose own message buffer is full, so that PUBLISH_DONE and peer events do not
+/// wait behind messages it cannot take yet.
+///
+/// # Safety
+/// As `nomq_endpoint_poll_event`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nomq_endpoint_poll_event_except_messages(
+    endpoint: *mut nomq_endpoint,
+    event: *mut nomq_endpoint_event,
+    buf: *mut u8,
+    buf_cap: usize,
+) -> nomq_result {
+    // SAFETY: forwarded contract.
+    unsafe { poll_event_with(endpoint, event, buf, buf_cap, EndpointHandle::poll_event_except_messages) }
+}
+
+/// The two poll_event exports: `take` picks the event from the handle.
+///
+/// # Safety
+/// As `nomq_endpoint_poll_event`.
+unsafe fn poll_event_with(
+    endpoint: *mut nomq_endpoint,
+    event: *mut nomq_endpoint_event,
+    buf: *mut u8,
+    buf_cap: usize,
+    take: for<'b> fn(&mut EndpointHandle, &'b mut [u8]) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled>,
+) -> nomq_result {
     guard(|| {
         if event.is_null() {
             return Err(nomq_result::NullPointer);
         }
         // SAFETY: per the contract above.
         let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
-        let e = match ep.handle.poll_event(buf) {
+        let e = match take(&mut ep.handle, buf) {
             Ok(Some(f)) => nomq_endpoint_event {
                 kind: f.kind,
                 publish_id: f.publish_id,

@@ -95,6 +95,8 @@ pub struct EndpointHandle {
     endpoint: Endpoint,
     channels: ChannelCache<Channel>,
     spilled: Option<Event>,
+    /// A non-message event that did not fit while a message was spilled (see `flatten`).
+    spilled_other: Option<Event>,
 }
 
 impl core::fmt::Debug for EndpointHandle {
@@ -117,6 +119,7 @@ impl EndpointHandle {
             endpoint: Endpoint::new(config, keys, random, now),
             channels: ChannelCache::default(),
             spilled: None,
+            spilled_other: None,
         })
     }
 
@@ -144,7 +147,35 @@ impl EndpointHandle {
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled> {
-        let Some(event) = self.spilled.take().or_else(|| self.endpoint.poll_event()) else {
+        let next = self.spilled.take().or_else(|| self.spilled_other.take()).or_else(|| self.endpoint.poll_event());
+        self.flatten(next, buf)
+    }
+
+    /// As [`EndpointHandle::poll_event`], skipping messages (they stay queued, in order): for
+    /// a caller whose own message buffer is full, so that publish outcomes and peer events do
+    /// not wait behind messages it cannot take yet (`Endpoint::poll_event_except_messages`).
+    pub fn poll_event_except_messages<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled> {
+        let next = match self.spilled.take() {
+            // A message that did not fit stays spilled; a non-message may spill beside it.
+            Some(message @ Event::Message(_)) => {
+                self.spilled = Some(message);
+                self.spilled_other.take().or_else(|| self.endpoint.poll_event_except_messages())
+            }
+            Some(other) => Some(other),
+            None => self.spilled_other.take().or_else(|| self.endpoint.poll_event_except_messages()),
+        };
+        self.flatten(next, buf)
+    }
+
+    fn flatten<'b>(
+        &mut self,
+        next: Option<Event>,
+        buf: &'b mut [u8],
+    ) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled> {
+        let Some(event) = next else {
             return Ok(None);
         };
         let (kind, channel, payload): (_, &[u8], &[u8]) = match &event {
@@ -159,7 +190,13 @@ impl EndpointHandle {
         };
         let (channel_len, payload_len) = (channel.len(), payload.len());
         if channel_len + payload_len > buf.len() {
-            self.spilled = Some(event);
+            // The second slot only ever holds a non-message spilled while a message waits in
+            // the first (poll_event_except_messages).
+            if self.spilled.is_none() {
+                self.spilled = Some(event);
+            } else {
+                self.spilled_other = Some(event);
+            }
             return Err(EndpointSpilled { kind, channel_len, payload_len });
         }
         let (channel_buf, rest) = buf.split_at_mut(channel_len);

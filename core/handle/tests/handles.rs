@@ -129,3 +129,64 @@ fn the_promised_event_buffer_holds_an_aliased_message_of_the_largest_packet() {
     let m = h.poll_event(&mut buf).unwrap().unwrap();
     assert_eq!((m.kind, m.topic.len(), m.payload.len()), (MqttEventKind::Message, 3000, payload.len()));
 }
+
+#[test]
+fn outcomes_can_be_taken_past_messages_the_caller_has_no_room_for() {
+    let keys = Keys::new([1; 32], [2; 32]);
+    let config = || EndpointConfig::new(Version::V1);
+    let mut a = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(1)), MonoMillis(0)).unwrap();
+    let mut b = EndpointHandle::new(config(), &keys, Box::new(SeededRandom::new(2)), MonoMillis(0)).unwrap();
+    let (a_addr, b_addr): (std::net::SocketAddr, std::net::SocketAddr) =
+        ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
+    // a subscribes too, so both directions carry messages: a's queue ends up with messages
+    // from b interleaved with the outcomes of its own publishes.
+    let ch_a = a.channel("c");
+    let ch_b = b.channel("c");
+    a.endpoint_mut().subscribe(&ch_a).unwrap();
+    b.endpoint_mut().subscribe(&ch_b).unwrap();
+    let qos1 = PublishOptions { qos: Qos::AtLeastOnce, ..PublishOptions::default() };
+    let now = UnixMillis(1_700_000_000_000);
+    let mut ids = vec![];
+    let mut datagram = vec![0u8; 4096];
+    for i in 0..3u8 {
+        b.endpoint_mut().publish(MonoMillis(0), a_addr, &ch_b, &[b'm', b'0' + i], qos1).unwrap();
+        ids.push(a.endpoint_mut().publish(MonoMillis(0), b_addr, &ch_a, b"out", qos1).unwrap());
+        while carry(&mut a, &mut b, a_addr, now, &mut datagram) | carry(&mut b, &mut a, b_addr, now, &mut datagram) {}
+    }
+    // With no room for messages at all, a message first in line spills; the outcomes still come.
+    let mut none = [0u8; 0];
+    let mut buf = [0u8; 64];
+    let mut done = vec![];
+    while let Some(e) = a.poll_event_except_messages(&mut none).unwrap() {
+        assert_ne!(e.kind, EndpointEventKind::Message);
+        if e.kind == EndpointEventKind::PublishDone {
+            assert_eq!(e.outcome, EndpointOutcome::Confirmed);
+            done.push(e.publish_id);
+        }
+    }
+    assert_eq!(done, ids.iter().map(|id| id.0).collect::<Vec<_>>(), "every outcome, in order");
+    assert!(a.poll_event(&mut none).is_err(), "the messages wait, the first one spilled");
+    let mut messages = vec![];
+    while let Some(e) = a.poll_event(&mut buf).unwrap() {
+        assert_eq!(e.kind, EndpointEventKind::Message, "only messages are left");
+        messages.push(e.payload.to_vec());
+    }
+    assert_eq!(messages, vec![b"m0".to_vec(), b"m1".to_vec(), b"m2".to_vec()], "all three, in order");
+}
+
+/// Moves one datagram from `src` (at `from`) to `dst`; false when `src` had none.
+fn carry(
+    src: &mut EndpointHandle,
+    dst: &mut EndpointHandle,
+    from: std::net::SocketAddr,
+    now: UnixMillis,
+    datagram: &mut [u8],
+) -> bool {
+    match src.endpoint_mut().poll_transmit(now, datagram).unwrap() {
+        Some(t) => {
+            dst.endpoint_mut().handle_datagram(Now::new(now, MonoMillis(1)), from, &datagram[..t.len]);
+            true
+        }
+        None => false,
+    }
+}

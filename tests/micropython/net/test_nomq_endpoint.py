@@ -173,6 +173,37 @@ async def slow_reader_loses_nothing():
     sender.close()
 
 
+async def publishes_finish_while_messages_wait():
+    """A node that publishes to a peer and gets messages back it does not read yet: with its
+    message buffer full, its own publishes are still confirmed (their outcomes are taken past
+    the waiting messages), and every message is there when it reads."""
+    node = Endpoint(net.KEY1, net.KEY2, bind=("127.0.0.1", 0), message_buffer=1)
+    peer = Endpoint(net.KEY1, net.KEY2, bind=("127.0.0.1", 0))
+    await node.start()
+    await peer.start()
+    node.subscribe("back")
+    peer.subscribe("out")
+    to_node = ("127.0.0.1", node._port)
+    to_peer = ("127.0.0.1", peer._port)
+    for i in range(6):
+        await peer.publish("back", "m%d" % i, to_node, qos=1)
+    check(node.stats()["waiting"] == 1, "the node's buffer is full: %r" % node.stats())
+    done = 0
+    for i in range(6):
+        await asyncio.wait_for_ms(node.publish("out", "o%d" % i, to_peer, qos=1), 3000)
+        done += 1
+    check(done == 6, "6 publishes confirmed while 6 messages wait unread")
+    got = []
+    while len(got) < 6:
+        m = await node.recv(2000)
+        if m is None:
+            break
+        got.append(m.text)
+    check(got == ["m%d" % i for i in range(6)], "then every message, in order: %r" % got)
+    node.close()
+    peer.close()
+
+
 async def ipv6():
     """An IPv6 node, a dual-stack one ("::") and an IPv4 one, and the CLI over IPv6."""
     probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -250,6 +281,7 @@ async def main():
             await micropython_to_cli(version)
         await two_endpoints_in_one_process()
         await slow_reader_loses_nothing()
+        await publishes_finish_while_messages_wait()
         await ipv6()
         await close_and_heap()
     finally:

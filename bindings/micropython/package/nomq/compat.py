@@ -27,12 +27,7 @@ Differences from the CPython drop-in, where MicroPython has less:
   drawn once per run;
 - `create_config` writes the five settings the core knows (ip, port, use_ipv6 and the keys),
   without setting file permissions (MicroPython has no chmod);
-- the core's own log records are not routed anywhere (there is no `logging`);
-- received messages and publish outcomes reach the node through one bounded queue: a script
-  that publishes many messages to a channel it receives itself must read them
-  (`listener.mssg()`) meanwhile, or the outcomes wait behind the unread messages and, once
-  MAX_PENDING_MESSAGES publishes are unfinished, `publish` waits `timeout` seconds and logs an
-  error instead of sending.
+- the core's own log records are not routed anywhere (there is no `logging`).
 """
 import binascii
 import errno

@@ -35,10 +35,10 @@ These are the core's embedded profile (core/proto/tests/embedded_heap.rs holds s
 to 16 KiB of heap under load). The versions carry up to 1919 bytes (v1, the most a reference
 node receives) and 65,402 (v2): raise max_payload to take larger messages.
 
-When the message buffer is full the endpoint leaves further events in the core, whose own bounds
-then refuse new messages unanswered (their senders retransmit): a slow reader slows its senders
-down and loses nothing. Publish outcomes queue behind those messages, so a task that awaits
-publishes while messages arrive needs another task (or itself) reading them.
+When the message buffer is full the endpoint leaves further messages in the core, whose own
+bounds then refuse new messages unanswered (their senders retransmit): a slow reader slows its
+senders down and loses nothing. Publish outcomes and peer events are taken past those waiting
+messages, so a task awaiting its publishes is not held up by messages nobody reads yet.
 """
 import errno
 import os
@@ -437,8 +437,10 @@ class Endpoint:
                 # Lost like a datagram on the air: QoS 1/2 exchanges retransmit.
                 self._send_errors += 1
         messages = self._messages
-        while len(messages) < self._buffer:
-            event = core.poll_event()
+        while True:
+            # With the message buffer full, messages stay in the core (whose bounds then push
+            # back on their senders) while outcomes and peer events still come out.
+            event = core.poll_event(len(messages) < self._buffer)
             if event is None:
                 break
             kind = event[0]
