@@ -20,10 +20,10 @@ use core::ffi::{c_char, c_void};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use nomq_handle::EndpointHandle;
-use nomq_handle::endpoint::{EndpointSpilled, FlatEndpointEvent};
 pub use nomq_handle::endpoint::{
     EndpointEventKind as nomq_endpoint_event_kind, EndpointOutcome as nomq_publish_outcome,
 };
+use nomq_handle::endpoint::{EndpointSpilled, FlatEndpointEvent};
 pub use nomq_proto::endpoint::Stats as nomq_endpoint_stats;
 use nomq_proto::endpoint::{EndpointConfig, PublishOptions, Random};
 use nomq_proto::frame::Qos;
@@ -613,7 +613,10 @@ unsafe fn poll_event_with(
     event: *mut nomq_endpoint_event,
     buf: *mut u8,
     buf_cap: usize,
-    take: for<'b> fn(&mut EndpointHandle, &'b mut [u8]) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled>,
+    take: for<'b> fn(
+        &mut EndpointHandle,
+        &'b mut [u8],
+    ) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled>,
 ) -> nomq_result {
     guard(|| {
         if event.is_null() {

@@ -147,7 +147,8 @@ impl EndpointHandle {
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled> {
-        let next = self.spilled.take().or_else(|| self.spilled_other.take()).or_else(|| self.endpoint.poll_event());
+        let next =
+            self.spilled.take().or_else(|| self.spilled_other.take()).or_else(|| self.endpoint.poll_event());
         self.flatten(next, buf)
     }
 

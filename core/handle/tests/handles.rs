@@ -151,7 +151,9 @@ fn outcomes_can_be_taken_past_messages_the_caller_has_no_room_for() {
     for i in 0..3u8 {
         b.endpoint_mut().publish(MonoMillis(0), a_addr, &ch_b, &[b'm', b'0' + i], qos1).unwrap();
         ids.push(a.endpoint_mut().publish(MonoMillis(0), b_addr, &ch_a, b"out", qos1).unwrap());
-        while carry(&mut a, &mut b, a_addr, now, &mut datagram) | carry(&mut b, &mut a, b_addr, now, &mut datagram) {}
+        while carry(&mut a, &mut b, a_addr, now, &mut datagram)
+            | carry(&mut b, &mut a, b_addr, now, &mut datagram)
+        {}
     }
     // With no room for messages at all, a message first in line spills; the outcomes still come.
     let mut none = [0u8; 0];

@@ -90,7 +90,9 @@ fn an_embedded_endpoint_stays_within_its_heap_budget() {
         CURRENT.store(0, Ordering::Relaxed);
         PEAK.store(0, Ordering::Relaxed);
         let keys = Keys::new([0x11; 32], [0x22; 32]);
-        let make = |seed| Endpoint::new(embedded(version), &keys, Box::new(SeededRandom::new(seed)), MonoMillis(1_000));
+        let make = |seed| {
+            Endpoint::new(embedded(version), &keys, Box::new(SeededRandom::new(seed)), MonoMillis(1_000))
+        };
         let mut nodes = [measured(|| make(1)), make(2), make(3)];
         let inbound = nodes[0].channel("in");
         let outbound = nodes[0].channel("out");
@@ -106,14 +108,16 @@ fn an_embedded_endpoint_stays_within_its_heap_budget() {
             mono += 10;
             let text = format!("reading {i}");
             for peer in 1..3 {
-                measured(|| nodes[0].publish(MonoMillis(mono), addr(peer), &outbound, text.as_bytes(), qos2)).unwrap();
+                measured(|| nodes[0].publish(MonoMillis(mono), addr(peer), &outbound, text.as_bytes(), qos2))
+                    .unwrap();
                 nodes[peer].publish(MonoMillis(mono), addr(0), &inbound, text.as_bytes(), qos2).unwrap();
             }
             let now = Now { unix: UnixMillis(START + mono), mono: MonoMillis(mono) };
             loop {
                 let mut moved = false;
                 for src in 0..3 {
-                    let sent = measured_if(src == 0, || nodes[src].poll_transmit(now.unix, &mut buf).unwrap());
+                    let sent =
+                        measured_if(src == 0, || nodes[src].poll_transmit(now.unix, &mut buf).unwrap());
                     if let Some(t) = sent {
                         moved = true;
                         let dst = (0..3).find(|&d| addr(d) == t.to).expect("a known node");
@@ -137,7 +141,9 @@ fn an_embedded_endpoint_stays_within_its_heap_budget() {
         let stats = nodes[0].stats();
         assert_eq!(stats.confirmed, 200, "{version:?}");
         let (held, peak) = (CURRENT.load(Ordering::Relaxed), PEAK.load(Ordering::Relaxed));
-        println!("{version:?} embedded endpoint heap: {created} B created, {held} B held after, {peak} B peak");
+        println!(
+            "{version:?} embedded endpoint heap: {created} B created, {held} B held after, {peak} B peak"
+        );
         assert!(peak <= BUDGET, "{version:?}: peak {peak} B over the {BUDGET} B budget");
     }
 }

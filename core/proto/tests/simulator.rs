@@ -339,14 +339,15 @@ fn oversized_and_invalid_publishes_are_refused_cleanly() {
 
 #[test]
 fn a_receiver_with_a_small_max_payload_refuses_larger_messages_and_keeps_working() {
-    use nomq_proto::endpoint::{Endpoint, SeededRandom};
     use nomq_proto::MonoMillis;
+    use nomq_proto::endpoint::{Endpoint, SeededRandom};
     for version in VERSIONS {
         let mut net = Net::new(version, 2, Impairments::NONE, 21);
         // Node 1 is a firmware node: its receive buffer is sized for 200-byte payloads.
         let mut small = EndpointConfig::new(version);
         small.max_payload = 200;
-        net.nodes[1].ep = Endpoint::new(small, &sim::keys(), Box::new(SeededRandom::new(5)), MonoMillis(10_000));
+        net.nodes[1].ep =
+            Endpoint::new(small, &sim::keys(), Box::new(SeededRandom::new(5)), MonoMillis(10_000));
         let ch = net.nodes[1].ep.channel("fw");
         net.nodes[1].ep.subscribe(&ch).unwrap();
         let now = net.mono(0);
@@ -355,7 +356,11 @@ fn a_receiver_with_a_small_max_payload_refuses_larger_messages_and_keeps_working
         net.nodes[0].ep.publish(now, addr(1), &ch, &[b'y'; 200], qos0).unwrap();
         net.run_until(START + 1_000, |_| false);
         let got: Vec<usize> = messages(&net.nodes[1].events).iter().map(|m| m.payload.len()).collect();
-        assert_eq!(got, vec![200], "{version:?}: the 1000-byte message is refused, the 200-byte one delivered");
+        assert_eq!(
+            got,
+            vec![200],
+            "{version:?}: the 1000-byte message is refused, the 200-byte one delivered"
+        );
         assert_eq!(net.nodes[1].ep.stats().rejected_malformed, 1, "{version:?}");
     }
 }
