@@ -1,0 +1,394 @@
+"""The asyncio driver shared by `nomq.mqtt.MqttClient` and `mqtt_async.MQTTClient`.
+
+It runs one `_nomq.MqttSession` (MQTT packets, QoS 0/1/2 state, keep alive, bounded outbox
+and reconnect backoff, all in nomq's core) over asyncio streams. The driver only moves bytes
+and time:
+
+- OPEN_TRANSPORT: open TCP (or TLS) with `asyncio.open_connection`, then `session.connect()`,
+  or `session.connection_lost()` when that fails; the core decides when to try again;
+- bytes read go to `handle_bytes`; bytes from `poll_transmit` go to the stream;
+- `poll_timeout` arms one timer (the pump task), which calls `handle_timeout`;
+- DISCONNECTED: close the socket.
+
+Writes are batched: a publish only queues into the session and wakes the pump, so every
+publish made before the application next yields leaves in one write (each `poll_transmit`
+gives up to 8 KiB). A publish that is going to wait anyway (QoS 1/2 awaited) flushes at once.
+Only one place writes at a time: uasyncio's `Stream.drain` loses bytes written while it waits,
+so while a drain is in progress new bytes stay in the session until it ends.
+
+Per connection there are a reader task and a writer task (the writer only drains when the
+socket is full); one pump task per client arms the timer and opens connections.
+"""
+import asyncio
+
+from _nomq import (
+    MQTT_CONNECTED,
+    MQTT_DISCONNECTED,
+    MQTT_DROPPED,
+    MQTT_MESSAGE,
+    MQTT_OPEN_TRANSPORT,
+    MQTT_PUBLISH_DONE,
+    MQTT_SUBSCRIBED,
+    MQTT_UNSUBSCRIBED,
+    MqttSession,
+    NomqError,
+    monotonic_ms,
+)
+from micropython import const
+
+# Bytes asked of the socket per read: small enough for a board's heap, large enough that a
+# burst of small messages is handled in a few calls.
+_READ_SIZE = const(2048)
+
+# Publishes queued without a write before one is forced even if the application never yields
+# (a tight `await publish()` loop at QoS 0 does not give the pump a turn).
+_BATCH = const(32)
+
+
+def is_full(e):
+    """Whether a NomqError says the outbox is full (nomq_result FULL, 400)."""
+    return isinstance(e, NomqError) and "(nomq 400)" in str(e)
+
+
+class Done(asyncio.Event):
+    """The end of one publish or request: set with `value`, the event tuple that ended it
+    (PUBLISH_DONE, DROPPED, SUBSCRIBED, UNSUBSCRIBED), or None when the client closed."""
+
+    def __init__(self):
+        super().__init__()
+        self.value = None
+
+    def finish(self, value):
+        self.value = value
+        self.set()
+
+
+def _close_socket(stream):
+    # uasyncio's Stream.close() does nothing and wait_closed() only closes the socket without
+    # yielding, so close the socket here, synchronously, wherever the connection is dropped.
+    try:
+        stream.s.close()
+    except Exception:  # noqa: BLE001 - already closed or broken: nothing left to do
+        pass
+
+
+class Driver:
+    """One MqttSession over asyncio streams. Subclasses receive `_on_message(event)` (may
+    return an awaitable, awaited before more is read), `_on_connected(session_present,
+    reason)` and `_on_disconnected(why, reason)`."""
+
+    def __init__(self, host, port, ssl=None, server_hostname=None, **session_kw):
+        self.session = MqttSession(**session_kw)
+        self.host = host
+        self.port = port
+        self.ssl = ssl
+        self.server_hostname = server_hostname
+        self.connected = False
+        self.closed = False
+        self.max_outbox_bytes = session_kw.get("max_outbox_bytes")
+        self._stream = None
+        self._gen = 0  # bumped whenever the connection is dropped: late openers give up
+        self._reader = None
+        self._writer = None
+        self._opener = None
+        self._pump_task = None
+        self._draining = False
+        self._drain = asyncio.Event()  # the writer task drains the stream
+        self._wake = asyncio.Event()  # the pump re-reads the timer
+        self._change = asyncio.Event()  # connected, disconnected, or an outbox place freed
+        self._paused = False
+        self._resume = asyncio.Event()
+        self._pubs = {}  # publish id -> Done, for the publishes someone waits on
+        self._reqs = {}  # subscribe/unsubscribe request id -> Done
+        self._awaiting = []  # awaitables returned by _on_message
+        self._queued = 0  # publishes queued since the last flush
+
+    # ===== overridden by the clients
+
+    def _on_message(self, event):
+        return None
+
+    def _on_connected(self, session_present, reason):
+        pass
+
+    def _on_disconnected(self, why, reason):
+        pass
+
+    # ===== running
+
+    def start(self):
+        """Asks the session for a connection and starts the pump (once)."""
+        if self._pump_task is None:
+            self.session.start()
+            self._pump_task = asyncio.create_task(self._pump())
+        self._wake.set()
+
+    def wake(self):
+        """The application queued something: it is written at the pump's next turn, or now
+        if enough has piled up (see _BATCH)."""
+        self._queued += 1
+        if self._queued >= _BATCH:
+            self._service()
+        else:
+            self._wake.set()
+
+    async def wait_change(self):
+        """Waits until the connection state changes or an outbox place frees."""
+        self._change.clear()
+        await self._change.wait()
+
+    def _signal(self):
+        self._change.set()
+
+    async def _pump(self):
+        s = self.session
+        wake = self._wake
+        try:
+            while not self.closed:
+                due = s.poll_timeout()
+                if due is not None and due <= monotonic_ms():
+                    s.handle_timeout()
+                self._service()
+                if self._awaiting:
+                    await self._run_awaiting()
+                due = s.poll_timeout()
+                if due is None:
+                    await wake.wait()
+                else:
+                    delay = due - monotonic_ms()
+                    if delay > 0:
+                        try:
+                            await asyncio.wait_for_ms(wake.wait(), delay)
+                        except asyncio.TimeoutError:
+                            pass
+                wake.clear()
+        except asyncio.CancelledError:
+            pass
+
+    def _service(self):
+        """Writes what the session has to send, then takes its events (the session's calling
+        contract: transmit, events, then the timer, which the pump re-reads)."""
+        if self.closed:
+            return
+        self._flush()
+        s = self.session
+        poll = s.poll_event
+        pubs = self._pubs
+        while True:
+            ev = poll()
+            if ev is None:
+                break
+            kind = ev[0]
+            if kind == MQTT_PUBLISH_DONE or kind == MQTT_DROPPED:
+                done = pubs.pop(ev[1], None)
+                if done is not None:
+                    done.finish(ev)
+                self._change.set()  # an outbox place freed
+            elif kind == MQTT_MESSAGE:
+                try:
+                    r = self._on_message(ev)
+                except Exception as e:  # noqa: BLE001 - the application's handler failed
+                    self._handler_error(e)
+                    r = None
+                if r is not None:
+                    self._awaiting.append(r)
+            elif kind == MQTT_SUBSCRIBED or kind == MQTT_UNSUBSCRIBED:
+                done = self._reqs.pop(ev[1], None)
+                if done is not None:
+                    done.finish(ev)
+            elif kind == MQTT_CONNECTED:
+                self.connected = True
+                self._signal()
+                self._on_connected(ev[1], ev[2])
+            elif kind == MQTT_DISCONNECTED:
+                self.connected = False
+                self._drop_stream()
+                self._signal()
+                self._wake.set()
+                self._on_disconnected(ev[1], ev[2])
+            elif kind == MQTT_OPEN_TRANSPORT:
+                self._drop_stream()
+                self._opener = asyncio.create_task(self._open(self._gen))
+        # Handling events may have queued bytes (a CONNACK resends what was in flight).
+        self._flush()
+
+    def _handler_error(self, e):
+        import sys
+
+        print("mqtt: message handler failed:")
+        sys.print_exception(e)
+
+    async def _run_awaiting(self):
+        while self._awaiting:
+            r = self._awaiting.pop(0)
+            try:
+                await r
+            except Exception as e:  # noqa: BLE001 - the application's coroutine failed
+                self._handler_error(e)
+
+    def _flush(self):
+        """Writes every pending byte the socket takes now; the rest waits for the writer."""
+        st = self._stream
+        if st is None or self._draining:
+            return
+        self._queued = 0
+        pt = self.session.poll_transmit
+        try:
+            while True:
+                data = pt()
+                if data is None:
+                    return
+                st.write(data)
+                if st.out_buf:
+                    # The socket is full: the writer task drains; until then the session
+                    # keeps the rest (Stream.drain would lose bytes written meanwhile).
+                    self._draining = True
+                    self._drain.set()
+                    return
+        except OSError:
+            self._lost(st)
+
+    # ===== the connection
+
+    async def _open(self, gen):
+        try:
+            if self.ssl:
+                reader, _ = await asyncio.open_connection(
+                    self.host, self.port, ssl=self.ssl, server_hostname=self.server_hostname or self.host
+                )
+            else:
+                reader, _ = await asyncio.open_connection(self.host, self.port)
+        except asyncio.CancelledError:
+            return
+        except Exception:  # noqa: BLE001 - OSError, DNS or TLS failures alike: try later
+            if gen == self._gen and not self.closed:
+                self.session.connection_lost()
+                self._wake.set()
+            return
+        finally:
+            if self._opener is asyncio.current_task():
+                self._opener = None
+        if gen != self._gen or self.closed:
+            _close_socket(reader)
+            return
+        # MicroPython's open_connection returns one stream twice (reader, writer).
+        self._stream = reader
+        self._draining = False
+        self._drain.clear()
+        self._reader = asyncio.create_task(self._read(reader))
+        self._writer = asyncio.create_task(self._write(reader))
+        self.session.connect()
+        self._service()
+        self._wake.set()
+
+    def _drop_stream(self):
+        """Closes the current connection (if any) and stops its tasks."""
+        self._gen += 1
+        cur = asyncio.current_task()
+        opener = self._opener
+        self._opener = None
+        if opener is not None and opener is not cur:
+            opener.cancel()
+        st = self._stream
+        if st is None:
+            return
+        self._stream = None
+        self._draining = False
+        for t in (self._reader, self._writer):
+            if t is not None and t is not cur:
+                t.cancel()
+        self._reader = self._writer = None
+        _close_socket(st)
+
+    def _lost(self, st):
+        """The connection `st` failed or closed (only the current one counts)."""
+        if st is not self._stream or self.closed:
+            return
+        self._drop_stream()
+        self.session.connection_lost()
+        self._wake.set()  # the DISCONNECTED event and the backoff timer
+
+    async def _read(self, st):
+        s = self.session
+        try:
+            while self._stream is st:
+                data = await st.read(_READ_SIZE)
+                if not data:
+                    break
+                s.handle_bytes(data)
+                self._service()
+                if self._awaiting:
+                    await self._run_awaiting()
+                while self._paused and self._stream is st:
+                    self._resume.clear()
+                    await self._resume.wait()
+        except asyncio.CancelledError:
+            return
+        except OSError:
+            pass
+        self._lost(st)
+
+    async def _write(self, st):
+        try:
+            while self._stream is st:
+                await self._drain.wait()
+                self._drain.clear()
+                await st.drain()
+                self._draining = False
+                self._service()
+        except asyncio.CancelledError:
+            return
+        except OSError:
+            self._lost(st)
+
+    # ===== reading back-pressure
+
+    def pause_reading(self, paused):
+        """Stops (or resumes) reading the socket: TCP pushes back on the broker while the
+        application cannot take more messages."""
+        if paused == self._paused:
+            return
+        self._paused = paused
+        self.session.set_reading_paused(paused)
+        if not paused:
+            self._resume.set()
+
+    # ===== requests
+
+    def track_publish(self, pid):
+        done = Done()
+        self._pubs[pid] = done
+        return done
+
+    def track_request(self, rid):
+        done = Done()
+        self._reqs[rid] = done
+        return done
+
+    def disconnect(self):
+        """Sends DISCONNECT when connected (the broker then drops the will) and stops
+        reconnecting; the socket closes once the DISCONNECTED event is handled."""
+        if self.closed:
+            return
+        self.session.disconnect()
+        self._service()
+        self._drop_stream()
+
+    def close(self):
+        """Ends everything: tasks, socket and the native session. Waiters get None."""
+        if self.closed:
+            return
+        self._drop_stream()
+        self.closed = True
+        cur = asyncio.current_task()
+        if self._pump_task is not None and self._pump_task is not cur:
+            self._pump_task.cancel()
+        self._pump_task = None
+        for table in (self._pubs, self._reqs):
+            for done in table.values():
+                done.finish(None)
+            table.clear()
+        self.connected = False
+        self._signal()
+        self._resume.set()
+        self.session.close()
