@@ -102,6 +102,7 @@ class Driver:
         self._reqs = {}  # subscribe/unsubscribe request id -> Done
         self._awaiting = []  # awaitables returned by _on_message
         self._queued = 0  # publishes queued since the last flush
+        self.last_error = None  # the OSError that ended the last connection attempt, if any
 
     # ===== overridden by the clients
 
@@ -117,9 +118,11 @@ class Driver:
     # ===== running
 
     def start(self):
-        """Asks the session for a connection and starts the pump (once)."""
-        if self._pump_task is None:
+        """Asks the session for a connection (unless it is connected or trying already) and
+        starts the pump."""
+        if self.session.is_idle():
             self.session.start()
+        if self._pump_task is None:
             self._pump_task = asyncio.create_task(self._pump())
         self._wake.set()
 
@@ -260,7 +263,8 @@ class Driver:
                 reader, _ = await asyncio.open_connection(self.host, self.port)
         except asyncio.CancelledError:
             return
-        except Exception:  # noqa: BLE001 - OSError, DNS or TLS failures alike: try later
+        except Exception as e:  # noqa: BLE001 - OSError, DNS or TLS failures alike: try later
+            self.last_error = e
             if gen == self._gen and not self.closed:
                 self.session.connection_lost()
                 self._wake.set()
@@ -277,6 +281,7 @@ class Driver:
         self._drain.clear()
         self._reader = asyncio.create_task(self._read(reader))
         self._writer = asyncio.create_task(self._write(reader))
+        self.last_error = None
         self.session.connect()
         self._service()
         self._wake.set()
@@ -324,8 +329,8 @@ class Driver:
                     await self._resume.wait()
         except asyncio.CancelledError:
             return
-        except OSError:
-            pass
+        except OSError as e:
+            self.last_error = e
         self._lost(st)
 
     async def _write(self, st):
