@@ -355,11 +355,12 @@ class MQTTClient(Driver):
                 raise OSError(-1, "disconnect while connecting")
             if self._attempt_failed and self._state == 0:
                 # mqboard: a failed first connect raises and takes no further action.
-                self.session.disconnect()
-                self._service()
-                if isinstance(self.last_error, OSError):
-                    log.info("OSError in open_connection: %s", self.last_error)
-                    raise self.last_error
+                self.stop()
+                e = self.last_error
+                refused = self.disconnect_reason is not None and self.disconnect_reason[0] == 6
+                if isinstance(e, OSError) and e.args[0] > 0 and not refused:
+                    log.info("OSError in open_connection: %s", e)
+                    raise e
                 raise OSError(-1, self._failure_text())
             await self.wait_change()
 

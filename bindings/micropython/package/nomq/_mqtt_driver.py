@@ -34,6 +34,7 @@ from _nomq import (
     NomqError,
     monotonic_ms,
 )
+from os import urandom
 from micropython import const
 
 # Bytes asked of the socket per read: small enough for a board's heap, large enough that a
@@ -78,6 +79,17 @@ class Driver:
     reason)` and `_on_disconnected(why, reason)`."""
 
     def __init__(self, host, port, ssl=None, server_hostname=None, **session_kw):
+        # MQTT 3.1.1 ends a clean session with its connection (MQTT-3.1.2-6), so a session
+        # that starts clean could never be resumed after a loss, and QoS 1/2 messages in
+        # flight would be lost with it. As mqboard does, start clean once on a connection of
+        # its own, then run the session with clean_start off from the first connection on.
+        self._wipe = None
+        if session_kw.get("version", 4) == 4 and session_kw.get("clean_start", True) and session_kw.get("client_id"):
+            session_kw["clean_start"] = False
+            self._wipe = dict(client_id=session_kw["client_id"], version=4, clean_start=True, keep_alive=0,
+                              reconnect=False, username=session_kw.get("username"),
+                              password=session_kw.get("password"))
+        self._wipe_task = None
         self.session = MqttSession(**session_kw)
         self.host = host
         self.port = port
@@ -120,11 +132,104 @@ class Driver:
     def start(self):
         """Asks the session for a connection (unless it is connected or trying already) and
         starts the pump."""
-        if self.session.is_idle():
-            self.session.start()
         if self._pump_task is None:
             self._pump_task = asyncio.create_task(self._pump())
+        if self._wipe is not None:
+            if self._wipe_task is None:
+                self._wipe_task = asyncio.create_task(self._start_clean())
+        elif self.session.is_idle():
+            self.session.start()
         self._wake.set()
+
+    def stop(self):
+        """No more connection attempts until start()."""
+        if self._wipe_task is not None and self._wipe_task is not asyncio.current_task():
+            self._wipe_task.cancel()
+        self._wipe_task = None
+        self.session.disconnect()
+        self._service()
+
+    async def _start_clean(self):
+        """Discards the broker's stored session (3.1.1 clean start, see __init__), retrying
+        with a growing delay, then starts the real session."""
+        delay = 500
+        try:
+            while not self.closed:
+                try:
+                    await self._clean_slate()
+                    break
+                except (OSError, NomqError) as e:
+                    self.last_error = e
+                    why, reason = (6, e.args[1]) if len(e.args) > 1 and e.args[0] == -6 else (4, 0)
+                    self._signal()
+                    self._on_disconnected(why, reason)
+                await asyncio.sleep_ms(delay // 2 + urandom(1)[0] * delay // 512)
+                delay = min(delay * 2, 30000)
+            else:
+                return
+            self._wipe = None
+            self.session.start()
+            self._wake.set()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            if self._wipe_task is asyncio.current_task():
+                self._wipe_task = None
+
+    async def _clean_slate(self):
+        """One clean connection with a throwaway session: CONNECT, CONNACK, DISCONNECT.
+        Raises OSError (-6, CONNACK return code) when the broker refuses."""
+        s = MqttSession(**self._wipe)
+        st = None
+        try:
+            s.start()
+            s.poll_event()  # OPEN_TRANSPORT
+            st = await self._open_stream()
+            s.connect()
+            deadline = monotonic_ms() + 10000
+            while True:
+                data = s.poll_transmit()
+                while data is not None:
+                    st.write(data)
+                    data = s.poll_transmit()
+                await st.drain()
+                ev = s.poll_event()
+                while ev is not None:
+                    if ev[0] == MQTT_CONNECTED:
+                        s.disconnect()
+                        data = s.poll_transmit()
+                        while data is not None:
+                            st.write(data)
+                            data = s.poll_transmit()
+                        await st.drain()
+                        return
+                    if ev[0] == MQTT_DISCONNECTED:
+                        raise OSError(-6, ev[2]) if ev[1] == 6 else OSError(-1, "Connection closed")
+                    ev = s.poll_event()
+                left = deadline - monotonic_ms()
+                if left <= 0:
+                    raise OSError(-1, "Connection timed out")
+                try:
+                    data = await asyncio.wait_for_ms(st.read(256), left)
+                except asyncio.TimeoutError:
+                    raise OSError(-1, "Connection timed out")
+                if not data:
+                    raise OSError(-1, "Connection closed")
+                s.handle_bytes(data)
+        finally:
+            if st is not None:
+                _close_socket(st)
+            s.close()
+
+    async def _open_stream(self):
+        if self.ssl:
+            reader, _ = await asyncio.open_connection(
+                self.host, self.port, ssl=self.ssl, server_hostname=self.server_hostname or self.host
+            )
+        else:
+            reader, _ = await asyncio.open_connection(self.host, self.port)
+        # MicroPython's open_connection returns one stream twice (reader, writer).
+        return reader
 
     def wake(self):
         """The application queued something: it is written at the pump's next turn, or now
@@ -255,12 +360,7 @@ class Driver:
 
     async def _open(self, gen):
         try:
-            if self.ssl:
-                reader, _ = await asyncio.open_connection(
-                    self.host, self.port, ssl=self.ssl, server_hostname=self.server_hostname or self.host
-                )
-            else:
-                reader, _ = await asyncio.open_connection(self.host, self.port)
+            reader = await self._open_stream()
         except asyncio.CancelledError:
             return
         except Exception as e:  # noqa: BLE001 - OSError, DNS or TLS failures alike: try later
@@ -275,7 +375,6 @@ class Driver:
         if gen != self._gen or self.closed:
             _close_socket(reader)
             return
-        # MicroPython's open_connection returns one stream twice (reader, writer).
         self._stream = reader
         self._draining = False
         self._drain.clear()
@@ -386,6 +485,8 @@ class Driver:
         self._drop_stream()
         self.closed = True
         cur = asyncio.current_task()
+        if self._wipe_task is not None and self._wipe_task is not cur:
+            self._wipe_task.cancel()
         if self._pump_task is not None and self._pump_task is not cur:
             self._pump_task.cancel()
         self._pump_task = None
