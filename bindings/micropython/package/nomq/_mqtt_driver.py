@@ -20,6 +20,7 @@ Per connection there are a reader task and a writer task (the writer only drains
 socket is full); one pump task per client arms the timer and opens connections.
 """
 import asyncio
+import sys
 
 from _nomq import (
     MQTT_CONNECTED,
@@ -40,6 +41,12 @@ from micropython import const
 # Bytes asked of the socket per read: small enough for a board's heap, large enough that a
 # burst of small messages is handled in a few calls.
 _READ_SIZE = const(2048)
+
+# setsockopt(IPPROTO_TCP, TCP_NODELAY): not every port's socket module names them.
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
+_TCP_QUICKACK = const(12)  # Linux only
+_LINUX = sys.platform == "linux"
 
 # Publishes queued without a write before one is forced even if the application never yields
 # (a tight `await publish()` loop at QoS 0 does not give the pump a turn).
@@ -229,6 +236,12 @@ class Driver:
         else:
             reader, _ = await asyncio.open_connection(self.host, self.port)
         # MicroPython's open_connection returns one stream twice (reader, writer).
+        try:
+            # No Nagle: a small write (an acknowledgement, the tail of a stream) would wait for
+            # the peer's delayed ACK, up to 40 ms, before leaving.
+            reader.s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        except (AttributeError, OSError):
+            pass  # a TLS socket or a port without the option
         return reader
 
     def wake(self):
@@ -321,8 +334,6 @@ class Driver:
         self._flush()
 
     def _handler_error(self, e):
-        import sys
-
         print("mqtt: message handler failed:")
         sys.print_exception(e)
 
@@ -414,11 +425,20 @@ class Driver:
 
     async def _read(self, st):
         s = self.session
+        quickack = _LINUX
         try:
             while self._stream is st:
                 data = await st.read(_READ_SIZE)
                 if not data:
                     break
+                if quickack:
+                    # Linux delays ACKs (up to 40 ms) and falls back to that after each read;
+                    # a broker with Nagle on (mosquitto's default) then holds its next small
+                    # packets, the acknowledgements at the end of a stream, until it comes.
+                    try:
+                        st.s.setsockopt(_IPPROTO_TCP, _TCP_QUICKACK, 1)
+                    except OSError:
+                        quickack = False
                 s.handle_bytes(data)
                 self._service()
                 if self._awaiting:
