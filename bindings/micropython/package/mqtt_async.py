@@ -437,11 +437,13 @@ class MQTTClient(Driver):
     async def publish(self, topic, msg, retain=False, qos=0, sync=True):
         """QoS 0 returns once queued; QoS 1/2 with sync=True once acknowledged (PUBACK,
         PUBCOMP); sync=False once at most `async_window` such publishes are unacknowledged."""
-        _qos_check(qos)
-        self._check_open()
-        topic = _text(topic)
-        if isinstance(msg, str):
-            msg = msg.encode()
+        # The QoS 0 path is the hot one: checks inline, no helper calls.
+        if qos != 0 and qos != 1 and qos != 2:
+            raise ValueError("unsupported qos")
+        if self._state > 1 or self.closed:
+            raise OSError(-1, CONN_CLOSED)
+        if not isinstance(topic, str):
+            topic = bytes(topic).decode()
         if len(topic) + len(msg) > self.max_outbox_bytes:
             raise ValueError("message too long")
         while True:

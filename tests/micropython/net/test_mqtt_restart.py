@@ -18,13 +18,14 @@ if not PORT or not BROKER_DIR:
     finish("test_mqtt_restart")
 
 RUN = "%d" % (int.from_bytes(os.urandom(3), "little"))
+ROOT = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../../.."
 N = 300
 RESTART_AT = 120
 
 
 def restart_broker():
     # Blocks the VM while mosquitto stops and starts again; the connections die meanwhile.
-    rc = os.system("python3 tests/support/mosquitto.py restart %s > /dev/null" % BROKER_DIR)
+    rc = os.system("python3 %s/tests/support/mosquitto.py restart %s > /dev/null" % (ROOT, BROKER_DIR))
     check(rc == 0, "mosquitto restarted (status %d)" % rc)
 
 

@@ -165,7 +165,7 @@ class Driver:
                 try:
                     await self._clean_slate()
                     break
-                except (OSError, NomqError) as e:
+                except (OSError, ValueError, NomqError) as e:  # TLS failures are ValueErrors
                     self.last_error = e
                     why, reason = (6, e.args[1]) if len(e.args) > 1 and e.args[0] == -6 else (4, 0)
                     self._signal()
@@ -250,7 +250,7 @@ class Driver:
         self._queued += 1
         if self._queued >= _BATCH:
             self._service()
-        else:
+        elif not self._wake.state:  # set() is a Python call: skip it when already set
             self._wake.set()
 
     async def wait_change(self):
@@ -364,7 +364,7 @@ class Driver:
                     self._draining = True
                     self._drain.set()
                     return
-        except OSError:
+        except (OSError, ValueError):  # MicroPython's TLS reports handshake failures as ValueError
             self._lost(st)
 
     # ===== the connection
@@ -437,7 +437,7 @@ class Driver:
                     # packets, the acknowledgements at the end of a stream, until it comes.
                     try:
                         st.s.setsockopt(_IPPROTO_TCP, _TCP_QUICKACK, 1)
-                    except OSError:
+                    except (AttributeError, OSError):  # a TLS socket has no setsockopt
                         quickack = False
                 s.handle_bytes(data)
                 self._service()
@@ -448,7 +448,7 @@ class Driver:
                     await self._resume.wait()
         except asyncio.CancelledError:
             return
-        except OSError as e:
+        except (OSError, ValueError) as e:  # ValueError: a TLS failure
             self.last_error = e
         self._lost(st)
 
@@ -462,7 +462,7 @@ class Driver:
                 self._service()
         except asyncio.CancelledError:
             return
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a TLS failure
             self._lost(st)
 
     # ===== reading back-pressure
@@ -494,8 +494,7 @@ class Driver:
         reconnecting; the socket closes once the DISCONNECTED event is handled."""
         if self.closed:
             return
-        self.session.disconnect()
-        self._service()
+        self.stop()
         self._drop_stream()
 
     def close(self):

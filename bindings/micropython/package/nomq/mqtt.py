@@ -187,6 +187,7 @@ class MqttClient(Driver):
         self._max_queued_bytes = max_queued_bytes
         self._arrived = asyncio.Event()
         self._streaming = []  # Done of publish(wait=False), for drain()
+        self._stream_error = None  # the first failure among them, raised by drain()
         self.session_present = False
         self.disconnect_reason = None  # (why, reason code) of the last connection loss
 
@@ -239,21 +240,19 @@ class MqttClient(Driver):
 
     # ===== publishing
 
-    def _enqueue(self, topic, payload, qos, retain):
-        if self.closed:
-            raise NomqError("MqttClient: closed")
-        n = len(topic) + len(payload)
-        if n > self.max_outbox_bytes:
-            # It could never fit: refuse now rather than wait for room forever.
-            raise ValueError("message of %d bytes exceeds max_outbox_bytes (%d)" % (n, self.max_outbox_bytes))
-        return self.session.publish(topic, payload, qos, retain)
-
     async def publish(self, topic, payload, qos=0, retain=False, wait=True):
         """Publishes; see the module docstring. Returns None, or a `Delivery` with
         `wait=False` at QoS 1/2."""
+        # The QoS 0 path is the hot one: no helper calls before the session's publish.
+        if self.closed:
+            raise NomqError("MqttClient: closed")
+        if len(topic) + len(payload) > self.max_outbox_bytes:
+            # It could never fit: refuse now rather than wait for room forever.
+            raise ValueError("message of %d bytes exceeds max_outbox_bytes (%d)"
+                             % (len(topic) + len(payload), self.max_outbox_bytes))
         while True:
             try:
-                pid = self._enqueue(topic, payload, qos, retain)
+                pid = self.session.publish(topic, payload, qos, retain)
                 break
             except NomqError as e:
                 if not is_full(e) or self._policy != "wait":
@@ -262,15 +261,20 @@ class MqttClient(Driver):
             # reconnect that lets the outbox drain).
             self._service()
             await self.wait_change()
+            if self.closed:
+                raise NomqError("MqttClient: closed")
         if qos == 0:
             self.wake()
             return None
         done = self.track_publish(pid)
         if not wait:
             self.wake()
-            self._streaming.append(done)
-            if len(self._streaming) > 64:
-                self._streaming = [d for d in self._streaming if not d.is_set()]
+            streaming = self._streaming
+            streaming.append(done)
+            # Forget the finished ones at the front (acknowledgements come in order), so
+            # the list stays about as long as what is in flight.
+            while len(streaming) > 16 and streaming[0].is_set():
+                self._note_stream_result(streaming.pop(0))
             return Delivery(done)
         self._service()  # it waits anyway: write now rather than at the pump's turn
         await done.wait()
@@ -282,20 +286,27 @@ class MqttClient(Driver):
         self._service()
         await asyncio.sleep_ms(0)
 
+    def _note_stream_result(self, done):
+        try:
+            _result(done.value)
+        except MqttPublishError as e:
+            if self._stream_error is None:
+                self._stream_error = e
+
     async def drain(self):
         """Waits until every `publish(..., wait=False)` so far has ended; raises the first
-        failure (after waiting for all)."""
+        failure among them (after waiting for all)."""
         self._service()
-        first = None
-        for done in self._streaming:
+        streaming = self._streaming
+        while streaming:
+            done = streaming[0]
             await done.wait()
-            try:
-                _result(done.value)
-            except MqttPublishError as e:
-                first = first or e
-        self._streaming = []
-        if first is not None:
-            raise first
+            if streaming and streaming[0] is done:
+                streaming.pop(0)
+                self._note_stream_result(done)
+        e, self._stream_error = self._stream_error, None
+        if e is not None:
+            raise e
 
     # ===== subscribing
 
