@@ -431,10 +431,12 @@ class Driver:
                 data = await st.read(_READ_SIZE)
                 if not data:
                     break
-                if quickack:
+                if quickack and len(self._pubs) > 1:
                     # Linux delays ACKs (up to 40 ms) and falls back to that after each read;
                     # a broker with Nagle on (mosquitto's default) then holds its next small
                     # packets, the acknowledgements at the end of a stream, until it comes.
+                    # Only while several publishes await acknowledgements: with one, our next
+                    # packet carries the ACK, and a separate one would only cost.
                     try:
                         st.s.setsockopt(_IPPROTO_TCP, _TCP_QUICKACK, 1)
                     except (AttributeError, OSError):  # a TLS socket has no setsockopt
