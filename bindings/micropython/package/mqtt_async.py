@@ -19,7 +19,8 @@ Code written for mqboard's module runs unchanged:
     asyncio.run(main(MQTTClient(config)))
 
 The API and its semantics are mqboard's: `config` holds the defaults merged into each
-client's settings; `set_last_will(config, topic, message, retain, qos)`; `MQTTMessage`;
+client's settings (a dict with attribute access; copy it with `config.copy()`, as mqboard's
+tests do: MicroPython's `dict(config)` does not accept a dict subclass); `set_last_will(config, topic, message, retain, qos)`; `MQTTMessage`;
 `MQTTClient(config)` with `connect()` (raises OSError when the first connection fails, then
 keeps the connection up in the background), `start()` (connects in the background, never
 raises), `publish(topic, msg, retain=False, qos=0, sync=True)`, `subscribe(topic, qos=0)`,

@@ -97,6 +97,7 @@ class Driver:
                               reconnect=False, username=session_kw.get("username"),
                               password=session_kw.get("password"))
         self._wipe_task = None
+        self._connect_timeout = session_kw.get("connect_timeout_ms") or 10000
         self.session = MqttSession(**session_kw)
         self.host = host
         self.port = port
@@ -193,7 +194,7 @@ class Driver:
             s.poll_event()  # OPEN_TRANSPORT
             st = await self._open_stream()
             s.connect()
-            deadline = monotonic_ms() + 10000
+            deadline = monotonic_ms() + self._connect_timeout
             while True:
                 data = s.poll_transmit()
                 while data is not None:
@@ -295,6 +296,8 @@ class Driver:
         s = self.session
         poll = s.poll_event
         pubs = self._pubs
+        change = self._change
+        again = False  # whether handling the events may have queued bytes
         while True:
             ev = poll()
             if ev is None:
@@ -304,7 +307,8 @@ class Driver:
                 done = pubs.pop(ev[1], None)
                 if done is not None:
                     done.finish(ev)
-                self._change.set()  # an outbox place freed
+                if not change.state:  # an outbox place freed (set() is a Python call)
+                    change.set()
             elif kind == MQTT_MESSAGE:
                 try:
                     r = self._on_message(ev)
@@ -318,6 +322,7 @@ class Driver:
                 if done is not None:
                     done.finish(ev)
             elif kind == MQTT_CONNECTED:
+                again = True
                 self.connected = True
                 self._signal()
                 self._on_connected(ev[1], ev[2])
@@ -330,8 +335,9 @@ class Driver:
             elif kind == MQTT_OPEN_TRANSPORT:
                 self._drop_stream()
                 self._opener = asyncio.create_task(self._open(self._gen))
-        # Handling events may have queued bytes (a CONNACK resends what was in flight).
-        self._flush()
+        if again:
+            # A CONNACK resends what was in flight and what was queued meanwhile.
+            self._flush()
 
     def _handler_error(self, e):
         print("mqtt: message handler failed:")
