@@ -20,10 +20,11 @@ Code written for mqboard's module runs unchanged:
 
 The API and its semantics are mqboard's: `config` holds the defaults merged into each
 client's settings (a dict with attribute access; copy it with `config.copy()`, as mqboard's
-tests do: MicroPython's `dict(config)` does not accept a dict subclass); `set_last_will(config, topic, message, retain, qos)`; `MQTTMessage`;
-`MQTTClient(config)` with `connect()` (raises OSError when the first connection fails, then
-keeps the connection up in the background), `start()` (connects in the background, never
-raises), `publish(topic, msg, retain=False, qos=0, sync=True)`, `subscribe(topic, qos=0)`,
+tests do: MicroPython's `dict(config)` does not accept a dict subclass);
+`set_last_will(config, topic, message, retain, qos)`; `MQTTMessage`; `MQTTClient(config)`
+with `connect()` (raises OSError when the first connection fails, then keeps the connection
+up in the background), `start()` (connects in the background, never raises),
+`publish(topic, msg, retain=False, qos=0, sync=True)`, `subscribe(topic, qos=0)`,
 `disconnect()` (final). `connect_coro(client)` runs after the first connection,
 `wifi_coro(True/False)` on each connection and loss; `subs_cb(topic, msg, retained, qos, dup)`
 (topic and msg as bytes) may also declare four or three parameters, as mqboard's hello world
@@ -418,14 +419,6 @@ class MQTTClient(Driver):
             return "CONNECT refused"
         return "connect failed: %s" % (_REASONS.get(why, why),)
 
-    def _failure_text(self):
-        why, reason = self.disconnect_reason or (0, 0)
-        if why == 6:  # CONNACK refused: mqboard's texts for the 3.1.1 return codes
-            if 1 <= reason <= len(CONN_ERRS):
-                return "CONNECT refused: " + CONN_ERRS[reason - 1]
-            return "CONNECT refused"
-        return "connect failed: %s" % (_REASONS.get(why, why),)
-
     def isconnected(self):
         return self.connected
 
@@ -466,9 +459,12 @@ class MQTTClient(Driver):
             await done.wait()
             self._outcome(done.value)
             return
-        self.wake()
         streaming = self._streaming
         streaming.append(done)
+        if len(streaming) <= self._window:
+            self.wake()  # written with the next batch
+            return
+        # Over the window: write now (this waits anyway) rather than wake the pump.
         while len(streaming) > self._window:
             first = streaming[0]
             if not first.is_set():
