@@ -50,6 +50,9 @@ for tool in gcc make valgrind; do
     fi
 done
 
+step "the mip manifest (bindings/micropython/package/package.json)"
+python3 tests/micropython/check_package_json.py
+
 step "MicroPython sources: $MPY_SDIST (sha256 pinned)"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
