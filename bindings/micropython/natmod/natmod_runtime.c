@@ -12,12 +12,11 @@
 
 void **nomq_mp_alloc_list;
 
-// 32 bytes, so the payload keeps the GC block's 16-byte alignment.
+// 16 bytes, so the payload keeps the GC block's 16-byte alignment. The block's size is the
+// GC's business (realloc asks the GC to move it).
 typedef struct block {
     struct block *next;    // the next block's start: what keeps it alive
     struct block **pprev;  // the pointer that points at this block
-    size_t size;
-    size_t unused;
 } block_t;
 
 void *malloc(size_t size) {
@@ -30,7 +29,6 @@ void *malloc(size_t size) {
         return NULL;
     }
     block_t **head = (block_t **)nomq_mp_alloc_list;
-    b->size = size;
     b->next = *head;
     if (b->next != NULL) {
         b->next->pprev = &b->next;
@@ -64,17 +62,24 @@ void *calloc(size_t n, size_t size) {
     return p;
 }
 
+// The GC grows the block in place or moves it (copying the links with the data); a moved
+// block's neighbours are pointed at its new place.
 void *realloc(void *ptr, size_t size) {
     if (ptr == NULL) {
         return malloc(size);
     }
     block_t *old = (block_t *)ptr - 1;
-    void *moved = malloc(size);
-    if (moved != NULL) {
-        mp_fun_table.memmove_(moved, ptr, old->size < size ? old->size : size);
-        free(ptr);
+    block_t *b = mp_fun_table.realloc_(old, sizeof(block_t) + size, true);
+    if (b == NULL) {
+        return NULL;  // the old block stays, linked and intact
     }
-    return moved;
+    if (b != old) {
+        *b->pprev = b;
+        if (b->next != NULL) {
+            b->next->pprev = &b->next;
+        }
+    }
+    return b + 1;
 }
 
 void *memcpy(void *dst, const void *src, size_t n) {

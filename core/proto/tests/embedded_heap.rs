@@ -77,8 +77,9 @@ fn embedded(version: Version) -> EndpointConfig {
 }
 
 const START: u64 = 1_750_000_000_000;
-/// What the endpoint under test may hold at its peak (the embedded goal).
-const BUDGET: usize = 16 * 1024;
+/// What the endpoint under test may hold at its peak: a guard against regressions, above the
+/// 16 KiB goal this profile does not meet yet (docs/micropython.md, "Measured").
+const BUDGET: usize = 18 * 1024;
 
 fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, i as u8 + 1], 9000))
@@ -93,7 +94,9 @@ fn an_embedded_endpoint_stays_within_its_heap_budget() {
         let make = |seed| {
             Endpoint::new(embedded(version), &keys, Box::new(SeededRandom::new(seed)), MonoMillis(1_000))
         };
-        let mut nodes = [measured(|| make(1)), make(2), make(3)];
+        // Boxed, as every binding holds it: the struct itself (about 2.7 KB, most of it the
+        // AES key schedules) counts with its tables.
+        let mut nodes = [measured(|| Box::new(make(1))), Box::new(make(2)), Box::new(make(3))];
         let inbound = nodes[0].channel("in");
         let outbound = nodes[0].channel("out");
         measured(|| nodes[0].subscribe(&inbound).unwrap());
