@@ -584,7 +584,7 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event(
     buf_cap: usize,
 ) -> nomq_result {
     // SAFETY: forwarded contract.
-    unsafe { poll_event_with(endpoint, event, buf, buf_cap, EndpointHandle::poll_event) }
+    guard(|| unsafe { poll_event_with(endpoint, event, buf, buf_cap, EndpointHandle::poll_event) })
 }
 
 /// As `nomq_endpoint_poll_event`, skipping MESSAGE events, which stay queued in order: for an
@@ -601,10 +601,12 @@ pub unsafe extern "C" fn nomq_endpoint_poll_event_except_messages(
     buf_cap: usize,
 ) -> nomq_result {
     // SAFETY: forwarded contract.
-    unsafe { poll_event_with(endpoint, event, buf, buf_cap, EndpointHandle::poll_event_except_messages) }
+    guard(|| unsafe {
+        poll_event_with(endpoint, event, buf, buf_cap, EndpointHandle::poll_event_except_messages)
+    })
 }
 
-/// The two poll_event exports: `take` picks the event from the handle.
+/// The two poll_event exports, run inside their guard: `take` picks the event from the handle.
 ///
 /// # Safety
 /// As `nomq_endpoint_poll_event`.
@@ -617,49 +619,47 @@ unsafe fn poll_event_with(
         &mut EndpointHandle,
         &'b mut [u8],
     ) -> Result<Option<FlatEndpointEvent<'b>>, EndpointSpilled>,
-) -> nomq_result {
-    guard(|| {
-        if event.is_null() {
-            return Err(nomq_result::NullPointer);
+) -> Result<(), nomq_result> {
+    if event.is_null() {
+        return Err(nomq_result::NullPointer);
+    }
+    // SAFETY: per the contract above.
+    let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
+    let e = match take(&mut ep.handle, buf) {
+        Ok(Some(f)) => nomq_endpoint_event {
+            kind: f.kind,
+            publish_id: f.publish_id,
+            outcome: f.outcome,
+            peer: f.peer.map(nomq_addr::from_socket_addr).unwrap_or_default(),
+            qos: f.qos,
+            retain: f.retain,
+            priority: f.priority,
+            session_id: f.session_id,
+            packet_id: f.packet_id,
+            timestamp_ms: f.timestamp_ms,
+            channel: pointer(f.channel).cast(),
+            channel_len: f.channel.len(),
+            payload: pointer(f.payload),
+            payload_len: f.payload.len(),
+            dropped_count: f.dropped_count,
+        },
+        Ok(None) => nomq_endpoint_event::default(),
+        Err(spilled) => {
+            // The caller learns the lengths to make room for; the event stays queued.
+            let e = nomq_endpoint_event {
+                kind: spilled.kind,
+                channel_len: spilled.channel_len,
+                payload_len: spilled.payload_len,
+                ..nomq_endpoint_event::default()
+            };
+            // SAFETY: checked non-NULL; writable per the contract.
+            unsafe { event.write(e) };
+            return Err(nomq_result::BufferTooSmall);
         }
-        // SAFETY: per the contract above.
-        let (ep, buf) = unsafe { (guard::object(endpoint)?, guard::buffer(buf, buf_cap)?) };
-        let e = match take(&mut ep.handle, buf) {
-            Ok(Some(f)) => nomq_endpoint_event {
-                kind: f.kind,
-                publish_id: f.publish_id,
-                outcome: f.outcome,
-                peer: f.peer.map(nomq_addr::from_socket_addr).unwrap_or_default(),
-                qos: f.qos,
-                retain: f.retain,
-                priority: f.priority,
-                session_id: f.session_id,
-                packet_id: f.packet_id,
-                timestamp_ms: f.timestamp_ms,
-                channel: pointer(f.channel).cast(),
-                channel_len: f.channel.len(),
-                payload: pointer(f.payload),
-                payload_len: f.payload.len(),
-                dropped_count: f.dropped_count,
-            },
-            Ok(None) => nomq_endpoint_event::default(),
-            Err(spilled) => {
-                // The caller learns the lengths to make room for; the event stays queued.
-                let e = nomq_endpoint_event {
-                    kind: spilled.kind,
-                    channel_len: spilled.channel_len,
-                    payload_len: spilled.payload_len,
-                    ..nomq_endpoint_event::default()
-                };
-                // SAFETY: checked non-NULL; writable per the contract.
-                unsafe { event.write(e) };
-                return Err(nomq_result::BufferTooSmall);
-            }
-        };
-        // SAFETY: checked non-NULL; writable per the contract.
-        unsafe { event.write(e) };
-        Ok(())
-    })
+    };
+    // SAFETY: checked non-NULL; writable per the contract.
+    unsafe { event.write(e) };
+    Ok(())
 }
 
 /// NULL for an empty part (it might not point into the caller's buffer).
