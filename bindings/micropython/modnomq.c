@@ -91,6 +91,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_AuthenticationError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(AuthenticationError)));
     mp_store_global(MP_QSTR_StaleError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(StaleError)));
     mp_store_global(MP_QSTR_ConfigError, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(ConfigError)));
+    mp_store_global(MP_QSTR_QueueFull, MP_OBJ_FROM_PTR(NOMQ_MP_TYPE(QueueFull)));
     #define STORE_CONSTANT(name, value) mp_store_global(MP_QSTR_##name, MP_OBJ_NEW_SMALL_INT(value));
     NOMQ_MP_CONSTANTS(STORE_CONSTANT)
     NOMQ_MP_ENDPOINT_CONSTANTS(STORE_CONSTANT)
@@ -120,6 +121,7 @@ static const mp_rom_map_elem_t nomq_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_AuthenticationError), MP_ROM_PTR(&nomq_mp_type_AuthenticationError) },
     { MP_ROM_QSTR(MP_QSTR_StaleError), MP_ROM_PTR(&nomq_mp_type_StaleError) },
     { MP_ROM_QSTR(MP_QSTR_ConfigError), MP_ROM_PTR(&nomq_mp_type_ConfigError) },
+    { MP_ROM_QSTR(MP_QSTR_QueueFull), MP_ROM_PTR(&nomq_mp_type_QueueFull) },
     #define ROM_CONSTANT(name, value) { MP_ROM_QSTR(MP_QSTR_##name), MP_ROM_INT(value) },
     NOMQ_MP_CONSTANTS(ROM_CONSTANT)
     NOMQ_MP_ENDPOINT_CONSTANTS(ROM_CONSTANT)

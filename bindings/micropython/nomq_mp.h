@@ -46,6 +46,7 @@ NOMQ_MP_DECLARE_TYPE(FrameError);           // a datagram is malformed or of ano
 NOMQ_MP_DECLARE_TYPE(AuthenticationError);  // wrong keys, tampering or corruption
 NOMQ_MP_DECLARE_TYPE(StaleError);           // timestamp outside the acceptance window
 NOMQ_MP_DECLARE_TYPE(ConfigError);          // a config file or key is invalid
+NOMQ_MP_DECLARE_TYPE(QueueFull);            // a bounded table or outbox is full (nomq 400)
 NOMQ_MP_DECLARE_TYPE(Codec);
 NOMQ_MP_DECLARE_TYPE(Packet);
 NOMQ_MP_DECLARE_TYPE(Endpoint);

@@ -1,6 +1,7 @@
 // nomq's results as MicroPython exceptions. The classes follow the Python package's
 // (python/nomq/errors.py) where a datagram or a config is at fault: NomqError, FrameError,
-// AuthenticationError and StaleError (both FrameErrors), ConfigError. A bad argument raises
+// AuthenticationError and StaleError (both FrameErrors), ConfigError, QueueFull (a bounded
+// table or outbox refused: retry later, or read what is waiting). A bad argument raises
 // the built-in ValueError or TypeError, since MicroPython's native classes have one base only
 // and callers catch those naturally. The message names the operation, nomq's text for the
 // result and its number (the C `nomq_result`), e.g.
@@ -15,6 +16,7 @@ mp_obj_full_type_t nomq_mp_type_FrameError;
 mp_obj_full_type_t nomq_mp_type_AuthenticationError;
 mp_obj_full_type_t nomq_mp_type_StaleError;
 mp_obj_full_type_t nomq_mp_type_ConfigError;
+mp_obj_full_type_t nomq_mp_type_QueueFull;
 
 void nomq_mp_errors_init_types(void) {
     mp_obj_exception_init(&nomq_mp_type_NomqError, MP_QSTR_NomqError, &mp_type_Exception);
@@ -22,6 +24,7 @@ void nomq_mp_errors_init_types(void) {
     mp_obj_exception_init(&nomq_mp_type_AuthenticationError, MP_QSTR_AuthenticationError, NOMQ_MP_TYPE(FrameError));
     mp_obj_exception_init(&nomq_mp_type_StaleError, MP_QSTR_StaleError, NOMQ_MP_TYPE(FrameError));
     mp_obj_exception_init(&nomq_mp_type_ConfigError, MP_QSTR_ConfigError, NOMQ_MP_TYPE(NomqError));
+    mp_obj_exception_init(&nomq_mp_type_QueueFull, MP_QSTR_QueueFull, NOMQ_MP_TYPE(NomqError));
 }
 #else
 #include "py/objexcept.h"
@@ -38,6 +41,7 @@ DEFINE_ERROR(FrameError, &nomq_mp_type_NomqError);
 DEFINE_ERROR(AuthenticationError, &nomq_mp_type_FrameError);
 DEFINE_ERROR(StaleError, &nomq_mp_type_FrameError);
 DEFINE_ERROR(ConfigError, &nomq_mp_type_NomqError);
+DEFINE_ERROR(QueueFull, &nomq_mp_type_NomqError);
 #endif
 
 // A message assembled on the stack; natmods have no libc formatting.
@@ -89,6 +93,8 @@ static const mp_obj_type_t *class_of(nomq_result result) {
             return NOMQ_MP_TYPE(StaleError);
         case NOMQ_RESULT_CONFIG_INVALID:
             return NOMQ_MP_TYPE(ConfigError);
+        case NOMQ_RESULT_FULL:
+            return NOMQ_MP_TYPE(QueueFull);
         default:
             return NOMQ_MP_TYPE(NomqError);
     }

@@ -217,7 +217,7 @@ refused(TypeError, "urandom not callable", _nomq.Endpoint, K1, K2, 1, urandom=5)
 small = _nomq.Endpoint(K1, K2, 1, now_ms=1000, max_subscriptions=2)
 small.subscribe("one")
 small.subscribe("two")
-e = raises(_nomq.NomqError, "a third subscription with room for two", small.subscribe, "three")
+e = raises(_nomq.QueueFull, "a third subscription with room for two", small.subscribe, "three")
 check(e is not None and "nomq 400" in str(e), "full names its result: %s" % e)
 
 # A urandom that fails inside a nomq call: the exception reaches the caller after the call,

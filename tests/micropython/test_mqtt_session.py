@@ -150,7 +150,7 @@ check(sent(s5, 20)[0] == 0x32, "MQTT 5 PUBLISH")
 # next one is refused with NomqError (full), and nothing already queued is lost.
 q = _nomq.MqttSession("q", max_outbox_messages=3, max_outbox_bytes=1024)
 ids = [q.publish("t", b"m%d" % i, 1, now_ms=1) for i in range(3)]
-e = raises(_nomq.NomqError, "a fourth publish with room for three", q.publish, "t", b"m3", 1)
+e = raises(_nomq.QueueFull, "a fourth publish with room for three", q.publish, "t", b"m3", 1)
 check(e is not None and "nomq 400" in str(e), "full names its result: %s" % e)
 check(q.metrics()["queued_messages"] == 3, "the three queued stay")
 drop = _nomq.MqttSession("d", max_outbox_messages=2, drop_oldest=True)

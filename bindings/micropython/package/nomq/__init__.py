@@ -9,7 +9,7 @@ Submodules load on first use, so a board that only speaks MQTT never loads the N
 `_nomq` is built into the firmware (user C module) or installed as a native .mpy
 (docs/micropython.md).
 """
-from _nomq import AuthenticationError, ConfigError, FrameError, NomqError, StaleError, version
+from _nomq import AuthenticationError, ConfigError, FrameError, NomqError, QueueFull, StaleError, version
 
 __version__ = version()
 

@@ -33,6 +33,7 @@ from _nomq import (
     MQTT_UNSUBSCRIBED,
     MqttSession,
     NomqError,
+    QueueFull,
     monotonic_ms,
 )
 from os import urandom
@@ -54,8 +55,8 @@ _BATCH = const(32)
 
 
 def is_full(e):
-    """Whether a NomqError says the outbox is full (nomq_result FULL, 400)."""
-    return isinstance(e, NomqError) and "(nomq 400)" in str(e)
+    """Whether the session refused a publish because its outbox is full."""
+    return isinstance(e, QueueFull)
 
 
 class Done(asyncio.Event):

@@ -29,7 +29,7 @@ Publishing (`publish`):
 - a refused message (MQTT 5 reason >= 0x80), a QoS 2 message whose session the broker lost
   after PUBREC, and a message dropped by the outbox policy raise `MqttPublishError`;
 - when the outbox is full, `outbox_policy` decides: "wait" (default) waits for room, "fail"
-  raises `NomqError` (FULL), "drop_oldest" drops the oldest queued message (its `publish`
+  raises `QueueFull` (a `NomqError`), "drop_oldest" drops the oldest queued message (its `publish`
   raises `MqttPublishError`).
 
 Receiving: messages join a queue bounded by `max_queued_messages` and `max_queued_bytes`.
