@@ -25,6 +25,7 @@
 //! still recognised, answered and not delivered again. A session whose
 //!   ids turn out sequential ([`SEQUENTIAL_AFTER`] in a row) moves to the bitmap.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 
 use crate::time::MonoMillis;
@@ -117,7 +118,10 @@ struct Session {
     /// How long after `last_seen` the session and its ids are kept: the longest retransmission
     /// horizon (ttl) its packets announced; the prune horizon when longer.
     keep_ms: u64,
-    sequential: Option<Sequential>,
+    /// Boxed: the 512-byte window would otherwise sit inline in every slot of the sessions
+    /// map's nodes (a B-tree node has room for 11), costing a firmware endpoint 6.6 KB for
+    /// its first sender.
+    sequential: Option<Box<Sequential>>,
     /// Random-id mode: id → last seen.
     ids: BTreeMap<u32, MonoMillis>,
     highest: u32,
@@ -193,7 +197,7 @@ impl Inbound {
         let random_ids = &mut self.random_ids;
         let s = self.sessions.entry(session_id).or_default();
         if s.sequential.is_none() && sequential {
-            s.sequential = Some(Sequential::new(packet_id));
+            s.sequential = Some(Box::new(Sequential::new(packet_id)));
         }
         match &mut s.sequential {
             Some(seq) => seq.mark(packet_id, now, random_ids, limits.ids),
@@ -211,7 +215,7 @@ impl Inbound {
                 s.ids.insert(packet_id, now);
                 *random_ids += 1;
                 if s.run >= SEQUENTIAL_AFTER {
-                    let mut seq = Sequential::new(s.highest);
+                    let mut seq = Box::new(Sequential::new(s.highest));
                     *random_ids -= s.ids.len();
                     for id in s.ids.keys().copied().filter(|id| s.highest - id < WINDOW) {
                         seq.mark(id, now, random_ids, limits.ids);
