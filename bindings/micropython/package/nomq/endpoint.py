@@ -31,7 +31,7 @@ heartbeat_interval_ms, peer_timeout_ms) to the constructor to change it:
                                  buffers; a larger incoming one is refused as malformed)
     message_buffer 16            received messages taken from the core, not yet read
 
-These are the core's embedded profile: such an endpoint holds about 17 KB of heap after 100
+These are the core's embedded profile: such an endpoint holds about 12.5 KB of heap after 100
 QoS 2 exchanges each way with each of two peers (core/proto/tests/embedded_heap.rs,
 docs/micropython.md). The versions carry up to 1919 bytes (v1, the most a reference node
 receives) and 65,402 (v2): raise max_payload to take larger messages.
