@@ -147,21 +147,23 @@ static mp_obj_t endpoint_close(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(endpoint_close_obj, endpoint_close);
 
-static mp_obj_t endpoint_subscribe(mp_obj_t self_in, mp_obj_t channel_in) {
+// subscribe and unsubscribe: one call on a channel name.
+static mp_obj_t channel_call(mp_obj_t self_in, mp_obj_t channel_in,
+    nomq_result (*call)(nomq_endpoint *, const char *, size_t), const char *what) {
     endpoint_obj_t *self = MP_OBJ_TO_PTR(self_in);
     size_t len;
     const char *channel = nomq_mp_text(channel_in, &len, "channel");
-    done(self, nomq_endpoint_subscribe(live(self), channel, len), "subscribe");
+    done(self, call(live(self), channel, len), what);
     return mp_const_none;
+}
+
+static mp_obj_t endpoint_subscribe(mp_obj_t self_in, mp_obj_t channel_in) {
+    return channel_call(self_in, channel_in, nomq_endpoint_subscribe, "subscribe");
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(endpoint_subscribe_obj, endpoint_subscribe);
 
 static mp_obj_t endpoint_unsubscribe(mp_obj_t self_in, mp_obj_t channel_in) {
-    endpoint_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    size_t len;
-    const char *channel = nomq_mp_text(channel_in, &len, "channel");
-    done(self, nomq_endpoint_unsubscribe(live(self), channel, len), "unsubscribe");
-    return mp_const_none;
+    return channel_call(self_in, channel_in, nomq_endpoint_unsubscribe, "unsubscribe");
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(endpoint_unsubscribe_obj, endpoint_unsubscribe);
 

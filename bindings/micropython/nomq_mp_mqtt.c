@@ -67,18 +67,20 @@ static void done(session_obj_t *self, nomq_result r, const char *what) {
     nomq_mp_random_check(&self->random);
 }
 
-// A str for a C string field: NUL-terminated already (MicroPython's str data is), with no
+// A str for a C string argument: NUL-terminated already (MicroPython's str data is), with no
 // NUL inside (MQTT strings may not hold one, and C would cut the string there).
 static const char *c_string(mp_obj_t value, const char *name) {
-    if (value == mp_const_none) {
-        return NULL;
-    }
     size_t len;
     const char *s = nomq_mp_text(value, &len, name);
     if (strlen(s) != len) {
         nomq_mp_raise_arg(&mp_type_ValueError, name, " must not contain NUL");
     }
     return s;
+}
+
+// c_string, or NULL for None (an optional config field).
+static const char *c_string_or_null(mp_obj_t value, const char *name) {
+    return value == mp_const_none ? NULL : c_string(value, name);
 }
 
 #define U64_FIELDS(X) X(connect_timeout_ms) X(reconnect_initial_ms) X(reconnect_max_ms) X(reconnect_stable_ms)
@@ -104,7 +106,7 @@ static mp_obj_t session_make_new(const mp_obj_type_t *type, size_t n_args, size_
     nomq_mqtt_config c;
     nomq_mqtt_config_init(&c);
     #define GIVEN(name) (a[ARG_##name].u_obj != mp_const_none)
-    c.client_id = c_string(a[ARG_client_id].u_obj, "client_id");
+    c.client_id = c_string_or_null(a[ARG_client_id].u_obj, "client_id");
     if (GIVEN(version)) {
         c.version = (uint8_t)nomq_mp_uint(a[ARG_version].u_obj, 5, "version");
         if (c.version != 4 && c.version != 5) {
@@ -117,14 +119,14 @@ static mp_obj_t session_make_new(const mp_obj_type_t *type, size_t n_args, size_
     if (GIVEN(keep_alive)) {
         c.keep_alive = (uint16_t)nomq_mp_uint(a[ARG_keep_alive].u_obj, 65535, "keep_alive");
     }
-    c.username = c_string(a[ARG_username].u_obj, "username");
+    c.username = c_string_or_null(a[ARG_username].u_obj, "username");
     if (GIVEN(password)) {
         c.password = nomq_mp_text_or_bytes(a[ARG_password].u_obj, &c.password_len, "password");
     }
     if (GIVEN(session_expiry)) {
         c.session_expiry = (uint32_t)nomq_mp_uint(a[ARG_session_expiry].u_obj, UINT32_MAX, "session_expiry");
     }
-    c.will_topic = c_string(a[ARG_will_topic].u_obj, "will_topic");
+    c.will_topic = c_string_or_null(a[ARG_will_topic].u_obj, "will_topic");
     if (GIVEN(will_payload)) {
         c.will_payload = nomq_mp_text_or_bytes(a[ARG_will_payload].u_obj, &c.will_payload_len, "will_payload");
     }
@@ -246,9 +248,6 @@ static mp_obj_t session_publish(size_t n_args, const mp_obj_t *pos, mp_map_t *kw
     mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, a);
     session_obj_t *self = MP_OBJ_TO_PTR(a[ARG_self].u_obj);
     const char *topic = c_string(a[ARG_topic].u_obj, "topic");
-    if (topic == NULL) {
-        nomq_mp_raise_arg(&mp_type_TypeError, "topic", " must be a str");
-    }
     size_t len;
     const uint8_t *payload = nomq_mp_text_or_bytes(a[ARG_payload].u_obj, &len, "payload");
     uint8_t qos = (uint8_t)nomq_mp_uint(a[ARG_qos].u_obj, 2, "qos");
@@ -263,9 +262,6 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(session_publish_obj, 3, session_publish);
 static mp_obj_t session_subscribe(size_t n_args, const mp_obj_t *args) {
     session_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     const char *filter = c_string(args[1], "filter");
-    if (filter == NULL) {
-        nomq_mp_raise_arg(&mp_type_TypeError, "filter", " must be a str");
-    }
     uint8_t qos = n_args > 2 ? (uint8_t)nomq_mp_uint(args[2], 2, "qos") : 0;
     uint64_t now = now_arg(n_args, args, 3);
     uint64_t id = 0;
@@ -277,9 +273,6 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(session_subscribe_obj, 2, 4, session_
 static mp_obj_t session_unsubscribe(size_t n_args, const mp_obj_t *args) {
     session_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     const char *filter = c_string(args[1], "filter");
-    if (filter == NULL) {
-        nomq_mp_raise_arg(&mp_type_TypeError, "filter", " must be a str");
-    }
     uint64_t now = now_arg(n_args, args, 2);
     uint64_t id = 0;
     done(self, nomq_mqtt_session_unsubscribe(live(self), now, filter, &id), "unsubscribe");

@@ -105,35 +105,34 @@ static bool parse_ipv6(const char *s, size_t len, uint8_t out[16]) {
     return true;
 }
 
+// A sockaddr as the unix port's sockets give it: Linux's layout, the family in host order.
+static void sockaddr_from_bytes(const mp_buffer_info_t *info, nomq_addr *out, const char *name) {
+    const uint8_t *b = info->buf;
+    uint16_t family = info->len >= 2 ? (uint16_t)(b[0] | b[1] << 8) : 0;
+    if (info->len == SOCKADDR_IN_LEN && family == LINUX_AF_INET) {
+        out->family = 4;
+        memcpy(out->ip, b + 4, 4);
+    } else if (info->len == SOCKADDR_IN6_LEN && family == LINUX_AF_INET6) {
+        out->family = 6;
+        memcpy(out->ip, b + 8, 16);
+    } else {
+        nomq_mp_raise_arg(&mp_type_ValueError, name, ": not an IPv4 or IPv6 sockaddr");
+    }
+    out->port = (uint16_t)(b[2] << 8 | b[3]);
+}
+
 void nomq_mp_addr_from_obj(mp_obj_t value, nomq_addr *out, const char *name) {
     memset(out, 0, sizeof *out);
-    if (!mp_obj_is_str(value) && mp_obj_get_type(value) != &mp_type_tuple) {
-        mp_buffer_info_t info;
-        if (!mp_get_buffer(value, &info, MP_BUFFER_READ)) {
-            nomq_mp_raise_arg(&mp_type_TypeError, name, " must be an (ip, port) tuple or a sockaddr");
-        }
-        const uint8_t *b = info.buf;
-        uint16_t family = info.len >= 2 ? (uint16_t)(b[0] | b[1] << 8) : 0;
-        if (info.len == SOCKADDR_IN_LEN && family == LINUX_AF_INET) {
-            out->family = 4;
-            memcpy(out->ip, b + 4, 4);
-        } else if (info.len == SOCKADDR_IN6_LEN && family == LINUX_AF_INET6) {
-            out->family = 6;
-            memcpy(out->ip, b + 8, 16);
-        } else {
-            nomq_mp_raise_arg(&mp_type_ValueError, name, ": not an IPv4 or IPv6 sockaddr");
-        }
-        out->port = (uint16_t)(b[2] << 8 | b[3]);
+    size_t n = 0;
+    mp_obj_t *items = NULL;
+    mp_buffer_info_t info;
+    if (mp_obj_get_type(value) == &mp_type_tuple) {
+        mp_obj_get_array(value, &n, &items);
+    } else if (!mp_obj_is_str(value) && mp_get_buffer(value, &info, MP_BUFFER_READ)) {
+        sockaddr_from_bytes(&info, out, name);
         return;
     }
-    size_t n;
-    mp_obj_t *items;
-    if (mp_obj_is_str(value)) {
-        n = 0;
-    } else {
-        mp_obj_get_array(value, &n, &items);
-    }
-    if (n != 2) {
+    if (n != 2) {  // a str, another type, or a tuple of the wrong size
         nomq_mp_raise_arg(&mp_type_TypeError, name, " must be an (ip, port) tuple or a sockaddr");
     }
     size_t len;

@@ -1,6 +1,7 @@
 """A small test harness for MicroPython scripts (no unittest there): checks count passes and
-failures, `raises` checks an exception's class, and `finish` prints the closing
-"name: N passed, N failed" line and exits with 1 when anything failed."""
+failures, `raises` checks an exception's class, `events` drains a sans-IO object's events,
+and `finish` prints the closing "name: N passed, N failed" line and exits with 1 when
+anything failed."""
 import sys
 
 _passed = 0
@@ -30,6 +31,18 @@ def raises(exc_class, what, fn, *args, **kwargs):
         return e
     check(False, "%s: nothing raised, expected %s" % (what, exc_class.__name__))
     return None
+
+
+def events(source, kind=None):
+    """Every event `source` (a `_nomq.Endpoint` or `MqttSession`) has queued, taken now:
+    those whose first item is `kind`, or all."""
+    out = []
+    while True:
+        e = source.poll_event()
+        if e is None:
+            return out
+        if kind is None or e[0] == kind:
+            out.append(e)
 
 
 def finish(name):

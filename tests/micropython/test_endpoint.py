@@ -6,7 +6,7 @@ a failing urandom raised after the call without harming the endpoint, and closed
 import gc
 
 import _nomq
-from mptest import check, raises, finish
+from mptest import check, events, raises, finish
 
 K1 = bytes(range(32))
 K2 = bytes(range(0xA0, 0xC0))
@@ -54,16 +54,6 @@ class Net:
             self.b.handle_timeout(self.now)
             self.carry()
         self.now = end
-
-
-def events(ep, kind=None):
-    out = []
-    while True:
-        e = ep.poll_event()
-        if e is None:
-            return out
-        if kind is None or e[0] == kind:
-            out.append(e)
 
 
 def done_outcomes(ep):

@@ -6,7 +6,7 @@ input refused with its class, large messages through the heap path, and closed s
 import gc
 
 import _nomq
-from mptest import check, raises, finish
+from mptest import check, events, raises, finish
 
 CONNACK = b"\x20\x02\x00\x00"
 
@@ -30,16 +30,6 @@ def publish_packet(topic, payload, qos=0, packet_id=0, dup=False, retain=False):
     body = bytes((len(topic) >> 8, len(topic) & 255)) + topic.encode() + (pid(packet_id) if qos else b"") + payload
     first = 0x30 | qos << 1 | (8 if dup else 0) | (1 if retain else 0)
     return bytes((first,)) + varint(len(body)) + body
-
-
-def events(s, kind=None):
-    out = []
-    while True:
-        e = s.poll_event()
-        if e is None:
-            return out
-        if kind is None or e[0] == kind:
-            out.append(e)
 
 
 def sent(s, now):
