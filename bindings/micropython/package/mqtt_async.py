@@ -63,7 +63,7 @@ try:
 except ImportError:
     import uasyncio as asyncio
 
-from nomq._mqtt_driver import Driver, is_full
+from nomq._mqtt_driver import DONE, Driver, is_full
 from _nomq import MQTT_CONFIRMED, MQTT_SENT, NomqError
 
 try:
@@ -220,6 +220,11 @@ class MQTTMessage:
 def _is_arity_error(e):
     # MicroPython: "function takes 4 positional arguments but 5 were given"
     return "positional arguments but" in str(e) or "function takes" in str(e)
+
+
+def _delivered(value):
+    """Whether a finished publish (its PUBLISH_DONE event; None: the client closed) arrived."""
+    return value is not None and (value[2] == MQTT_CONFIRMED or value[2] == MQTT_SENT)
 
 
 class MQTTClient(Driver):
@@ -428,10 +433,40 @@ class MQTTClient(Driver):
         if self._state > 1 or self.closed:
             raise OSError(-1, CONN_CLOSED)
 
-    async def publish(self, topic, msg, retain=False, qos=0, sync=True):
+    def publish(self, topic, msg, retain=False, qos=0, sync=True):
         """QoS 0 returns once queued; QoS 1/2 with sync=True once acknowledged (PUBACK,
-        PUBCOMP); sync=False once at most `async_window` such publishes are unacknowledged."""
-        # The QoS 0 path is the hot one: checks inline, no helper calls.
+        PUBCOMP); sync=False once at most `async_window` such publishes are unacknowledged.
+        Returns an awaitable, as mqboard's coroutine."""
+        # QoS 0, and sync=False within the window, with room in the outbox are the hot
+        # paths: queued here, and what is returned has already finished (see DONE). Anything
+        # else, refusals included, goes to the coroutine, so errors are raised where the
+        # caller awaits.
+        pid = None
+        try:
+            if self._state <= 1 and not self.closed and isinstance(topic, str) \
+                    and len(topic) + len(msg) <= self.max_outbox_bytes \
+                    and (qos == 0 or (not sync and (qos == 1 or qos == 2) and self._window_open())):
+                pid = self.session.publish(topic, msg, qos, retain)
+        except Exception:  # noqa: BLE001 - nothing was queued; _publish raises it again
+            pid = None
+        if pid is None:
+            return self._publish(topic, msg, retain, qos, sync)
+        if qos:
+            self._streaming.append(self.track_publish(pid))
+        self.wake()
+        return DONE
+
+    def _window_open(self):
+        """Whether a sync=False publish fits the window now. Forgets the delivered ones at
+        its front; a failed one stays there for `_publish` to raise, as mqboard's would."""
+        streaming = self._streaming
+        while streaming and streaming[0].is_set():
+            if not _delivered(streaming[0].value):
+                return False
+            streaming.pop(0)
+        return len(streaming) < self._window
+
+    async def _publish(self, topic, msg, retain, qos, sync):
         if qos != 0 and qos != 1 and qos != 2:
             raise ValueError("unsupported qos")
         if self._state > 1 or self.closed:
@@ -477,7 +512,7 @@ class MQTTClient(Driver):
     def _outcome(self, value):
         if value is None:
             raise OSError(-1, CONN_CLOSED)
-        if value[2] != MQTT_CONFIRMED and value[2] != MQTT_SENT:
+        if not _delivered(value):
             raise OSError(-1, "publish failed: outcome %d reason 0x%02x" % (value[2], value[3]))
 
     async def _request(self, rid):

@@ -156,6 +156,18 @@ async def callbacks_and_qos():
     check(await wait_for(lambda: len(got5) == n + 162), "QoS 2 stream arrives once (%d)" % (len(got5) - n - 101))
     await w3.disconnect()
 
+    # What publish returns works wherever mqboard's coroutine did: as a task, under
+    # wait_for and gather, whether it finished on the spot or waits for an acknowledgement.
+    n = len(got5)
+    await asyncio.create_task(b4.publish(T + "/five", b"task", qos=0))
+    await asyncio.create_task(b4.publish(T + "/five", b"task1", qos=1, sync=False))
+    await asyncio.wait_for_ms(b4.publish(T + "/five", b"wait_for", qos=2), 2000)
+    r = await asyncio.gather(b4.publish(T + "/five", b"g0"), b4.publish(T + "/five", b"g1", qos=1))
+    check(r == [None, None], "gather of a QoS 0 and a QoS 1 publish: %r" % r)
+    check(await wait_for(lambda: len(got5) == n + 5), "each form delivered (%d)" % (len(got5) - n))
+    check(sorted(g[1] for g in got5[n:]) == sorted([b"task", b"task1", b"wait_for", b"g0", b"g1"]),
+          "each form delivered once: %r" % [g[1] for g in got5[n:]])
+
     for c in (a, b4, b3, bc):
         await c.disconnect()
     check(ups == [True], "no wifi_coro(False) for our own disconnect: %r" % ups)

@@ -268,7 +268,28 @@ async def many_with_gc():
     await c.disconnect()
 
 
+async def publish_awaitable_forms():
+    """What publish returns works wherever a coroutine did: awaited, as a task, under
+    wait_for and gather, whether it finished on the spot (QoS 0) or waits (QoS 1/2)."""
+    c = client("forms")
+    await c.connect()
+    t = "mpt/%s/forms" % RUN
+    await c.subscribe(t, 1)
+    await c.publish(t, b"awaited")
+    await asyncio.create_task(c.publish(t, b"task"))
+    await asyncio.create_task(c.publish(t, b"task1", qos=1))
+    await asyncio.wait_for_ms(c.publish(t, b"wait_for"), 2000)
+    await asyncio.wait_for_ms(c.publish(t, b"wait_for2", qos=2), 2000)
+    r = await asyncio.gather(c.publish(t, b"gather0"), c.publish(t, b"gather1", qos=1))
+    check(r == [None, None], "gather of a QoS 0 and a QoS 1 publish: %r" % r)
+    got = sorted(m.payload for m in await take(c, 8, 1000))
+    want = sorted([b"awaited", b"task", b"task1", b"wait_for", b"wait_for2", b"gather0", b"gather1"])
+    check(got == want, "each form delivered once: %r" % got)
+    await c.disconnect()
+
+
 async def main():
+    await publish_awaitable_forms()
     for version in (4, 5):
         await both_ways(version)
         gc.collect()

@@ -54,6 +54,30 @@ _LINUX = sys.platform == "linux"
 _BATCH = const(32)
 
 
+class _Done:
+    """An awaitable that has already finished (its result is None): what a publish that
+    completed on the spot returns, so the hot path creates no coroutine. On MicroPython a
+    coroutine object costs a heap allocation and its share of collections, several times the
+    publish itself. `await` is `yield from iter(x)`, which ends at once on an empty iterator;
+    `send` makes it acceptable to `asyncio.create_task`, `wait_for` and `gather`, as the
+    coroutine it stands for was. Stateless, so one instance serves every caller."""
+
+    def __iter__(self):
+        return iter(())
+
+    def send(self, value):
+        raise StopIteration
+
+    def throw(self, *exc):
+        raise exc[0] if exc else StopIteration
+
+    def close(self):
+        pass
+
+
+DONE = _Done()
+
+
 def is_full(e):
     """Whether the session refused a publish because its outbox is full."""
     return isinstance(e, QueueFull)

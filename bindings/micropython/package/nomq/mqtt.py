@@ -44,7 +44,7 @@ import asyncio
 from _nomq import MQTT_CONFIRMED, MQTT_DROPPED, MQTT_SENT, NomqError
 from micropython import const
 
-from ._mqtt_driver import Driver, is_full
+from ._mqtt_driver import DONE, Driver, is_full
 
 _OUTBOX_POLICIES = ("wait", "fail", "drop_oldest")
 
@@ -240,10 +240,26 @@ class MqttClient(Driver):
 
     # ===== publishing
 
-    async def publish(self, topic, payload, qos=0, retain=False, wait=True):
-        """Publishes; see the module docstring. Returns None, or a `Delivery` with
-        `wait=False` at QoS 1/2."""
-        # The QoS 0 path is the hot one: no helper calls before the session's publish.
+    def publish(self, topic, payload, qos=0, retain=False, wait=True):
+        """Publishes; see the module docstring. Returns an awaitable whose result is None,
+        or a `Delivery` with `wait=False` at QoS 1/2."""
+        # QoS 0 with room in the outbox is the hot path: queued here, and what is returned
+        # has already finished (no coroutine object: see DONE). Anything else, refusals
+        # included, goes to the coroutine, so errors are raised where the caller awaits.
+        try:
+            if qos == 0 and not self.closed and len(topic) + len(payload) <= self.max_outbox_bytes:
+                self.session.publish(topic, payload, 0, retain)
+                queued = True
+            else:
+                queued = False
+        except Exception:  # noqa: BLE001 - nothing was queued; _publish raises it again
+            queued = False
+        if queued:
+            self.wake()
+            return DONE
+        return self._publish(topic, payload, qos, retain, wait)
+
+    async def _publish(self, topic, payload, qos, retain, wait):
         if self.closed:
             raise NomqError("MqttClient: closed")
         if len(topic) + len(payload) > self.max_outbox_bytes:
