@@ -12,6 +12,10 @@
 
 void **nomq_mp_alloc_list;
 
+// Whether the last allocation found the heap full: nomq's allocation-failure path aborts
+// next, and abort then reports what happened (MemoryError) rather than an internal error.
+static bool heap_full;
+
 // 16 bytes, so the payload keeps the GC block's 16-byte alignment. The block's size is the
 // GC's business (realloc asks the GC to move it).
 typedef struct block {
@@ -25,6 +29,7 @@ void *malloc(size_t size) {
     }
     // gc_realloc: NULL when the heap is full, never a MemoryError raised through nomq's frames.
     block_t *b = mp_fun_table.realloc_(NULL, sizeof(block_t) + size, false);
+    heap_full = b == NULL;
     if (b == NULL) {
         return NULL;
     }
@@ -70,6 +75,7 @@ void *realloc(void *ptr, size_t size) {
     }
     block_t *old = (block_t *)ptr - 1;
     block_t *b = mp_fun_table.realloc_(old, sizeof(block_t) + size, true);
+    heap_full = b == NULL;
     if (b == NULL) {
         return NULL;  // the old block stays, linked and intact
     }
@@ -117,8 +123,15 @@ size_t strlen(const char *s) {
 }
 
 // nomq's firmware profile aborts on a panic (a bug). There is no process to end here: raise,
-// which unwinds through nomq's frames without running their destructors.
+// which unwinds through nomq's frames without running their destructors. A heap too small for what the object was configured to hold (an outbox bound larger than
+// the heap, say) ends the same way, reported as a MemoryError.
 MP_NORETURN void abort(void) {
+    if (heap_full) {
+        heap_full = false;
+        // MemoryError through the globals: dynruntime.h names only a few exception types.
+        const mp_obj_type_t *memory_error = (const mp_obj_type_t *)mp_load_global(MP_QSTR_MemoryError);
+        mp_raise_msg(memory_error, "nomq: the heap is full (lower the object's bounds); this object must not be used again");
+    }
     mp_raise_msg(&mp_type_RuntimeError, "nomq aborted (an internal error: please report it)");
     for (;;) {
     }

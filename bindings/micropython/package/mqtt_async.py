@@ -438,7 +438,7 @@ class MQTTClient(Driver):
         PUBCOMP); sync=False once at most `async_window` such publishes are unacknowledged.
         Returns an awaitable, as mqboard's coroutine."""
         # QoS 0, and sync=False within the window, with room in the outbox are the hot
-        # paths: queued here, and what is returned has already finished (see DONE). Anything
+        # paths: queued here, and what is returned has already finished (see Ready). Anything
         # else, refusals included, goes to the coroutine, so errors are raised where the
         # caller awaits.
         pid = None

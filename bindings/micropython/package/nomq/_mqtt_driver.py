@@ -54,19 +54,25 @@ _LINUX = sys.platform == "linux"
 _BATCH = const(32)
 
 
-class _Done:
-    """An awaitable that has already finished (its result is None): what a publish that
-    completed on the spot returns, so the hot path creates no coroutine. On MicroPython a
-    coroutine object costs a heap allocation and its share of collections, several times the
-    publish itself. `await` is `yield from iter(x)`, which ends at once on an empty iterator;
-    `send` makes it acceptable to `asyncio.create_task`, `wait_for` and `gather`, as the
-    coroutine it stands for was. Stateless, so one instance serves every caller."""
+class Ready:
+    """An awaitable that has already finished, with `value` as its result: what a publish
+    that completed on the spot returns, so the hot paths create no coroutine. On MicroPython
+    a coroutine object costs a heap allocation and its share of collections, several times
+    the publish itself. `await x` is `yield from iter(x)`; `send` makes it acceptable to
+    `asyncio.create_task`, `wait_for` and `gather`, as the coroutine it stands for was."""
+
+    def __init__(self, value=None):
+        self.value = value
 
     def __iter__(self):
-        return iter(())
+        # With no result, an empty iterator ends the await without raising StopIteration.
+        return iter(()) if self.value is None else self
+
+    def __next__(self):
+        raise StopIteration(self.value)
 
     def send(self, value):
-        raise StopIteration
+        raise StopIteration(self.value)
 
     def throw(self, *exc):
         raise exc[0] if exc else StopIteration
@@ -75,7 +81,8 @@ class _Done:
         pass
 
 
-DONE = _Done()
+# The finished awaitable without a result; stateless, so one instance serves every caller.
+DONE = Ready()
 
 
 def is_full(e):
@@ -83,17 +90,34 @@ def is_full(e):
     return isinstance(e, QueueFull)
 
 
-class Done(asyncio.Event):
-    """The end of one publish or request: set with `value`, the event tuple that ended it
-    (PUBLISH_DONE, DROPPED, SUBSCRIBED, UNSUBSCRIBED), or None when the client closed."""
+class Done:
+    """The end of one publish or request: `value` is the event tuple that ended it
+    (PUBLISH_DONE, DROPPED, SUBSCRIBED, UNSUBSCRIBED), or None when the client closed. The
+    asyncio.Event to wait on is made only when someone waits before the end: most streamed
+    publishes end before anyone looks, and an Event (with its task queue) per publish would
+    cost more than the publish."""
 
     def __init__(self):
-        super().__init__()
         self.value = None
+        self.ended = False
+        self._event = None
 
     def finish(self, value):
         self.value = value
-        self.set()
+        self.ended = True
+        if self._event is not None:
+            self._event.set()
+
+    def is_set(self):
+        return self.ended
+
+    def wait(self):
+        """An awaitable that ends with the publish or request."""
+        if self.ended:
+            return DONE
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event.wait()
 
 
 def _close_socket(stream):

@@ -44,7 +44,7 @@ import asyncio
 from _nomq import MQTT_CONFIRMED, MQTT_DROPPED, MQTT_SENT, NomqError
 from micropython import const
 
-from ._mqtt_driver import DONE, Driver, is_full
+from ._mqtt_driver import DONE, Driver, Ready, is_full
 
 _OUTBOX_POLICIES = ("wait", "fail", "drop_oldest")
 
@@ -243,21 +243,22 @@ class MqttClient(Driver):
     def publish(self, topic, payload, qos=0, retain=False, wait=True):
         """Publishes; see the module docstring. Returns an awaitable whose result is None,
         or a `Delivery` with `wait=False` at QoS 1/2."""
-        # QoS 0 with room in the outbox is the hot path: queued here, and what is returned
-        # has already finished (no coroutine object: see DONE). Anything else, refusals
-        # included, goes to the coroutine, so errors are raised where the caller awaits.
+        # QoS 0, and QoS 1/2 with wait=False, with room in the outbox are the hot paths:
+        # queued here, and what is returned has already finished (no coroutine object: see
+        # Ready). Anything else, refusals included, goes to the coroutine, so errors are
+        # raised where the caller awaits.
+        pid = None
         try:
-            if qos == 0 and not self.closed and len(topic) + len(payload) <= self.max_outbox_bytes:
-                self.session.publish(topic, payload, 0, retain)
-                queued = True
-            else:
-                queued = False
+            if (qos == 0 or not wait) and not self.closed and len(topic) + len(payload) <= self.max_outbox_bytes:
+                pid = self.session.publish(topic, payload, qos, retain)
         except Exception:  # noqa: BLE001 - nothing was queued; _publish raises it again
-            queued = False
-        if queued:
-            self.wake()
+            pid = None
+        if pid is None:
+            return self._publish(topic, payload, qos, retain, wait)
+        self.wake()
+        if qos == 0:
             return DONE
-        return self._publish(topic, payload, qos, retain, wait)
+        return Ready(self._track_streamed(pid))
 
     async def _publish(self, topic, payload, qos, retain, wait):
         if self.closed:
@@ -282,16 +283,10 @@ class MqttClient(Driver):
         if qos == 0:
             self.wake()
             return None
-        done = self.track_publish(pid)
         if not wait:
             self.wake()
-            streaming = self._streaming
-            streaming.append(done)
-            # Forget the finished ones at the front (acknowledgements come in order), so
-            # the list stays about as long as what is in flight.
-            while len(streaming) > 16 and streaming[0].is_set():
-                self._note_stream_result(streaming.pop(0))
-            return Delivery(done)
+            return self._track_streamed(pid)
+        done = self.track_publish(pid)
         self._service()  # it waits anyway: write now rather than at the pump's turn
         await done.wait()
         _result(done.value)
@@ -301,6 +296,17 @@ class MqttClient(Driver):
         """Writes everything queued now (QoS 0 publishes included) and yields."""
         self._service()
         await asyncio.sleep_ms(0)
+
+    def _track_streamed(self, pid):
+        """Tracks a wait=False publish; its Delivery."""
+        done = self.track_publish(pid)
+        streaming = self._streaming
+        streaming.append(done)
+        # Forget the finished ones at the front (acknowledgements come in order), so the
+        # list stays about as long as what is in flight.
+        while len(streaming) > 16 and streaming[0].is_set():
+            self._note_stream_result(streaming.pop(0))
+        return Delivery(done)
 
     def _note_stream_result(self, done):
         try:
