@@ -4,7 +4,8 @@
 # Rust tests (simulator included), the no_std build, the CLI demo and self-check, the Python and
 # interop tests against the installed wheel and binary, the Python stub and types, the C header,
 # the C tests (ASan, valgrind, firmware profile, an ESP32-C3 cross build), the MicroPython module (a host
-# interpreter and a native .mpy on PyPI's MicroPython), and a bounded fuzz run (the
+# interpreter and a native .mpy on PyPI's MicroPython), the Kotlin bindings (Maven, JUnit) and
+# the Swift bindings' freshness, and a bounded fuzz run (the
 # decoders, and two stateful targets: two NoMQ endpoints over a hostile network, an MQTT session
 # against a hostile broker). `.ci/run` calls
 # this script; the README names it.
@@ -73,6 +74,9 @@ tests/c/run.sh
 
 step "MicroPython: _nomq in a host interpreter (plain, valgrind) and as an x64 native .mpy"
 scripts/test-micropython.sh
+
+step "Kotlin/JVM: uniffi bindings generated, compiled with Maven, JUnit against mosquitto (TLS too) and the CLI; Swift bindings fresh"
+scripts/test-kotlin.sh
 
 step "C: firmware build for ESP32-C3 (riscv32imc-unknown-none-elf, no_std, opt-level z)"
 if rustup target list --installed 2>/dev/null | grep -q riscv32imc-unknown-none-elf ||

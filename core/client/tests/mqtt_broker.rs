@@ -5,7 +5,7 @@
 
 mod support;
 
-use nomq::mqtt::{Client, ClientOptions, ProtocolVersion, ReconnectPolicy};
+use nomq::mqtt::{Client, ClientOptions, ConnectionState, ProtocolVersion, ReconnectPolicy};
 use nomq::proto::ErrorKind;
 use nomq::proto::mqtt::session::PublishOutcome;
 use nomq::{Error, Qos, Refused};
@@ -132,6 +132,39 @@ async fn retained_wildcards_and_unsubscribe() {
     assert_eq!(m.topic, "home/x");
     assert!(timeout(Duration::from_millis(300), sub.recv()).await.is_err(), "nothing after unsubscribe");
     publisher.publish("home/door", b"", Qos::AtLeastOnce, true).await.unwrap(); // clear it
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_state_follows_a_broker_restart_and_the_disconnect() {
+    let mut broker = Broker::start();
+    let mut o = options(&broker, "state", ProtocolVersion::V311);
+    o.session.clean_start = false;
+    let c = Client::connect(o).await.unwrap();
+    assert_eq!(c.state(), ConnectionState::Connected { session_present: false });
+    // A watcher of its own sees the loss while the broker is down (a watch keeps only the
+    // latest state: changes closer together than the watcher's turn coalesce).
+    let mut states = c.watch_state();
+    states.borrow_and_update();
+    let watcher = tokio::spawn(async move {
+        let mut seen = vec![];
+        while !matches!(seen.last(), Some(ConnectionState::Connected { .. })) {
+            timeout(Duration::from_secs(10), states.changed())
+                .await
+                .expect("a state change in time")
+                .unwrap();
+            seen.push(*states.borrow_and_update());
+        }
+        seen
+    });
+    tokio::task::block_in_place(|| broker.restart());
+    let seen = watcher.await.unwrap();
+    assert_eq!(seen.first(), Some(&ConnectionState::Reconnecting), "{seen:?}");
+    // mosquitto kept the session across its restart (persistence, clean session off).
+    assert_eq!(seen.last(), Some(&ConnectionState::Connected { session_present: true }), "{seen:?}");
+    let mut states = c.watch_state();
+    c.disconnect().await;
+    assert_eq!(c.state(), ConnectionState::Closed);
+    assert_eq!(*states.borrow_and_update(), ConnectionState::Closed, "our own disconnect is no reconnect");
 }
 
 #[tokio::test]

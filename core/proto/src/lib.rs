@@ -18,11 +18,18 @@
 //! `#![no_std]` with `alloc`; the default `std` feature adds nothing the core depends on.
 #![no_std]
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+// The `uniffi` feature (the Kotlin/Swift bindings only) derives FFI scaffolding, which is
+// unsafe code of uniffi's making; the core's own code is held to `forbid` in every other build.
+#![cfg_attr(not(feature = "uniffi"), forbid(unsafe_code))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+// The uniffi derives on the core's enums (`Qos`, `Version`, `ProtocolVersion`, the publish
+// outcomes, `OutboxPolicy`, `ErrorKind`) are exported from this crate's own scaffolding.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("nomq_core");
 
 pub mod config;
 mod crypto;

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nomq_proto::error::{ResourceError, Table};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 use crate::budget::HandedBytes;
 use shared::{Admission, Core, Shared};
@@ -46,6 +46,25 @@ pub use auth::Authenticator;
 pub use nomq_proto::mqtt::ProtocolVersion;
 pub use nomq_proto::mqtt::session::{LastWill, MessageProperties, OutboxPolicy, ReconnectPolicy};
 pub use tls::TlsOptions;
+
+/// Where the client's connection stands: [`Client::state`], and [`Client::watch_state`] to
+/// follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Opening the first connection.
+    Connecting,
+    /// The server accepted the connection (CONNACK); `session_present` as it said.
+    Connected {
+        /// The server resumed a session it kept for this client id.
+        session_present: bool,
+    },
+    /// The connection ended; the client opens a new one when its reconnect policy says.
+    Reconnecting,
+    /// Stopped for good: `disconnect`, a first connection that failed, or a loss with
+    /// reconnecting turned off.
+    Closed,
+}
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -239,6 +258,7 @@ pub struct Client {
     buffer: usize,
     request_timeout: Duration,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    state: watch::Receiver<ConnectionState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -258,12 +278,14 @@ impl Client {
         let (ready_tx, ready) = oneshot::channel();
         let session = nomq_proto::mqtt::Session::new(options.session.clone(), Box::new(crate::OsRandom));
         let handed = Arc::new(HandedBytes::new(options.message_buffer_bytes));
+        let (state_tx, state) = watch::channel(ConnectionState::Connecting);
         let shared = Arc::new(Shared::new(
             session,
             message_tx,
             ready_tx,
             options.authenticator.clone(),
             handed.clone(),
+            state_tx,
         ));
         let driver_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -282,6 +304,7 @@ impl Client {
             buffer,
             request_timeout,
             task: std::sync::Mutex::new(Some(task)),
+            state,
         };
         match ready.await {
             Ok(Ok(())) => Ok(client),
@@ -463,6 +486,18 @@ impl Client {
     /// cancel; [`MessageWait::cancel`] does.
     pub fn when_messages(&self, ready: impl FnOnce() + Send + 'static) -> MessageWait {
         self.shared.update(move |core| core.when_messages(Box::new(ready)))
+    }
+
+    /// Where the connection stands now.
+    pub fn state(&self) -> ConnectionState {
+        *self.state.borrow()
+    }
+
+    /// A receiver of the changes of [`Client::state`] (`changed().await`, then
+    /// `borrow_and_update()`). It keeps only the latest: changes closer together than the
+    /// receiver looks coalesce. [`ConnectionState::Closed`] is the last.
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
     }
 
     /// Whether the client has stopped for good (after `disconnect`, or a first connection

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::futures::Notified;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::ack::{Ack, AckPacing};
 use super::link::{Link, Received};
-use super::{Authenticator, PublishReply};
+use super::{Authenticator, ConnectionState, PublishReply};
 use crate::budget::HandedBytes;
 use crate::completion::{MessageWait, MessageWaiters, MessagesReady};
 use crate::{Error, Refused};
@@ -120,6 +120,9 @@ pub(super) struct Core {
     room_freed: bool,
     /// When our TCP ACK leaves while publishes are held back.
     ack_pacing: AckPacing,
+    /// The connection's state, for [`super::Client::state`] and its watchers. `send_replace`
+    /// only stores and wakes: nothing of the application's runs under the lock.
+    state: watch::Sender<ConnectionState>,
 }
 
 impl Shared {
@@ -129,6 +132,7 @@ impl Shared {
         ready: oneshot::Sender<Result<(), Error>>,
         authenticator: Option<Authenticator>,
         handed: Arc<HandedBytes>,
+        state: watch::Sender<ConnectionState>,
     ) -> Shared {
         let core = Core {
             now: now_ms(),
@@ -159,6 +163,7 @@ impl Shared {
             challenges: Vec::new(),
             room_freed: false,
             ack_pacing: AckPacing::default(),
+            state,
         };
         Shared { core: Mutex::new(core), driver: Notify::new(), room: Notify::new() }
     }
@@ -697,6 +702,9 @@ impl Core {
                     self.log(log::Level::Debug, || {
                         format!("mqtt connected (session present: {session_present})")
                     });
+                    // The state first: `connect` returns as soon as `ready` fires, and its
+                    // caller must find the client connected.
+                    self.state.send_replace(ConnectionState::Connected { session_present });
                     if let Some(ready) = self.ready.take() {
                         let _ = ready.send(Ok(()));
                     }
@@ -708,6 +716,9 @@ impl Core {
                     // for transports that never opened).
                     if self.ready.is_some() && self.failure.is_none() && self.link.is_some() {
                         self.failure = Some(connect_failure(why));
+                    }
+                    if !self.stop_requested {
+                        self.state.send_replace(ConnectionState::Reconnecting);
                     }
                 }
                 Event::Message(m) => self.undelivered.push_back(m),
@@ -810,6 +821,7 @@ impl Core {
     /// The driver has ended: everything still waiting fails with [`Error::Closed`].
     pub(super) fn close(&mut self) {
         self.closed = true;
+        self.state.send_replace(ConnectionState::Closed);
         self.link = None;
         for (_, reply) in self.publishes.drain() {
             self.outcomes.push((reply, Err(Error::Closed)));

@@ -12,6 +12,8 @@ use crate::time::UnixMillis;
 pub struct PublishId(pub u64);
 
 /// How a publish ended.
+// Two `PublishOutcome`s share the bindings' namespace: this one is `NodePublishOutcome` there.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "NodePublishOutcome"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PublishOutcome {
     /// QoS 0: the datagram was handed to the network.

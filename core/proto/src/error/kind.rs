@@ -20,6 +20,7 @@ use crate::mqtt::MqttError;
 
 /// What kind of failure an operation met; `Ok` (0) is success.
 #[repr(u32)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// Success.

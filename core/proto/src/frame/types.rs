@@ -4,6 +4,7 @@ use crate::error::Malformed;
 use crate::frame::ChannelId;
 
 /// The NoMQ wire version of a packet (byte 2).
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Version {
     /// Byte-compatible with the reference MicroPython implementation (nomq-v1.md).
@@ -62,6 +63,7 @@ impl PacketType {
 }
 
 /// Quality of service of a PUBLISH (flags bits 0-1, v1 §4).
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Qos {
     /// Fire and forget.

@@ -8,6 +8,16 @@ use core::fmt;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ReasonCode(pub u8);
 
+// In the uniffi bindings a reason code is its byte. (The macro names `Vec` unqualified: this
+// crate is no_std, so it gets a module with the import.)
+#[cfg(feature = "uniffi")]
+mod ffi {
+    use super::ReasonCode;
+    use alloc::vec::Vec;
+
+    uniffi::custom_newtype!(ReasonCode, u8);
+}
+
 #[allow(missing_docs)] // Names are the specification's.
 impl ReasonCode {
     pub const SUCCESS: ReasonCode = ReasonCode(0x00);

@@ -21,6 +21,7 @@ use wire::{Reader, Writer, decode_varint, varint_len};
 use crate::mqtt::MqttError;
 
 /// The protocol level of a connection.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProtocolVersion {
     /// MQTT 3.1.1 (level 4).

@@ -8,6 +8,7 @@ use crate::frame::Qos;
 use crate::mqtt::codec::{Properties, ProtocolVersion};
 
 /// What happens when `publish` finds the outbox full (by messages or bytes).
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutboxPolicy {
     /// Refuse the new message with `Full(Outbox)`; the async driver's `publish` waits for room

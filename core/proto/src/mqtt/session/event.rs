@@ -15,6 +15,8 @@ pub struct PublishId(pub u64);
 pub struct RequestId(pub u64);
 
 /// How a publish ended.
+// `MqttPublishOutcome` in the bindings, beside the NoMQ endpoint's `NodePublishOutcome`.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "MqttPublishOutcome"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublishOutcome {
     /// QoS 0: written to the connection.
