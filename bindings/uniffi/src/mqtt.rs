@@ -408,6 +408,14 @@ impl MqttClient {
         self.client.recv().await.map(MqttMessage::from)
     }
 
+    /// Waits for at least one message, then returns up to `limit` of those waiting (one call
+    /// for a burst); empty after `disconnect`. Cancelling the call loses nothing.
+    pub async fn recv_many(&self, limit: u32) -> Vec<MqttMessage> {
+        let mut batch = Vec::new();
+        self.client.recv_many(&mut batch, (limit as usize).max(1)).await;
+        batch.into_iter().map(MqttMessage::from).collect()
+    }
+
     /// Calls `listener` with the current connection state, then for every message and every
     /// change of state, until the returned handle is stopped or the client closes.
     pub fn listen(&self, listener: Arc<dyn MqttListener>) -> Arc<Listening> {

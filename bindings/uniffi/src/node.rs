@@ -223,6 +223,14 @@ impl NomqNode {
         self.node.recv().await.map(NodeMessage::from)
     }
 
+    /// Waits for at least one message, then returns up to `limit` of those waiting; empty
+    /// once the node is closed. Cancelling the call loses nothing.
+    pub async fn recv_many(&self, limit: u32) -> Vec<NodeMessage> {
+        let mut batch = Vec::new();
+        self.node.recv_many(&mut batch, (limit as usize).max(1)).await;
+        batch.into_iter().map(NodeMessage::from).collect()
+    }
+
     /// Calls `listener` for every message until the returned handle is stopped or the node
     /// closes (see `Listening`).
     pub fn listen(&self, listener: Arc<dyn NodeListener>) -> Arc<Listening> {

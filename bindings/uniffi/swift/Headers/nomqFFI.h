@@ -438,6 +438,11 @@ uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_publish_message(uint64_t ptr, R
 uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_recv(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_RECV_MANY
+#define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_RECV_MANY
+uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_recv_many(uint64_t ptr, uint32_t limit
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_STATE
 #define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_STATE
 RustBuffer uniffi_nomq_uniffi_fn_method_mqttclient_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -496,6 +501,11 @@ uint64_t uniffi_nomq_uniffi_fn_method_nomqnode_publish(uint64_t ptr, RustBuffer 
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_NOMQNODE_RECV
 #define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_NOMQNODE_RECV
 uint64_t uniffi_nomq_uniffi_fn_method_nomqnode_recv(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_NOMQNODE_RECV_MANY
+#define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_NOMQNODE_RECV_MANY
+uint64_t uniffi_nomq_uniffi_fn_method_nomqnode_recv_many(uint64_t ptr, uint32_t limit
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_NOMQNODE_SHUTDOWN
@@ -930,6 +940,12 @@ uint16_t uniffi_nomq_uniffi_checksum_method_mqttclient_recv(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_RECV_MANY
+#define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_RECV_MANY
+uint16_t uniffi_nomq_uniffi_checksum_method_mqttclient_recv_many(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_STATE
 #define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_STATE
 uint16_t uniffi_nomq_uniffi_checksum_method_mqttclient_state(void
@@ -981,6 +997,12 @@ uint16_t uniffi_nomq_uniffi_checksum_method_nomqnode_publish(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_NOMQNODE_RECV
 #define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_NOMQNODE_RECV
 uint16_t uniffi_nomq_uniffi_checksum_method_nomqnode_recv(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_NOMQNODE_RECV_MANY
+#define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_NOMQNODE_RECV_MANY
+uint16_t uniffi_nomq_uniffi_checksum_method_nomqnode_recv_many(void
     
 );
 #endif

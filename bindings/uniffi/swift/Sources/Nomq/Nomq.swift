@@ -1044,6 +1044,12 @@ public protocol MqttClientProtocol: AnyObject, Sendable {
     func recv() async  -> MqttMessage?
     
     /**
+     * Waits for at least one message, then returns up to `limit` of those waiting (one call
+     * for a burst); empty after `disconnect`. Cancelling the call loses nothing.
+     */
+    func recvMany(limit: UInt32) async  -> [MqttMessage]
+    
+    /**
      * Where the connection stands now.
      */
     func state()  -> MqttConnectionState
@@ -1259,6 +1265,27 @@ open func recv()async  -> MqttMessage?  {
             completeFunc: ffi_nomq_uniffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_nomq_uniffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterOptionTypeMqttMessage.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * Waits for at least one message, then returns up to `limit` of those waiting (one call
+     * for a burst); empty after `disconnect`. Cancelling the call loses nothing.
+     */
+open func recvMany(limit: UInt32)async  -> [MqttMessage]  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_nomq_uniffi_fn_method_mqttclient_recv_many(
+                        self.uniffiCloneHandle(),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_nomq_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_nomq_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_nomq_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeMqttMessage.lift,
             errorHandler: nil
             
         )
@@ -1865,6 +1892,12 @@ public protocol NomqNodeProtocol: AnyObject, Sendable {
     func recv() async  -> NodeMessage?
     
     /**
+     * Waits for at least one message, then returns up to `limit` of those waiting; empty
+     * once the node is closed. Cancelling the call loses nothing.
+     */
+    func recvMany(limit: UInt32) async  -> [NodeMessage]
+    
+    /**
      * Stops the node: publishes still pending fail with `Closed`, `recv` returns `null`.
      * (Not `close`: in Kotlin that name frees the object, which also stops the node.)
      */
@@ -2059,6 +2092,27 @@ open func recv()async  -> NodeMessage?  {
             completeFunc: ffi_nomq_uniffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_nomq_uniffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterOptionTypeNodeMessage.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * Waits for at least one message, then returns up to `limit` of those waiting; empty
+     * once the node is closed. Cancelling the call loses nothing.
+     */
+open func recvMany(limit: UInt32)async  -> [NodeMessage]  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_nomq_uniffi_fn_method_nomqnode_recv_many(
+                        self.uniffiCloneHandle(),FfiConverterUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_nomq_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_nomq_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_nomq_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeNodeMessage.lift,
             errorHandler: nil
             
         )
@@ -5214,6 +5268,56 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMqttMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [MqttMessage]
+
+    public static func write(_ value: [MqttMessage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMqttMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MqttMessage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MqttMessage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMqttMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeNodeMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [NodeMessage]
+
+    public static func write(_ value: [NodeMessage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNodeMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NodeMessage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NodeMessage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNodeMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeUserProperty: FfiConverterRustBuffer {
     typealias SwiftType = [UserProperty]
 
@@ -5405,6 +5509,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_recv() != 27977) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_nomq_uniffi_checksum_method_mqttclient_recv_many() != 21675) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_state() != 52484) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5430,6 +5537,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_nomqnode_recv() != 60527) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nomq_uniffi_checksum_method_nomqnode_recv_many() != 6991) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_nomqnode_shutdown() != 64260) {

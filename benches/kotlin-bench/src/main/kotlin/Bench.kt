@@ -1,0 +1,219 @@
+// One measurement per process, one JSON line on stdout, the interface of `nomq bench mqtt`:
+//
+//   java -cp ... dev.nomq.bench.BenchKt CLIENT MODE QOS COUNT PORT
+//
+// CLIENT: nomq-kotlin (the uniffi bindings) or paho-java (Eclipse Paho 1.2.5, MqttAsyncClient).
+// MODE:   throughput (a publisher and a subscriber; messages/s from the first publish to the
+//         last message received) or rtt (publish, then the message back, one at a time).
+// Both clients: MQTT 3.1.1, clean session, 64-byte payloads, 100 QoS 1/2 publishes in flight
+// (the broker allows 1000), in-memory session state (Paho's MemoryPersistence; its default
+// writes every QoS 1/2 message to files). Paho cannot queue past its in-flight window
+// (publish throws), so its publisher waits for a place; nomq's keeps 1000 publishes
+// outstanding and its outbox queues what does not fit in flight.
+package dev.nomq.bench
+
+import dev.nomq.MqttClient
+import dev.nomq.MqttOptions
+import dev.nomq.MqttReconnect
+import dev.nomq.core.Qos
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.sync.Semaphore
+import kotlinx.coroutines.withTimeout
+import org.eclipse.paho.client.mqttv3.IMqttActionListener
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken
+import org.eclipse.paho.client.mqttv3.IMqttToken
+import org.eclipse.paho.client.mqttv3.MqttAsyncClient
+import org.eclipse.paho.client.mqttv3.MqttCallback
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions
+import org.eclipse.paho.client.mqttv3.MqttMessage
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
+import kotlin.system.exitProcess
+
+const val INFLIGHT = 100
+const val WINDOW = 1000
+const val SIZE = 64
+val PAYLOAD = ByteArray(SIZE) { 'x'.code.toByte() }
+val ID = ProcessHandle.current().pid()
+
+fun main(args: Array<String>) {
+    if (args.size != 5) {
+        System.err.println("usage: Bench nomq-kotlin|paho-java throughput|rtt QOS COUNT PORT")
+        exitProcess(2)
+    }
+    val (client, mode) = args
+    val qos = args[2].toInt()
+    val count = args[3].toInt()
+    val port = args[4].toInt()
+    val line = when ("$client $mode") {
+        "nomq-kotlin throughput" -> nomqThroughput(port, qos, count)
+        "nomq-kotlin rtt" -> nomqRtt(port, qos, count)
+        "paho-java throughput" -> pahoThroughput(port, qos, count)
+        "paho-java rtt" -> pahoRtt(port, qos, count)
+        else -> error("unknown client or mode: $client $mode")
+    }
+    println(line)
+    exitProcess(0)
+}
+
+fun throughputLine(received: Int, startNs: Long, lastNs: Long): String {
+    val s = (lastNs - startNs) / 1e9
+    return """{"msgs_per_s": ${Math.round(received / s)}, "received": $received, "elapsed_s": $s}"""
+}
+
+fun rttLine(samplesUs: List<Double>): String {
+    val sorted = samplesUs.sorted()
+    fun pct(p: Double) = Math.round(sorted[Math.round((sorted.size - 1) * p).toInt()])
+    return """{"p50_us": ${pct(0.5)}, "p99_us": ${pct(0.99)}, "samples": ${sorted.size}}"""
+}
+
+// ---- nomq through the Kotlin bindings
+
+fun nomqOptions(port: Int, role: String) = MqttOptions(
+    host = "127.0.0.1",
+    port = port.toUShort(),
+    clientId = "kt-bench-$ID-$role",
+    reconnect = MqttReconnect(enabled = false),
+    maxInflight = INFLIGHT.toUShort(),
+    maxOutboxMessages = (2 * WINDOW).toUInt(),
+)
+
+fun nomqQos(q: Int) = Qos.entries[q]
+
+fun nomqThroughput(port: Int, q: Int, count: Int): String = runBlocking {
+    val qos = nomqQos(q)
+    val topic = "kt-bench/$ID/tp"
+    val sub = MqttClient.connect(nomqOptions(port, "sub"))
+    sub.subscribe(topic, qos)
+    val pub = MqttClient.connect(nomqOptions(port, "pub"))
+    val start = System.nanoTime()
+    // WINDOW publishes outstanding, each a coroutine awaiting its outcome.
+    val window = Semaphore(WINDOW)
+    val failed = AtomicInteger()
+    val sender = launch {
+        repeat(count) {
+            window.acquire()
+            launch {
+                try {
+                    pub.publish(topic, PAYLOAD, qos, false)
+                } catch (e: Exception) {
+                    failed.incrementAndGet()
+                } finally {
+                    window.release()
+                }
+            }
+        }
+    }
+    var received = 0
+    var last = start
+    withTimeout(120_000) {
+        while (received < count) {
+            val batch = sub.recvMany(1024u)
+            if (batch.isEmpty()) break
+            received += batch.size
+            last = System.nanoTime()
+        }
+    }
+    sender.join()
+    pub.disconnect()
+    sub.disconnect()
+    if (failed.get() > 0) System.err.println("nomq-kotlin: ${failed.get()} publishes failed")
+    throughputLine(received, start, last)
+}
+
+fun nomqRtt(port: Int, q: Int, count: Int): String = runBlocking {
+    val qos = nomqQos(q)
+    val topic = "kt-bench/$ID/rtt"
+    val c = MqttClient.connect(nomqOptions(port, "rtt"))
+    c.subscribe(topic, qos)
+    val warmup = (count / 10).coerceIn(10, 1000)
+    val samples = ArrayList<Double>(count)
+    repeat(warmup + count) { i ->
+        // Publish to message back; with QoS 1 the publish resolves on PUBACK, which mosquitto
+        // sends before it forwards the message, so this is one round trip and a half.
+        val t = System.nanoTime()
+        val done = launch { c.publish(topic, PAYLOAD, qos, false) }
+        withTimeout(5_000) { c.recv() }
+        if (i >= warmup) samples += (System.nanoTime() - t) / 1e3
+        done.join()
+    }
+    c.disconnect()
+    rttLine(samples)
+}
+
+// ---- Eclipse Paho Java 1.2.5
+
+fun pahoClient(port: Int, role: String, callback: MqttCallback?): MqttAsyncClient {
+    val c = MqttAsyncClient("tcp://127.0.0.1:$port", "paho-bench-$ID-$role", MemoryPersistence())
+    if (callback != null) c.setCallback(callback)
+    val o = MqttConnectOptions()
+    o.isCleanSession = true
+    o.maxInflight = INFLIGHT
+    o.isAutomaticReconnect = false
+    c.connect(o).waitForCompletion(10_000)
+    return c
+}
+
+abstract class OnMessage : MqttCallback {
+    override fun connectionLost(cause: Throwable?) {}
+    override fun deliveryComplete(token: IMqttDeliveryToken?) {}
+}
+
+fun pahoThroughput(port: Int, qos: Int, count: Int): String {
+    val topic = "paho-bench/$ID/tp"
+    val received = AtomicInteger()
+    val last = AtomicLong()
+    val all = CountDownLatch(1)
+    val sub = pahoClient(port, "sub", object : OnMessage() {
+        override fun messageArrived(topic: String?, message: MqttMessage?) {
+            last.set(System.nanoTime())
+            if (received.incrementAndGet() == count) all.countDown()
+        }
+    })
+    sub.subscribe(topic, qos).waitForCompletion(10_000)
+    val pub = pahoClient(port, "pub", null)
+    val inflight = java.util.concurrent.Semaphore(INFLIGHT)
+    val done = object : IMqttActionListener {
+        override fun onSuccess(token: IMqttToken?) = inflight.release()
+        override fun onFailure(token: IMqttToken?, e: Throwable?) = inflight.release()
+    }
+    val start = System.nanoTime()
+    repeat(count) {
+        inflight.acquire()
+        pub.publish(topic, PAYLOAD, qos, false, null, done)
+    }
+    all.await(120, TimeUnit.SECONDS)
+    pub.disconnect().waitForCompletion(10_000)
+    sub.disconnect().waitForCompletion(10_000)
+    pub.close()
+    sub.close()
+    return throughputLine(received.get(), start, last.get())
+}
+
+fun pahoRtt(port: Int, qos: Int, count: Int): String {
+    val topic = "paho-bench/$ID/rtt"
+    val back = LinkedBlockingQueue<Long>()
+    val c = pahoClient(port, "rtt", object : OnMessage() {
+        override fun messageArrived(topic: String?, message: MqttMessage?) {
+            back.put(System.nanoTime())
+        }
+    })
+    c.subscribe(topic, qos).waitForCompletion(10_000)
+    val warmup = (count / 10).coerceIn(10, 1000)
+    val samples = ArrayList<Double>(count)
+    repeat(warmup + count) { i ->
+        val t = System.nanoTime()
+        val token = c.publish(topic, PAYLOAD, qos, false)
+        val arrived = back.poll(5, TimeUnit.SECONDS) ?: error("message did not come back")
+        if (i >= warmup) samples += (arrived - t) / 1e3
+        token.waitForCompletion(5_000)
+    }
+    c.disconnect().waitForCompletion(10_000)
+    c.close()
+    return rttLine(samples)
+}
