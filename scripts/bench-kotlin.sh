@@ -32,11 +32,13 @@ run() { # client mode qos count
     echo "{\"client\":\"$1\",\"mode\":\"$2\",\"qos\":$3,\"result\":$line}" >> "$results"
     echo "  $1 $2 QoS $3: $line" >&2
 }
+echo "single calls across the FFI (JNA), after warm-up:" >&2
+java -cp "$CP" dev.nomq.bench.BenchKt nomq-kotlin calls 0 20000 "$port" >/dev/null
 for round in $(seq "$ROUNDS"); do
     echo "round $round" >&2
-    for client in nomq-kotlin paho-java nomq-rust; do
+    for client in nomq-kotlin nomq-kotlin-batch paho-java nomq-rust; do
         for qos in 0 1 2; do run "$client" throughput "$qos" "$COUNT"; done
-        run "$client" rtt 1 2000
+        [ "$client" = nomq-kotlin-batch ] || run "$client" rtt 1 2000
     done
 done
 python3 - "$results" "$ROUNDS" "$COUNT" <<'PY'
@@ -44,14 +46,14 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(client, mode, qos, key):
     return statistics.median(r["result"][key] for r in rows if r["client"] == client and r["mode"] == mode and r["qos"] == qos)
-clients = ("nomq-kotlin", "paho-java", "nomq-rust")
+clients = ("nomq-kotlin", "nomq-kotlin-batch", "paho-java", "nomq-rust")
 print(f"\n{sys.argv[3]} messages of 64 bytes, median of {sys.argv[2]} rounds, one mosquitto, alternating clients\n")
-print(f"| measure | {' | '.join(clients)} | Kotlin / Paho | Kotlin / Rust |")
-print("|---|" + "---:|" * (len(clients) + 2))
+print("| measure | Kotlin `publish` | Kotlin `publishBatch` | Paho Java | Rust | batch / Paho | batch / Rust | publish / Paho |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for qos in (0, 1, 2):
-    v = [med(c, "throughput", qos, "msgs_per_s") for c in clients]
-    print(f"| throughput QoS {qos} (msg/s) | " + " | ".join(f"{x:,.0f}" for x in v) + f" | {v[0] / v[1]:.2f}x | {v[0] / v[2]:.0%} |")
+    k, b, p, r = (med(c, "throughput", qos, "msgs_per_s") for c in clients)
+    print(f"| throughput QoS {qos} (msg/s) | {k:,.0f} | {b:,.0f} | {p:,.0f} | {r:,.0f} | {b / p:.2f}x | {b / r:.0%} | {k / p:.2f}x |")
 for key in ("p50_us", "p99_us"):
-    v = [med(c, "rtt", 1, key) for c in clients]
-    print(f"| RTT QoS 1 {key[:3]} (us) | " + " | ".join(f"{x:,.0f}" for x in v) + f" | {v[1] / v[0]:.2f}x faster | {v[2] / v[0]:.0%} |")
+    k, p, r = (med(c, "rtt", 1, key) for c in ("nomq-kotlin", "paho-java", "nomq-rust"))
+    print(f"| RTT QoS 1 {key[:3]} (us) | {k:,.0f} | | {p:,.0f} | {r:,.0f} | | | {k / p:.2f}x the time |")
 PY

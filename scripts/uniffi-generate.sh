@@ -20,6 +20,14 @@ kotlin)
     out=bindings/uniffi/kotlin/target/generated-sources/uniffi
     rm -rf "$out"
     "$BINDGEN" generate --library "$LIB" --language kotlin --out-dir "$out" --no-format
+    # Futures complete, and listeners run, on nomq's runtime threads, which JNA attaches to
+    # the JVM for each callback and detaches after it, unless told otherwise: an attach and a
+    # detach cost far more than the call (about 100 us per publish). One line in the library's
+    # initialisation keeps those threads attached (as daemons); uniffi has no setting for it.
+    kt=$out/dev/nomq/nomq.kt
+    anchor='uniffiCallbackInterfaceNodeListener.register(this)'
+    grep -q "$anchor" "$kt" || { echo "uniffi-generate.sh: '$anchor' not found in $kt (uniffi's Kotlin changed)" >&2; exit 1; }
+    sed -i "s|^\( *\)$anchor|&\n\1com.sun.jna.Native.setCallbackThreadInitializer(uniffiRustFutureContinuationCallbackImpl, com.sun.jna.CallbackThreadInitializer(true, false, \"nomq\"))|" "$kt"
     # JNA looks for the library on the classpath under its platform folder; the release
     # profile's line tables are left out of the copy that goes into the jar.
     mkdir -p bindings/uniffi/kotlin/target/native/linux-x86-64

@@ -95,6 +95,12 @@ impl NomqError {
         NomqError::with_reason(kind, detail, None)
     }
 
+    /// The same error, its detail prefixed with what it concerns (`"topic 'a/#': ..."`).
+    pub(crate) fn with_detail_prefix(self, what: &str) -> Self {
+        let (detail, reason) = self.parts();
+        NomqError::with_reason(self.kind(), format!("{what:?}: {detail}"), reason)
+    }
+
     /// An invalid argument.
     pub(crate) fn invalid(detail: impl Into<String>) -> Self {
         NomqError::new(ErrorKind::InvalidArgument, detail)

@@ -428,6 +428,11 @@ uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_metrics(uint64_t ptr
 uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_publish(uint64_t ptr, RustBuffer topic, RustBuffer payload, RustBuffer qos, int8_t retain
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_PUBLISH_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_PUBLISH_BATCH
+uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_publish_batch(uint64_t ptr, RustBuffer messages
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_PUBLISH_MESSAGE
 #define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_FN_METHOD_MQTTCLIENT_PUBLISH_MESSAGE
 uint64_t uniffi_nomq_uniffi_fn_method_mqttclient_publish_message(uint64_t ptr, RustBuffer message
@@ -925,6 +930,12 @@ uint16_t uniffi_nomq_uniffi_checksum_method_mqttclient_metrics(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_PUBLISH
 #define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_PUBLISH
 uint16_t uniffi_nomq_uniffi_checksum_method_mqttclient_publish(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_PUBLISH_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_NOMQ_UNIFFI_CHECKSUM_METHOD_MQTTCLIENT_PUBLISH_BATCH
+uint16_t uniffi_nomq_uniffi_checksum_method_mqttclient_publish_batch(void
     
 );
 #endif

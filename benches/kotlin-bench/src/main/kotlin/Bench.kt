@@ -2,7 +2,10 @@
 //
 //   java -cp ... dev.nomq.bench.BenchKt CLIENT MODE QOS COUNT PORT
 //
-// CLIENT: nomq-kotlin (the uniffi bindings) or paho-java (Eclipse Paho 1.2.5, MqttAsyncClient).
+// CLIENT: nomq-kotlin (the uniffi bindings, one `publish` per message), nomq-kotlin-batch
+//         (`publishBatch` of 100 messages, 10 batches outstanding), or paho-java (Eclipse Paho
+//         1.2.5, MqttAsyncClient). `nomq-kotlin calls 0 N PORT` prints the cost of single calls
+//         across the FFI instead.
 // MODE:   throughput (a publisher and a subscriber; messages/s from the first publish to the
 //         last message received) or rtt (publish, then the message back, one at a time).
 // Both clients: MQTT 3.1.1, clean session, 64-byte payloads, 100 QoS 1/2 publishes in flight
@@ -52,9 +55,11 @@ fun main(args: Array<String>) {
     val port = args[4].toInt()
     val line = when ("$client $mode") {
         "nomq-kotlin throughput" -> nomqThroughput(port, qos, count)
+        "nomq-kotlin-batch throughput" -> nomqBatchThroughput(port, qos, count)
         "nomq-kotlin rtt" -> nomqRtt(port, qos, count)
         "paho-java throughput" -> pahoThroughput(port, qos, count)
         "paho-java rtt" -> pahoRtt(port, qos, count)
+        "nomq-kotlin calls" -> calls(port, count)
         else -> error("unknown client or mode: $client $mode")
     }
     println(line)
@@ -123,6 +128,50 @@ fun nomqThroughput(port: Int, q: Int, count: Int): String = runBlocking {
     pub.disconnect()
     sub.disconnect()
     if (failed.get() > 0) System.err.println("nomq-kotlin: ${failed.get()} publishes failed")
+    throughputLine(received, start, last)
+}
+
+// Messages per publishBatch (BENCH_BATCH overrides); WINDOW / BATCH batches outstanding.
+val BATCH = System.getenv("BENCH_BATCH")?.toInt() ?: 100
+
+fun nomqBatchThroughput(port: Int, q: Int, count: Int): String = runBlocking {
+    val qos = nomqQos(q)
+    val topic = "kt-bench/$ID/batch"
+    val sub = MqttClient.connect(nomqOptions(port, "sub"))
+    sub.subscribe(topic, qos)
+    val pub = MqttClient.connect(nomqOptions(port, "pub"))
+    val start = System.nanoTime()
+    // WINDOW messages outstanding, in batches of BATCH.
+    val window = Semaphore(WINDOW / BATCH)
+    val message = dev.nomq.MqttMessage(topic, PAYLOAD, qos, false)
+    val sender = launch {
+        var sent = 0
+        while (sent < count) {
+            val n = minOf(BATCH, count - sent)
+            sent += n
+            window.acquire()
+            launch {
+                try {
+                    pub.publishBatch(List(n) { message })
+                } finally {
+                    window.release()
+                }
+            }
+        }
+    }
+    var received = 0
+    var last = start
+    withTimeout(120_000) {
+        while (received < count) {
+            val batch = sub.recvMany(1024u)
+            if (batch.isEmpty()) break
+            received += batch.size
+            last = System.nanoTime()
+        }
+    }
+    sender.join()
+    pub.disconnect()
+    sub.disconnect()
     throughputLine(received, start, last)
 }
 
@@ -216,4 +265,31 @@ fun pahoRtt(port: Int, qos: Int, count: Int): String {
     c.disconnect().waitForCompletion(10_000)
     c.close()
     return rttLine(samples)
+}
+
+fun calls(port: Int, count: Int): String = runBlocking {
+    fun time(what: String, f: () -> Unit) {
+        repeat(count) { f() }
+        val t = System.nanoTime()
+        repeat(count) { f() }
+        System.err.println("%-28s %8.2f us".format(what, (System.nanoTime() - t) / 1e3 / count))
+    }
+    time("nomqVersion()") { dev.nomq.nomqVersion() }
+    time("v1ChannelId(x)") { dev.nomq.v1ChannelId("x") }
+    val c = MqttClient.connect(nomqOptions(port, "calls"))
+    time("client.state()") { c.state() }
+    time("client.isConnected()") { c.isConnected() }
+    val t0 = System.nanoTime()
+    repeat(count) { c.publish("kt-bench/calls", PAYLOAD, Qos.AT_MOST_ONCE, false) }
+    System.err.println("%-28s %8.2f us".format("await publish QoS 0", (System.nanoTime() - t0) / 1e3 / count))
+    val m = dev.nomq.MqttMessage("kt-bench/calls", PAYLOAD, Qos.AT_MOST_ONCE, false)
+    val t1 = System.nanoTime()
+    repeat(count) { c.publishMessage(m) }
+    System.err.println("%-28s %8.2f us".format("await publishMessage QoS 0", (System.nanoTime() - t1) / 1e3 / count))
+    val batch = List(100) { m }
+    val t2 = System.nanoTime()
+    repeat(count / 100) { c.publishBatch(batch) }
+    System.err.println("%-28s %8.2f us".format("publishBatch(100) per msg", (System.nanoTime() - t2) / 1e3 / count))
+    c.disconnect()
+    "{}"
 }

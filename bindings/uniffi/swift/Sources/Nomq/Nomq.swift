@@ -1033,6 +1033,16 @@ public protocol MqttClientProtocol: AnyObject, Sendable {
     func publish(topic: String, payload: Data, qos: Qos, retain: Bool) async throws  -> MqttPublishOutcome
     
     /**
+     * Publishes `messages` in order, in one call across the FFI, and resolves when every one
+     * has completed, with their outcomes in the same order. For streams of many messages:
+     * through JNA each call costs tens of microseconds, a batch pays it once. Every topic is
+     * checked before anything is queued (an invalid one fails the batch, nothing sent); a
+     * message that fails later (`Dropped`, `Closed`, larger than the outbox) fails the batch
+     * with its error once all have completed, the others having been published.
+     */
+    func publishBatch(messages: [MqttMessage]) async throws  -> [MqttPublishOutcome]
+    
+    /**
      * [`MqttClient::publish`] with MQTT 5.0 properties.
      */
     func publishMessage(message: MqttMessage) async throws  -> MqttPublishOutcome
@@ -1226,6 +1236,30 @@ open func publish(topic: String, payload: Data, qos: Qos, retain: Bool)async thr
             completeFunc: ffi_nomq_uniffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_nomq_uniffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeMqttPublishOutcome_lift,
+            errorHandler: FfiConverterTypeNomqError_lift
+        )
+}
+    
+    /**
+     * Publishes `messages` in order, in one call across the FFI, and resolves when every one
+     * has completed, with their outcomes in the same order. For streams of many messages:
+     * through JNA each call costs tens of microseconds, a batch pays it once. Every topic is
+     * checked before anything is queued (an invalid one fails the batch, nothing sent); a
+     * message that fails later (`Dropped`, `Closed`, larger than the outbox) fails the batch
+     * with its error once all have completed, the others having been published.
+     */
+open func publishBatch(messages: [MqttMessage])async throws  -> [MqttPublishOutcome]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_nomq_uniffi_fn_method_mqttclient_publish_batch(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeMqttMessage.lower(messages)
+                )
+            },
+            pollFunc: ffi_nomq_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_nomq_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_nomq_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeMqttPublishOutcome.lift,
             errorHandler: FfiConverterTypeNomqError_lift
         )
 }
@@ -5339,6 +5373,31 @@ fileprivate struct FfiConverterSequenceTypeUserProperty: FfiConverterRustBuffer 
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMqttPublishOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [MqttPublishOutcome]
+
+    public static func write(_ value: [MqttPublishOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMqttPublishOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MqttPublishOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MqttPublishOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMqttPublishOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -5501,6 +5560,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish() != 51034) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish_batch() != 23330) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish_message() != 22945) {

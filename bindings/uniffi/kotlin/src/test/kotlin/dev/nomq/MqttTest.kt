@@ -77,6 +77,26 @@ class MqttTest {
     }
 
     @Test
+    fun aBatchPublishesInOrderAndAnInvalidTopicSendsNothing(): Unit = runBlocking {
+        val c = MqttClient.connect(options("batch"))
+        val t = "kt/${Env.run}/batch"
+        c.subscribe(t, Qos.EXACTLY_ONCE)
+        for (qos in Qos.entries) {
+            val outcomes = c.publishBatch(List(50) { MqttMessage(t, "$qos $it".toByteArray(), qos, false) })
+            assertEquals(50, outcomes.size)
+            if (qos == Qos.AT_MOST_ONCE) assertTrue(outcomes.all { it == MqttPublishOutcome.Sent })
+            else assertTrue(outcomes.all { it is MqttPublishOutcome.Confirmed }, "$qos: $outcomes")
+            assertEquals((0 until 50).map { "$qos $it" }, takeMany(c, 50).map { String(it.payload) }, "$qos: in order")
+        }
+        val bad = List(3) { MqttMessage(if (it == 2) "a/#" else t, "bad $it".toByteArray(), Qos.AT_LEAST_ONCE, false) }
+        val e = assertFailsWith<NomqException.MqttInvalidTopic> { c.publishBatch(bad) }
+        assertTrue("a/#" in e.detail, e.detail)
+        c.publish(t, "after".toByteArray(), Qos.AT_LEAST_ONCE, false)
+        assertEquals(listOf("after"), take(c, 1).map { String(it.payload) }, "nothing of the refused batch was sent")
+        c.disconnect()
+    }
+
+    @Test
     fun mqtt5PropertiesTravel(): Unit = runBlocking {
         val a = MqttClient.connect(options("props", ProtocolVersion.V5))
         val t = "kt/${Env.run}/props"
