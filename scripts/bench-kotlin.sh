@@ -4,13 +4,13 @@
 # clients, ROUNDS rounds; prints medians and ratios (benches/kotlin-bench/src/main/kotlin/Bench.kt
 # says what each mode measures).
 #
-#   ROUNDS=3 COUNT=20000 scripts/bench-kotlin.sh      (after scripts/test-kotlin.sh, which
+#   ROUNDS=3 COUNT=100000 scripts/bench-kotlin.sh     (after scripts/test-kotlin.sh, which
 #                                                      installs the nomq-kotlin artifact)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ROUNDS=${ROUNDS:-3}
-COUNT=${COUNT:-20000}
+COUNT=${COUNT:-100000}
 MVN=(mvn -B -q)
 [ -n "${NOMQ_M2:-}" ] && MVN+=("-Dmaven.repo.local=$NOMQ_M2")
 "${MVN[@]}" -f benches/kotlin-bench/pom.xml package
