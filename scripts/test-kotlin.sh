@@ -52,6 +52,7 @@ export NOMQ_CLI=$ROOT/target/release/nomq
 echo "mosquitto on $MQTT_PORT (TLS on $TLS_PORT)"
 
 step "Maven: compile the bindings, run the JUnit tests (bindings/uniffi/kotlin)"
+rm -rf bindings/uniffi/kotlin/target/surefire-reports   # counted below: none left from earlier runs
 "${MVN[@]}" -f bindings/uniffi/kotlin/pom.xml install
 ran=0
 for report in bindings/uniffi/kotlin/target/surefire-reports/*.txt; do
@@ -67,6 +68,9 @@ if [ "$ran" -ne "$declared" ]; then
     exit 1
 fi
 echo "Kotlin: $ran tests ran and passed"
+
+step "benches/kotlin-bench compiles (scripts/bench-kotlin.sh runs it; not part of the tests)"
+"${MVN[@]}" -f benches/kotlin-bench/pom.xml package
 
 step "examples/kotlin, built against the installed artifact, against the same broker"
 "${MVN[@]}" -f examples/kotlin/pom.xml package exec:java -Dexec.args="127.0.0.1 $MQTT_PORT"

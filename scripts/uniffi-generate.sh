@@ -20,14 +20,29 @@ kotlin)
     out=bindings/uniffi/kotlin/target/generated-sources/uniffi
     rm -rf "$out"
     "$BINDGEN" generate --library "$LIB" --language kotlin --out-dir "$out" --no-format
-    # Futures complete, and listeners run, on nomq's runtime threads, which JNA attaches to
-    # the JVM for each callback and detaches after it, unless told otherwise: an attach and a
-    # detach cost far more than the call (about 100 us per publish). One line in the library's
-    # initialisation keeps those threads attached (as daemons); uniffi has no setting for it.
-    kt=$out/dev/nomq/nomq.kt
-    anchor='uniffiCallbackInterfaceNodeListener.register(this)'
-    grep -q "$anchor" "$kt" || { echo "uniffi-generate.sh: '$anchor' not found in $kt (uniffi's Kotlin changed)" >&2; exit 1; }
-    sed -i "s|^\( *\)$anchor|&\n\1com.sun.jna.Native.setCallbackThreadInitializer(uniffiRustFutureContinuationCallbackImpl, com.sun.jna.CallbackThreadInitializer(true, false, \"nomq\"))|" "$kt"
+    # Futures complete on nomq's runtime threads, and listeners run on threads of their own,
+    # which JNA attaches to the JVM for each callback and detaches after it unless told
+    # otherwise: an attach and a detach cost more than the call. One statement in the
+    # library's initialisation keeps those threads attached (as daemons) for every callback
+    # nomq makes; uniffi has no setting for it. The anchor is checked, so a change in uniffi's
+    # output stops the build rather than the speed.
+    python3 - "$out/dev/nomq/nomq.kt" <<'PY'
+import sys
+path = sys.argv[1]
+kt = open(path).read()
+anchor = "        uniffiCallbackInterfaceNodeListener.register(this)\n"
+callbacks = ["uniffiRustFutureContinuationCallbackImpl",
+             "uniffiCallbackInterfaceMqttListener.`onMessage`", "uniffiCallbackInterfaceMqttListener.`onState`",
+             "uniffiCallbackInterfaceNodeListener.`onMessage`"]
+# The callbacks' names are checked by the compiler; the anchor here.
+if anchor not in kt:
+    sys.exit(f"uniffi-generate.sh: {anchor.strip()!r} not found in {path} (uniffi's Kotlin changed)")
+keep = ("        com.sun.jna.CallbackThreadInitializer(true, false, \"nomq\").let { k ->\n"
+        "            listOf<com.sun.jna.Callback>(" + ", ".join(callbacks) + ")\n"
+        "                .forEach { com.sun.jna.Native.setCallbackThreadInitializer(it, k) }\n"
+        "        }\n")
+open(path, "w").write(kt.replace(anchor, anchor + keep, 1))
+PY
     # JNA looks for the library on the classpath under its platform folder; the release
     # profile's line tables are left out of the copy that goes into the jar.
     mkdir -p bindings/uniffi/kotlin/target/native/linux-x86-64

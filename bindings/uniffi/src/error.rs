@@ -95,7 +95,7 @@ impl NomqError {
         NomqError::with_reason(kind, detail, None)
     }
 
-    /// The same error, its detail prefixed with what it concerns (`"topic 'a/#': ..."`).
+    /// The same error, its detail prefixed with what it concerns, quoted (`"a/#": ...`).
     pub(crate) fn with_detail_prefix(self, what: &str) -> Self {
         let (detail, reason) = self.parts();
         NomqError::with_reason(self.kind(), format!("{what:?}: {detail}"), reason)

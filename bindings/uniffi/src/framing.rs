@@ -160,8 +160,9 @@ impl Codec {
 
     /// Any packet from its parts, byte for byte.
     pub fn seal(&self, parts: PacketParts) -> Result<Vec<u8>, NomqError> {
-        let kind =
-            PacketType::from_byte(parts.kind).map_err(|e| NomqError::from(nomq_proto::Error::from(e)))?;
+        let kind = PacketType::from_byte(parts.kind).map_err(|_| {
+            NomqError::invalid(format!("kind must be a packet type 1..=8, got {}", parts.kind))
+        })?;
         let iv = match parts.iv {
             Some(iv) => bytes16("iv", &iv)?,
             None => {

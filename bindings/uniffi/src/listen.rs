@@ -1,16 +1,22 @@
 //! Listeners: the application hands an implementation of [`MqttListener`] or
-//! [`NodeListener`] to `listen`, and one task on nomq's runtime calls it for every message
-//! (and, for MQTT, every change of the connection's state) until the returned [`Listening`]
-//! is closed or dropped, which stops the task.
+//! [`NodeListener`] to `listen`, and a thread of the listener's own calls it for every message
+//! (and, for MQTT, every change of the connection's state) until the returned [`Listening`] is
+//! stopped.
 //!
-//! The calls come one at a time, in order, from a nomq thread: a slow listener holds the next
-//! message back, and past the client's bounded receive buffer the client stops reading the
-//! connection (TCP, or the node's retransmissions, push back on the sender); nothing is
-//! dropped. A listener and `recv` take from the same queue: use one or the other.
+//! The listener's thread is not one of the runtime's: a callback may block, or call back into
+//! the client and wait (`runBlocking { client.publish(...) }`), without holding up the
+//! connections. The calls come one at a time, in order: a slow listener holds the next message
+//! back, and past the client's bounded receive buffer the client stops reading the connection
+//! (TCP, or the node's retransmissions, push back on the sender); nothing is dropped. A
+//! callback that throws loses nothing else: the exception is dropped (uniffi reports it as a
+//! panic, caught here) and the next message delivered. A listener and `recv` take from the
+//! same queue: use one or the other.
 
-use std::sync::Mutex;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Mutex, PoisonError};
+use std::thread::JoinHandle;
 
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
 use crate::mqtt::{MqttConnectionState, MqttMessage};
 use crate::node::NodeMessage;
@@ -31,33 +37,60 @@ pub trait NodeListener: Send + Sync {
     fn on_message(&self, message: NodeMessage);
 }
 
-/// A running listener: `close()` (or dropping it) stops the calls. The task ends between two
-/// calls, never during one, and a message already taken is handed over first.
+/// A running listener. `stop()` ends it: no callback starts after `stop()` returns, except for
+/// the rest of a batch of messages already taken off the queue, which are handed over first
+/// (they are nowhere else). Destroying the object stops it too: keep it while listening.
 #[derive(Debug, uniffi::Object)]
 pub struct Listening {
-    task: Mutex<Option<JoinHandle<()>>>,
+    stop: watch::Sender<bool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The listener thread's side of [`Listening`].
+pub(crate) struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// Resolves once `stop()` has been called.
+    pub(crate) async fn requested(&mut self) {
+        let _ = self.0.wait_for(|stopped| *stopped).await;
+    }
+
+    pub(crate) fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
 }
 
 impl Listening {
-    pub(crate) fn new(task: JoinHandle<()>) -> Self {
-        Listening { task: Mutex::new(Some(task)) }
+    /// Starts `body` on a thread of its own, named after what it listens to.
+    pub(crate) fn spawn(name: &str, body: impl FnOnce(Stop) + Send + 'static) -> Self {
+        let (stop, requested) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name(format!("nomq-listen-{name}"))
+            .spawn(move || body(Stop(requested)))
+            .ok();
+        Listening { stop, thread: Mutex::new(thread) }
     }
+}
+
+/// Runs one callback into the application; a panic (a foreign exception) is contained.
+pub(crate) fn deliver(callback: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(callback));
 }
 
 #[uniffi::export]
 impl Listening {
-    /// Stops the listener (also done when the object is destroyed).
+    /// Stops the listener (also done when the object is destroyed). Does not wait for a
+    /// callback in progress, so it may be called from inside one.
     pub fn stop(&self) {
-        if let Some(task) = self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
-            task.abort();
-        }
+        self.stop.send_replace(true);
     }
 
-    /// Whether the listener has stopped: by `stop`, or because its client or node closed.
+    /// Whether the listener's thread has ended: after `stop()` once its last callback
+    /// returned, or when its client or node closed.
     pub fn is_stopped(&self) -> bool {
-        self.task
+        self.thread
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .is_none_or(JoinHandle::is_finished)
     }

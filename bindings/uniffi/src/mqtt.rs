@@ -16,7 +16,7 @@ use nomq_proto::mqtt::topic::validate_topic_name;
 use tokio::sync::oneshot;
 
 use crate::NomqError;
-use crate::listen::{Listening, MqttListener};
+use crate::listen::{Listening, MqttListener, deliver};
 use crate::runtime::{on_runtime, runtime};
 
 /// Messages taken from the client per wake-up of a listener.
@@ -381,8 +381,9 @@ impl MqttClient {
     /// has completed, with their outcomes in the same order. For streams of many messages:
     /// through JNA each call costs tens of microseconds, a batch pays it once. Every topic is
     /// checked before anything is queued (an invalid one fails the batch, nothing sent); a
-    /// message that fails later (`Dropped`, `Closed`, larger than the outbox) fails the batch
-    /// with its error once all have completed, the others having been published.
+    /// message that fails later (`Dropped`, `Closed`, larger than the outbox, a server limit)
+    /// fails the batch with its error once all have completed, the others having been
+    /// published. Cancelled, the queuing stops where it is; what was queued is still sent.
     pub async fn publish_batch(&self, messages: Vec<MqttMessage>) -> Result<Vec<PublishOutcome>, NomqError> {
         for m in &messages {
             validate_topic_name(&m.topic)
@@ -453,43 +454,57 @@ impl MqttClient {
     }
 
     /// Calls `listener` with the current connection state, then for every message and every
-    /// change of state, until the returned handle is stopped or the client closes.
+    /// change of state, from a thread of its own, until the returned handle is stopped or the
+    /// client closes (see `Listening`). States are reported as the listener's turn comes: a
+    /// loss and a reconnection closer together than that are seen as the latter, and messages
+    /// read just before a loss may come after its `Reconnecting`.
     pub fn listen(&self, listener: Arc<dyn MqttListener>) -> Arc<Listening> {
         let client = self.client.clone();
-        let mut states = client.watch_state();
-        let task = runtime().spawn(async move {
+        Arc::new(Listening::spawn("mqtt", move |mut stop| {
+            let mut states = client.watch_state();
             let mut batch = Vec::with_capacity(LISTEN_BATCH);
             let mut state = *states.borrow_and_update();
-            listener.on_state(state.into());
-            loop {
-                tokio::select! {
-                    // Messages first: those that arrived before a loss are handed over before it.
-                    biased;
-                    n = client.recv_many(&mut batch, LISTEN_BATCH) => {
+            deliver(|| listener.on_state(state.into()));
+            enum Next {
+                Messages(usize),
+                /// The state changed (false: its sender is gone).
+                State(bool),
+                Stop,
+            }
+            while !stop.is_requested() {
+                let next = runtime().block_on(async {
+                    tokio::select! {
+                        biased;
+                        () = stop.requested() => Next::Stop,
+                        n = client.recv_many(&mut batch, LISTEN_BATCH) => Next::Messages(n),
+                        changed = states.changed() => Next::State(changed.is_ok()),
+                    }
+                });
+                match next {
+                    Next::Stop => return,
+                    Next::Messages(n) => {
+                        // Taken off the queue: handed over even if a stop came meanwhile.
                         for m in batch.drain(..) {
-                            listener.on_message(m.into());
+                            deliver(|| listener.on_message(m.into()));
                         }
                         if n == 0 {
                             break;
                         }
                     }
-                    changed = states.changed() => {
-                        if changed.is_err() {
-                            break;
-                        }
+                    Next::State(true) => {
                         let now = *states.borrow_and_update();
                         if now != state {
                             state = now;
-                            listener.on_state(state.into());
+                            deliver(|| listener.on_state(state.into()));
                         }
                     }
+                    Next::State(false) => break,
                 }
             }
-            if state != ConnectionState::Closed {
-                listener.on_state(MqttConnectionState::Closed);
+            if !stop.is_requested() && state != ConnectionState::Closed {
+                deliver(|| listener.on_state(MqttConnectionState::Closed));
             }
-        });
-        Arc::new(Listening::new(task))
+        }))
     }
 
     /// Where the connection stands now.

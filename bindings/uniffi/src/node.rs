@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::NomqError;
 use crate::framing::keys;
-use crate::listen::{Listening, NodeListener};
+use crate::listen::{Listening, NodeListener, deliver};
 use crate::runtime::{on_runtime, runtime};
 
 /// Messages taken from the node per wake-up of a listener.
@@ -231,19 +231,30 @@ impl NomqNode {
         batch.into_iter().map(NodeMessage::from).collect()
     }
 
-    /// Calls `listener` for every message until the returned handle is stopped or the node
-    /// closes (see `Listening`).
+    /// Calls `listener` for every message, from a thread of its own, until the returned
+    /// handle is stopped or the node closes (see `Listening`).
     pub fn listen(&self, listener: Arc<dyn NodeListener>) -> Arc<Listening> {
         let node = self.node.clone();
-        let task = runtime().spawn(async move {
+        Arc::new(Listening::spawn("node", move |mut stop| {
             let mut batch = Vec::with_capacity(LISTEN_BATCH);
-            while node.recv_many(&mut batch, LISTEN_BATCH).await > 0 {
+            while !stop.is_requested() {
+                let taken = runtime().block_on(async {
+                    tokio::select! {
+                        biased;
+                        () = stop.requested() => None,
+                        n = node.recv_many(&mut batch, LISTEN_BATCH) => Some(n),
+                    }
+                });
+                let Some(n) = taken else { return };
+                // Taken off the queue: handed over even if a stop came meanwhile.
                 for m in batch.drain(..) {
-                    listener.on_message(m.into());
+                    deliver(|| listener.on_message(m.into()));
+                }
+                if n == 0 {
+                    break;
                 }
             }
-        });
-        Arc::new(Listening::new(task))
+        }))
     }
 
     /// The node's counters.

@@ -1,9 +1,9 @@
 //! The tokio runtime every client and node of the process runs on.
 //!
-//! Two worker threads: drivers mostly wait on sockets and timers, and a listener task calls
-//! into Kotlin or Swift from one while the other keeps the connections moving. Exported async
-//! functions that need tokio (binding a socket, spawning a driver) run there through
-//! [`on_runtime`]; the rest answer through oneshots and channels, which any executor can await.
+//! Two worker threads: drivers mostly wait on sockets and timers. No application code runs on
+//! them (listeners have threads of their own, `crate::listen`). Exported async functions that
+//! need tokio (binding a socket, spawning a driver) run there through [`on_runtime`]; the rest
+//! answer through oneshots and channels, which any executor can await.
 
 use std::future::Future;
 use std::sync::OnceLock;

@@ -460,7 +460,7 @@ fn keep_alive_pings_and_detects_a_dead_server() {
 
 #[test]
 fn bounded_outbox_fails_or_drops_the_oldest() {
-    use nomq_proto::error::{Error, ResourceError, Table};
+    use nomq_proto::error::{Error, InvalidInput, ResourceError, Table};
     let mut config = SessionConfig::new(V311, "c");
     config.max_outbox_messages = 3;
     let mut s = session(config.clone());
@@ -485,6 +485,13 @@ fn bounded_outbox_fails_or_drops_the_oldest() {
     assert_eq!(s.metrics().dropped, 1);
     s.publish(0, msg("q", "12345678", Qos::AtLeastOnce)).unwrap();
     assert!(s.metrics().queued_bytes <= 10, "byte bound: {:?}", s.metrics());
+    // A message larger than the whole bound is refused, and evicts nothing to try.
+    let before = s.metrics();
+    assert_eq!(
+        s.publish(0, msg("q", "0123456789ab", Qos::AtLeastOnce)),
+        Err(Error::Invalid(InvalidInput::PayloadTooLarge))
+    );
+    assert_eq!(s.metrics(), before, "nothing dropped for a message that could never fit");
 }
 
 #[test]

@@ -21,7 +21,7 @@ use super::{Authenticator, ConnectionState, PublishReply};
 use crate::budget::HandedBytes;
 use crate::completion::{MessageWait, MessageWaiters, MessagesReady};
 use crate::{Error, Refused};
-use nomq_proto::error::{ResourceError, Table};
+use nomq_proto::error::{InvalidInput, ResourceError, Table};
 use nomq_proto::mqtt::session::{
     Disconnect, Event, Message, Metrics, PublishId, PublishOutcome, RequestId, State,
 };
@@ -381,6 +381,11 @@ impl Core {
         if self.closed {
             return Admission::Closed(reply);
         }
+        if message.size() > self.session.config().max_outbox_bytes {
+            // It could never fit: refused now rather than after waiting for room.
+            self.outcomes.push((reply, Err(Error::Proto(InvalidInput::PayloadTooLarge.into()))));
+            return Admission::Taken;
+        }
         if !self.waiting.is_empty() || !self.session.has_room(message.size()) {
             if !wait_for_room {
                 // Fail fast, and never ahead of publishes that wait.
@@ -717,7 +722,9 @@ impl Core {
                     if self.ready.is_some() && self.failure.is_none() && self.link.is_some() {
                         self.failure = Some(connect_failure(why));
                     }
-                    if !self.stop_requested {
+                    // Not for our own disconnect, nor when no reconnection will follow (the
+                    // driver then closes, and the state becomes `Closed`).
+                    if !self.stop_requested && self.session.config().reconnect.enabled {
                         self.state.send_replace(ConnectionState::Reconnecting);
                     }
                 }
@@ -774,7 +781,8 @@ impl Core {
             self.waiting_bytes -= message.size();
             self.enter_session(message, reply);
         }
-        if before >= WAITING_LIMIT && self.waiting.len() < WAITING_LIMIT {
+        // Whatever left the line freed count and bytes: publishes refused for either retry.
+        if self.waiting.len() < before {
             self.room_freed = true;
         }
     }

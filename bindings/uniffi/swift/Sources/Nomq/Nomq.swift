@@ -850,25 +850,29 @@ public func FfiConverterTypeCodec_lower(_ value: Codec) -> UInt64 {
 
 
 /**
- * A running listener: `close()` (or dropping it) stops the calls. The task ends between two
- * calls, never during one, and a message already taken is handed over first.
+ * A running listener. `stop()` ends it: no callback starts after `stop()` returns, except for
+ * the rest of a batch of messages already taken off the queue, which are handed over first
+ * (they are nowhere else). Destroying the object stops it too: keep it while listening.
  */
 public protocol ListeningProtocol: AnyObject, Sendable {
     
     /**
-     * Whether the listener has stopped: by `stop`, or because its client or node closed.
+     * Whether the listener's thread has ended: after `stop()` once its last callback
+     * returned, or when its client or node closed.
      */
     func isStopped()  -> Bool
     
     /**
-     * Stops the listener (also done when the object is destroyed).
+     * Stops the listener (also done when the object is destroyed). Does not wait for a
+     * callback in progress, so it may be called from inside one.
      */
     func stop() 
     
 }
 /**
- * A running listener: `close()` (or dropping it) stops the calls. The task ends between two
- * calls, never during one, and a message already taken is handed over first.
+ * A running listener. `stop()` ends it: no callback starts after `stop()` returns, except for
+ * the rest of a batch of messages already taken off the queue, which are handed over first
+ * (they are nowhere else). Destroying the object stops it too: keep it while listening.
  */
 open class Listening: ListeningProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -924,7 +928,8 @@ open class Listening: ListeningProtocol, @unchecked Sendable {
 
     
     /**
-     * Whether the listener has stopped: by `stop`, or because its client or node closed.
+     * Whether the listener's thread has ended: after `stop()` once its last callback
+     * returned, or when its client or node closed.
      */
 open func isStopped() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
@@ -936,7 +941,8 @@ open func isStopped() -> Bool  {
 }
     
     /**
-     * Stops the listener (also done when the object is destroyed).
+     * Stops the listener (also done when the object is destroyed). Does not wait for a
+     * callback in progress, so it may be called from inside one.
      */
 open func stop()  {try! rustCall() {
         uniffiCallStatus in
@@ -1014,7 +1020,10 @@ public protocol MqttClientProtocol: AnyObject, Sendable {
     
     /**
      * Calls `listener` with the current connection state, then for every message and every
-     * change of state, until the returned handle is stopped or the client closes.
+     * change of state, from a thread of its own, until the returned handle is stopped or the
+     * client closes (see `Listening`). States are reported as the listener's turn comes: a
+     * loss and a reconnection closer together than that are seen as the latter, and messages
+     * read just before a loss may come after its `Reconnecting`.
      */
     func listen(listener: MqttListener)  -> Listening
     
@@ -1037,8 +1046,9 @@ public protocol MqttClientProtocol: AnyObject, Sendable {
      * has completed, with their outcomes in the same order. For streams of many messages:
      * through JNA each call costs tens of microseconds, a batch pays it once. Every topic is
      * checked before anything is queued (an invalid one fails the batch, nothing sent); a
-     * message that fails later (`Dropped`, `Closed`, larger than the outbox) fails the batch
-     * with its error once all have completed, the others having been published.
+     * message that fails later (`Dropped`, `Closed`, larger than the outbox, a server limit)
+     * fails the batch with its error once all have completed, the others having been
+     * published. Cancelled, the queuing stops where it is; what was queued is still sent.
      */
     func publishBatch(messages: [MqttMessage]) async throws  -> [MqttPublishOutcome]
     
@@ -1186,7 +1196,10 @@ open func isConnected() -> Bool  {
     
     /**
      * Calls `listener` with the current connection state, then for every message and every
-     * change of state, until the returned handle is stopped or the client closes.
+     * change of state, from a thread of its own, until the returned handle is stopped or the
+     * client closes (see `Listening`). States are reported as the listener's turn comes: a
+     * loss and a reconnection closer together than that are seen as the latter, and messages
+     * read just before a loss may come after its `Reconnecting`.
      */
 open func listen(listener: MqttListener) -> Listening  {
     return try!  FfiConverterTypeListening_lift(try! rustCall() {
@@ -1245,8 +1258,9 @@ open func publish(topic: String, payload: Data, qos: Qos, retain: Bool)async thr
      * has completed, with their outcomes in the same order. For streams of many messages:
      * through JNA each call costs tens of microseconds, a batch pays it once. Every topic is
      * checked before anything is queued (an invalid one fails the batch, nothing sent); a
-     * message that fails later (`Dropped`, `Closed`, larger than the outbox) fails the batch
-     * with its error once all have completed, the others having been published.
+     * message that fails later (`Dropped`, `Closed`, larger than the outbox, a server limit)
+     * fails the batch with its error once all have completed, the others having been
+     * published. Cancelled, the queuing stops where it is; what was queued is still sent.
      */
 open func publishBatch(messages: [MqttMessage])async throws  -> [MqttPublishOutcome]  {
     return
@@ -1903,8 +1917,8 @@ public protocol NomqNodeProtocol: AnyObject, Sendable {
     func isClosed()  -> Bool
     
     /**
-     * Calls `listener` for every message until the returned handle is stopped or the node
-     * closes (see `Listening`).
+     * Calls `listener` for every message, from a thread of its own, until the returned
+     * handle is stopped or the node closes (see `Listening`).
      */
     func listen(listener: NodeListener)  -> Listening
     
@@ -2065,8 +2079,8 @@ open func isClosed() -> Bool  {
 }
     
     /**
-     * Calls `listener` for every message until the returned handle is stopped or the node
-     * closes (see `Listening`).
+     * Calls `listener` for every message, from a thread of its own, until the returned
+     * handle is stopped or the node closes (see `Listening`).
      */
 open func listen(listener: NodeListener) -> Listening  {
     return try!  FfiConverterTypeListening_lift(try! rustCall() {
@@ -5532,10 +5546,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nomq_uniffi_checksum_method_codec_version() != 6767) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nomq_uniffi_checksum_method_listening_is_stopped() != 31434) {
+    if (uniffi_nomq_uniffi_checksum_method_listening_is_stopped() != 19006) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nomq_uniffi_checksum_method_listening_stop() != 31593) {
+    if (uniffi_nomq_uniffi_checksum_method_listening_stop() != 29836) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_mqttlistener_on_message() != 56566) {
@@ -5553,7 +5567,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_is_connected() != 12390) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nomq_uniffi_checksum_method_mqttclient_listen() != 54639) {
+    if (uniffi_nomq_uniffi_checksum_method_mqttclient_listen() != 28301) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_metrics() != 18059) {
@@ -5562,7 +5576,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish() != 51034) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish_batch() != 23330) {
+    if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish_batch() != 56478) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_mqttclient_publish_message() != 22945) {
@@ -5589,7 +5603,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_nomq_uniffi_checksum_method_nomqnode_is_closed() != 37556) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_nomq_uniffi_checksum_method_nomqnode_listen() != 22328) {
+    if (uniffi_nomq_uniffi_checksum_method_nomqnode_listen() != 64709) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_nomq_uniffi_checksum_method_nomqnode_local_addr() != 15951) {

@@ -69,7 +69,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::endpoint::Random;
-use crate::error::{Error, ResourceError, Table};
+use crate::error::{Error, InvalidInput, ResourceError, Table};
 use crate::frame::Qos;
 use crate::mqtt::codec::{Properties, ReasonPacket, SubscriptionOptions};
 use crate::mqtt::topic::{validate_topic_filter, validate_topic_name};
@@ -285,6 +285,11 @@ impl Session {
             }
         }
         let size = message.size();
+        // A message the outbox could never hold is refused first: under drop-oldest it would
+        // otherwise evict every queued message and still not fit.
+        if size > self.config.max_outbox_bytes {
+            return Err(InvalidInput::PayloadTooLarge.into());
+        }
         while self.outbox.queue.len() >= self.config.max_outbox_messages
             || (!self.outbox.queue.is_empty() && self.outbox.bytes + size > self.config.max_outbox_bytes)
         {
@@ -296,9 +301,6 @@ impl Session {
                     self.events.push_back(Event::Dropped { id: dropped.id });
                 }
             }
-        }
-        if size > self.config.max_outbox_bytes {
-            return Err(ResourceError::Full(Table::Outbox).into());
         }
         let id = PublishId(self.next_publish_id);
         self.next_publish_id += 1;

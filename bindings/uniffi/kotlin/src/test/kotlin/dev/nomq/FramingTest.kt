@@ -37,7 +37,7 @@ class FramingTest {
             val binary = ByteArray(1024) { it.toByte() }
             assertContentEquals(binary, codec.open(codec.sealPublish("c", binary, Qos.AT_MOST_ONCE, false, null), null).payload)
         }
-        assertEquals(nomqVersion(), nomqVersion().trim())
+        assertTrue(Regex("""\d+\.\d+\.\d+""").matches(nomqVersion()), nomqVersion())
     }
 
     @Test
@@ -63,7 +63,7 @@ class FramingTest {
             val badParts = PacketParts(kind = 1u, channelId = ByteArray(3))
             val bad = assertFailsWith<NomqException.InvalidArgument> { codec.seal(badParts) }
             assertNotNull(bad.message)
-            assertFailsWith<NomqException.Malformed>("kind 9") { codec.seal(PacketParts(kind = 9u, channelId = ByteArray(16))) }
+            assertFailsWith<NomqException.InvalidArgument>("kind 9") { codec.seal(PacketParts(kind = 9u, channelId = ByteArray(16))) }
             stillWorks(codec)
         }
     }

@@ -38,7 +38,8 @@ class NodeTest {
                 Thread.sleep(300) // the CLI binds
                 val n = node(version)
                 runBlocking {
-                    for (qos in Qos.entries) {
+                    // QoS 1 first: retransmitted until the CLI, still starting, has bound.
+                    for (qos in listOf(Qos.AT_LEAST_ONCE, Qos.AT_MOST_ONCE, Qos.EXACTLY_ONCE)) {
                         val outcome = n.publish("127.0.0.1:$port", "kt/cli", "hello q${qos.ordinal}".toByteArray(), qos, false, 30u)
                         val expected = if (qos == Qos.AT_MOST_ONCE) NodePublishOutcome.SENT else NodePublishOutcome.CONFIRMED
                         assertEquals(expected, outcome, "$version QoS $qos")
