@@ -97,30 +97,22 @@ fun nomqOptions(port: Int, role: String) = MqttOptions(
 
 fun nomqQos(q: Int) = Qos.entries[q]
 
-fun nomqThroughput(port: Int, q: Int, count: Int): String = runBlocking {
-    val qos = nomqQos(q)
+/**
+ * A publisher and a subscriber on one topic: `send` publishes `count` messages (in a coroutine
+ * of its own) while this receives them; messages/s from the start to the last one received.
+ */
+fun nomqThroughputOf(
+    port: Int,
+    qos: Qos,
+    count: Int,
+    send: suspend kotlinx.coroutines.CoroutineScope.(pub: MqttClient, topic: String) -> Unit,
+): String = runBlocking {
     val topic = "kt-bench/$ID/tp"
     val sub = MqttClient.connect(nomqOptions(port, "sub"))
     sub.subscribe(topic, qos)
     val pub = MqttClient.connect(nomqOptions(port, "pub"))
     val start = System.nanoTime()
-    // WINDOW publishes outstanding, each a coroutine awaiting its outcome.
-    val window = Semaphore(WINDOW)
-    val failed = AtomicInteger()
-    val sender = launch {
-        repeat(count) {
-            window.acquire()
-            launch {
-                try {
-                    pub.publish(topic, PAYLOAD, qos, false)
-                } catch (e: Exception) {
-                    failed.incrementAndGet()
-                } finally {
-                    window.release()
-                }
-            }
-        }
-    }
+    val sender = launch { send(pub, topic) }
     var received = 0
     var last = start
     withTimeoutOrNull(120_000) { // a run that loses messages reports what arrived, as Paho's does
@@ -134,24 +126,41 @@ fun nomqThroughput(port: Int, q: Int, count: Int): String = runBlocking {
     sender.join()
     pub.disconnect()
     sub.disconnect()
-    if (failed.get() > 0) System.err.println("nomq-kotlin: ${failed.get()} publishes failed")
     throughputLine(received, start, last)
+}
+
+/** One `publish` per message, WINDOW outstanding, each a coroutine awaiting its outcome. */
+fun nomqThroughput(port: Int, q: Int, count: Int): String {
+    val qos = nomqQos(q)
+    val failed = AtomicInteger()
+    val line = nomqThroughputOf(port, qos, count) { pub, topic ->
+        val window = Semaphore(WINDOW)
+        repeat(count) {
+            window.acquire()
+            launch {
+                try {
+                    pub.publish(topic, PAYLOAD, qos, false)
+                } catch (e: Exception) {
+                    failed.incrementAndGet()
+                } finally {
+                    window.release()
+                }
+            }
+        }
+    }
+    if (failed.get() > 0) System.err.println("nomq-kotlin: ${failed.get()} publishes failed")
+    return line
 }
 
 // Messages per publishBatch (BENCH_BATCH overrides); WINDOW / BATCH batches outstanding.
 val BATCH = System.getenv("BENCH_BATCH")?.toInt() ?: 100
 
-fun nomqBatchThroughput(port: Int, q: Int, count: Int): String = runBlocking {
+/** `publishBatch` of BATCH messages, WINDOW messages outstanding. */
+fun nomqBatchThroughput(port: Int, q: Int, count: Int): String {
     val qos = nomqQos(q)
-    val topic = "kt-bench/$ID/batch"
-    val sub = MqttClient.connect(nomqOptions(port, "sub"))
-    sub.subscribe(topic, qos)
-    val pub = MqttClient.connect(nomqOptions(port, "pub"))
-    val start = System.nanoTime()
-    // WINDOW messages outstanding, in batches of BATCH.
-    val window = Semaphore(WINDOW / BATCH)
-    val message = dev.nomq.MqttMessage(topic, PAYLOAD, qos, false)
-    val sender = launch {
+    return nomqThroughputOf(port, qos, count) { pub, topic ->
+        val window = Semaphore(WINDOW / BATCH)
+        val message = dev.nomq.MqttMessage(topic, PAYLOAD, qos, false)
         var sent = 0
         while (sent < count) {
             val n = minOf(BATCH, count - sent)
@@ -166,20 +175,6 @@ fun nomqBatchThroughput(port: Int, q: Int, count: Int): String = runBlocking {
             }
         }
     }
-    var received = 0
-    var last = start
-    withTimeoutOrNull(120_000) { // a run that loses messages reports what arrived, as Paho's does
-        while (received < count) {
-            val batch = sub.recvMany(1024u)
-            if (batch.isEmpty()) break
-            received += batch.size
-            last = System.nanoTime()
-        }
-    }
-    sender.join()
-    pub.disconnect()
-    sub.disconnect()
-    throughputLine(received, start, last)
 }
 
 fun nomqRtt(port: Int, q: Int, count: Int): String = runBlocking {
