@@ -11,9 +11,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 step() { printf '\n--> %s\n' "$*"; }
 
-for tool in java mvn openssl; do
-    command -v $tool >/dev/null || { echo "test-kotlin.sh: $tool is missing (the machine image provides OpenJDK 17 and Maven)" >&2; exit 1; }
-done
+# A JDK (17 or later), Maven and openssl: from Debian's packages when the machine lacks them.
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 MVN=(mvn -B -q -e)
 if [ -n "${NOMQ_M2:-}" ]; then
     MVN+=("-Dmaven.repo.local=$NOMQ_M2")
