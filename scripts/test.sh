@@ -90,6 +90,9 @@ else
     echo "riscv32imc-unknown-none-elf not installable here (rustup offline): skipped"
 fi
 
+step "Firmware footprint: linked images per feature set for ESP32-C3 and Cortex-M4 (scripts/size.sh)"
+scripts/size.sh
+
 step "Python typing: the hand-written stub against the built module (stubtest), mypy --strict"
 "$PY" -m mypy.stubtest nomq._nomq --allowlist tests/python/stubtest-allowlist.txt
 "$PY" -m mypy --strict python/nomq python/mqtt_async python/NoMQ.py

@@ -1,0 +1,13 @@
+//! Footprint image: see the workload in lib.rs.
+#![no_std]
+#![no_main]
+
+extern crate nomq_footprint;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _start() -> ! {
+    nomq_footprint::framing();
+    nomq_footprint::endpoint();
+    nomq_footprint::mqtt(core::hint::black_box(nomq_proto::mqtt::ProtocolVersion::V5));
+    loop {}
+}
