@@ -2,7 +2,8 @@
 # Firmware footprint: links the images of core/proto/footprint (one per set of features an
 # application uses) for ESP32-C3 (riscv32imc-unknown-none-elf) and Cortex-M4
 # (thumbv7em-none-eabihf) with the firmware profile's settings (opt-level z, fat LTO, one
-# codegen unit, panic = abort, --gc-sections), and prints text, rodata, data and bss per image
+# codegen unit, panic = abort, --gc-sections; .cargo/config.toml: compact SHA-256 and AES, no
+# unwind tables), and prints text, rodata, data and bss per image
 # and the biggest symbols of the largest. bss includes the images' 32 KiB stand-in heap arena.
 #
 #   scripts/size.sh [--symbols N]
@@ -18,8 +19,9 @@ for target in riscv32imc-unknown-none-elf thumbv7em-none-eabihf; do
         echo "SKIPPED: $target is not installed and rustup could not add it: no sizes for it" >&2
         continue
     fi
-    # No unwind tables: panics abort, so .eh_frame is dead weight a firmware would strip too.
-    RUSTFLAGS="-C force-unwind-tables=no" cargo build --locked --release --quiet --target "$target"
+    # .cargo/config.toml adds the firmware targets' flags (compact SHA-256 and AES, no unwind
+    # tables); a RUSTFLAGS from the environment would replace them.
+    env -u RUSTFLAGS cargo build --locked --release --quiet --target "$target"
     echo
     echo "$target (bytes; linked, --gc-sections)"
     printf '%-10s %8s %8s %6s %6s\n' image text rodata data bss
