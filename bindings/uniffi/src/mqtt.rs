@@ -13,7 +13,6 @@ use nomq::mqtt::{
 use nomq_proto::frame::Qos;
 use nomq_proto::mqtt::session::{Message, PublishOutcome};
 use nomq_proto::mqtt::topic::validate_topic_name;
-use tokio::sync::oneshot;
 
 use crate::NomqError;
 use crate::listen::{Listening, MqttListener, deliver};
@@ -374,7 +373,7 @@ impl MqttClient {
         qos: Qos,
         retain: bool,
     ) -> Result<PublishOutcome, NomqError> {
-        self.send(Message::new(topic, payload, qos, retain)).await
+        Ok(self.client.publish_message(Message::new(topic, payload, qos, retain)).await?)
     }
 
     /// Publishes `messages` in order, in one call across the FFI, and resolves when every one
@@ -389,18 +388,15 @@ impl MqttClient {
             validate_topic_name(&m.topic)
                 .map_err(|e| NomqError::from(nomq_proto::Error::from(e)).with_detail_prefix(&m.topic))?;
         }
-        let mut replies = Vec::with_capacity(messages.len());
+        let mut completions = Vec::with_capacity(messages.len());
         for m in messages {
-            let (tx, rx) = oneshot::channel();
-            if let Some(wait) = self.client.publish_with(m.into(), move |r| drop(tx.send(r))) {
-                wait.await; // the outbox is full: the rest waits, in order
-            }
-            replies.push(rx);
+            // Waits while the outbox is full: the rest follows in order.
+            completions.push(self.client.enqueue(m.into()).await?);
         }
-        let mut outcomes = Vec::with_capacity(replies.len());
+        let mut outcomes = Vec::with_capacity(completions.len());
         let mut first_error = None;
-        for rx in replies {
-            match rx.await.unwrap_or(Err(nomq::Error::Closed)) {
+        for completion in completions {
+            match completion.await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -415,7 +411,9 @@ impl MqttClient {
 
     /// [`MqttClient::publish`] with MQTT 5.0 properties.
     pub async fn publish_message(&self, message: MqttMessage) -> Result<PublishOutcome, NomqError> {
-        self.send(message.into()).await
+        // Queued from this thread, answered by the driver: no task and no thread hop per
+        // publish (the client's futures need no runtime). Past the outbox it waits for room.
+        Ok(self.client.publish_message(message.into()).await?)
     }
 
     /// Subscribes to `filter`; returns the server's reason codes (the granted QoS, or 0x80
@@ -543,20 +541,5 @@ impl MqttClient {
             Ok(())
         })
         .await;
-    }
-}
-
-impl MqttClient {
-    async fn send(&self, message: Message) -> Result<PublishOutcome, NomqError> {
-        let (tx, rx) = oneshot::channel();
-        // Queued from this thread, answered by the driver through the oneshot: no task and
-        // no thread hop per publish. Past the outbox, `wait` holds the caller back.
-        if let Some(wait) = self.client.publish_with(message, move |r| drop(tx.send(r))) {
-            wait.await;
-        }
-        match rx.await {
-            Ok(r) => r.map_err(NomqError::from),
-            Err(_) => Err(NomqError::from(nomq::Error::Closed)),
-        }
     }
 }

@@ -21,7 +21,7 @@ use super::{Authenticator, ConnectionState, PublishReply};
 use crate::budget::HandedBytes;
 use crate::completion::{MessageWait, MessageWaiters, MessagesReady};
 use crate::{Error, Refused};
-use nomq_proto::error::{InvalidInput, ResourceError, Table};
+use nomq_proto::error::{ResourceError, Table};
 use nomq_proto::mqtt::session::{
     Disconnect, Event, Message, Metrics, PublishId, PublishOutcome, RequestId, State,
 };
@@ -382,8 +382,9 @@ impl Core {
             return Admission::Closed(reply);
         }
         if message.size() > self.session.config().max_outbox_bytes {
-            // It could never fit: refused now rather than after waiting for room.
-            self.outcomes.push((reply, Err(Error::Proto(InvalidInput::PayloadTooLarge.into()))));
+            // It could never fit: the session refuses it now, rather than after a wait for
+            // room that would never come.
+            self.enter_session(message, reply);
             return Admission::Taken;
         }
         if !self.waiting.is_empty() || !self.session.has_room(message.size()) {

@@ -13,16 +13,25 @@ import kotlin.test.assertFailsWith
 class VectorsTest {
     private fun load(name: String) = JSONObject(File(Env.vectors, name).readText())
 
+    /** A codec under the vector's keys (each v1 vector repeats them; v2 has them once). */
+    private fun codec(doc: JSONObject, v: JSONObject, version: Version) = Codec(
+        hex(v.optString("encryption_key", doc.getString("encryption_key"))),
+        hex(v.optString("hmac_key", doc.getString("hmac_key"))),
+        version,
+    )
+
+    /** A time in milliseconds: v1 vectors give whole seconds under `key`, v2 milliseconds under `key_ms`. */
+    private fun millis(v: JSONObject, key: String, secondsOnWire: Boolean) =
+        if (secondsOnWire) v.getLong(key) * 1000 else v.getLong("${key}_ms")
+
     private fun checkPositive(version: Version, file: String, secondsOnWire: Boolean) {
         val doc = load(file)
         val vectors = doc.getJSONArray("vectors")
         for (i in 0 until vectors.length()) {
             val v = vectors.getJSONObject(i)
-            val enc = hex(v.optString("encryption_key", doc.getString("encryption_key")))
-            val mac = hex(v.optString("hmac_key", doc.getString("hmac_key")))
-            Codec(enc, mac, version).use { codec ->
-                val timestampMs = if (secondsOnWire) v.getLong("timestamp") * 1000 else v.getLong("timestamp_ms")
-                val receiverMs = if (secondsOnWire) v.getLong("receiver_time") * 1000 else v.getLong("receiver_time_ms")
+            codec(doc, v, version).use { codec ->
+                val timestampMs = millis(v, "timestamp", secondsOnWire)
+                val receiverMs = millis(v, "receiver_time", secondsOnWire)
                 val parts = PacketParts(
                     kind = v.getInt("type").toUByte(),
                     channelId = hex(v.getString("channel_id")),
@@ -54,12 +63,10 @@ class VectorsTest {
         val negative = doc.getJSONArray("negative")
         for (i in 0 until negative.length()) {
             val v = negative.getJSONObject(i)
-            val enc = hex(v.optString("encryption_key", doc.getString("encryption_key")))
-            val mac = hex(v.optString("hmac_key", doc.getString("hmac_key")))
-            val receiverMs = if (secondsOnWire) v.getLong("receiver_time") * 1000 else v.getLong("receiver_time_ms")
+            val receiverMs = millis(v, "receiver_time", secondsOnWire)
             val reason = v.getJSONObject("expected").getString("reason")
             val expected = classes[reason] ?: error("$file: no exception class for reason $reason")
-            Codec(enc, mac, version).use { codec ->
+            codec(doc, v, version).use { codec ->
                 assertFailsWith(expected, "$file ${v.getString("name")}") {
                     codec.open(hex(v.getString("packet")), receiverMs.toULong())
                 }
